@@ -1,0 +1,162 @@
+"""Command line: ``python -m optim --function ID --method gd --eta 0.2 --steps 10 --x0 10 --json``.
+
+``--param NAME=VALUE`` before ``--schedule`` sets a function parameter, after it a schedule
+parameter. Bad input prints one line on stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from .functions import FUNCTIONS, get_function
+from .methods import METHODS, get_method
+from .schedules import SCHEDULES, get_schedule
+from .trace import run
+
+MAX_STEPS = 100_000
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, no usage dump
+        raise UsageError(message)
+
+
+class _ParamAction(argparse.Action):
+    """--param NAME=VALUE goes to the function, or to the schedule once --schedule was given."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        name, sep, raw = value.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--param expects NAME=VALUE, got '{value}'")
+        target = "schedule_params" if namespace.schedule_seen else "function_params"
+        getattr(namespace, target)[name.strip()] = _number(raw, f"--param {name}")
+
+
+class _ScheduleAction(argparse.Action):
+    def __call__(self, parser, namespace, value, option_string=None):
+        namespace.schedule = value
+        namespace.schedule_seen = True
+
+
+def _number(raw: str, what: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(f"{what}: '{raw}' is not a number") from None
+    if not math.isfinite(value):
+        raise UsageError(f"{what}: must be a finite number, got '{raw}'")
+    return value
+
+
+def _point(raw: str) -> list[float]:
+    parts = [p for p in raw.split(",")]
+    if not raw.strip() or any(not p.strip() for p in parts):
+        raise UsageError(f"--x0: expected numbers separated by commas, got '{raw}'")
+    return [_number(p, "--x0") for p in parts]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m optim", description="Run one optimiser on one test function.")
+    p.add_argument("--function", required=True, help="one of: " + ", ".join(FUNCTIONS))
+    p.add_argument("--method", default="gd", help="one of: " + ", ".join(METHODS))
+    p.add_argument("--eta", default="0.2", help="learning rate (default 0.2)")
+    p.add_argument("--steps", default="10", help="number of steps (default 10)")
+    p.add_argument("--x0", default=None, help="start point, e.g. 10 or -5,-2")
+    p.add_argument("--schedule", action=_ScheduleAction, default="constant",
+                   help="one of: " + ", ".join(SCHEDULES))
+    p.add_argument("--param", action=_ParamAction, default=None, metavar="NAME=VALUE",
+                   help="function parameter (before --schedule) or schedule parameter (after)")
+    p.add_argument("--noise", default=None, help="sgd: standard deviation of the gradient noise")
+    p.add_argument("--seed", default=None, help="sgd: random seed")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(function_params={}, schedule_params={}, schedule_seen=False)
+    return p
+
+
+def _glue_negative_values(argv: list[str]) -> list[str]:
+    """Let ``--x0 -5,-2`` and ``--eta -1`` through: argparse would take them for options."""
+    out, i = [], 0
+    valued = {"--x0", "--eta", "--steps", "--noise", "--seed", "--param"}
+    while i < len(argv):
+        a = argv[i]
+        if a in valued and i + 1 < len(argv) and argv[i + 1].startswith("-") \
+                and not argv[i + 1].startswith("--"):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+def parse(argv: list[str]):
+    args = build_parser().parse_args(_glue_negative_values(list(argv)))
+    eta = _number(args.eta, "--eta")
+    steps_f = _number(args.steps, "--steps")
+    if steps_f != int(steps_f) or not 0 <= steps_f <= MAX_STEPS:
+        raise UsageError(f"--steps must be a whole number from 0 to {MAX_STEPS}, got '{args.steps}'")
+    method_params = {}
+    if args.noise is not None:
+        if args.method != "sgd":
+            raise UsageError("--noise only applies to --method sgd")
+        method_params["noise"] = _number(args.noise, "--noise")
+    if args.seed is not None:
+        if args.method != "sgd":
+            raise UsageError("--seed only applies to --method sgd")
+        seed = _number(args.seed, "--seed")
+        if seed != int(seed) or seed < 0:
+            raise UsageError(f"--seed must be a whole number >= 0, got '{args.seed}'")
+        method_params["seed"] = seed
+    try:
+        objective = get_function(args.function, **args.function_params)
+        method = get_method(args.method, **method_params)
+        schedule = get_schedule(args.schedule, eta, int(steps_f), **args.schedule_params)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    x0 = objective.x0 if args.x0 is None else _point(args.x0)
+    if len(x0) != objective.dim:
+        raise UsageError(f"--x0: function '{objective.id}' takes {objective.dim} coordinate(s), "
+                         f"got {len(x0)}")
+    return args, objective, method, schedule, x0, eta, int(steps_f)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args, objective, method, schedule, x0, eta, steps = parse(argv)
+    except UsageError as exc:
+        print(f"python -m optim: error: {exc}", file=sys.stderr)
+        return 2
+    trace = run(objective, method, schedule, x0, steps)
+    if args.json:
+        print(json.dumps({
+            "function": objective.id,
+            "params": dict(objective.params),
+            "method": method.id,
+            "schedule": args.schedule,
+            "eta": eta,
+            "steps": steps,
+            "xs": trace.xs.tolist(),
+            "fs": trace.fs.tolist(),
+            "lrs": trace.lrs.tolist(),
+            "status": trace.status,
+            "stopped_at": trace.stopped_at,
+            "message": trace.message,
+        }))
+    else:
+        lines = trace.epoch_lines()
+        print("\n".join(lines) if lines else f"epoch 0, x: {trace.xs[0].tolist()}")
+        if trace.status != "ok":
+            print(trace.message)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Objective functions of the chapter, as data.
+
+An :class:`Objective` bundles a function with its gradient and Hessian, its dimension, a default
+start point, a plotting domain and the parameters it was built with. Parameters such as ``c`` are
+captured when the objective is built (never read from module globals), so two objectives with
+different ``c`` can live side by side.
+
+Every callable takes ``x`` with the coordinate on the first axis: shape ``(dim,)`` for one point or
+``(dim, *grid)`` for a whole grid at once (plots evaluate a mesh in one call).
+
+    f(x)    -> scalar (or grid)
+    grad(x) -> array of shape (dim, ...)
+    hess(x) -> array of shape (dim, dim, ...)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Param:
+    """A numeric parameter of a function, method or schedule, with its default and sane range."""
+
+    default: float
+    lo: float
+    hi: float
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Objective:
+    id: str
+    title: str
+    formula: str  # LaTeX, for the page
+    f: Callable[[Array], Array]
+    grad: Callable[[Array], Array]
+    hess: Callable[[Array], Array]
+    dim: int
+    x0: tuple[float, ...]
+    domain: tuple[tuple[float, float], ...]  # plotting box, one (lo, hi) per coordinate
+    params: Mapping[str, float] = field(default_factory=dict)
+    minima: tuple[tuple[float, ...], ...] = ()  # known minimisers (global first), if any
+
+    def value(self, x) -> float:
+        return float(self.f(np.asarray(x, dtype=float)))
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    id: str
+    title: str
+    build: Callable[..., Objective]
+    params: Mapping[str, Param] = field(default_factory=dict)
+    note: str = ""
+
+    def make(self, **overrides: float) -> Objective:
+        """Build the objective; unknown parameter names raise ValueError naming the valid ones."""
+        unknown = sorted(set(overrides) - set(self.params))
+        if unknown:
+            valid = ", ".join(self.params) or "none"
+            raise ValueError(
+                f"function '{self.id}' has no parameter {', '.join(unknown)} (parameters: {valid})"
+            )
+        values = {name: float(p.default) for name, p in self.params.items()}
+        for name, value in overrides.items():
+            value = float(value)
+            if not np.isfinite(value):
+                raise ValueError(f"parameter {name} must be a finite number, got {value}")
+            values[name] = value
+        return self.build(**values)
+
+
+def _zeros_like(x: Array) -> Array:
+    return np.zeros_like(np.asarray(x, dtype=float)[0])
+
+
+# ---- one-dimensional ---------------------------------------------------------------------------
+
+
+def _xcos(c: float) -> Objective:
+    def f(x):
+        return x[0] * np.cos(c * x[0])
+
+    def grad(x):
+        return np.stack([np.cos(c * x[0]) - c * x[0] * np.sin(c * x[0])])
+
+    def hess(x):
+        return np.stack([np.stack([-2 * c * np.sin(c * x[0]) - c * c * x[0] * np.cos(c * x[0])])])
+
+    return Objective(
+        "xcos", "x·cos(cx)", r"f(x) = x\cos(c x)", f, grad, hess, 1, (-0.3,),
+        ((-1.0, 2.0),), {"c": c}, minima=((1.1,),) if abs(c - np.pi) < 1e-12 else (),
+    )
+
+
+def _cube() -> Objective:
+    return Objective(
+        "cube", "x³", r"f(x) = x^3",
+        lambda x: x[0] ** 3,
+        lambda x: np.stack([3 * x[0] ** 2]),
+        lambda x: np.stack([np.stack([6 * x[0]])]),
+        1, (1.0,), ((-2.0, 2.0),),
+    )
+
+
+def _tanh() -> Objective:
+    def grad(x):
+        return np.stack([1.0 / np.cosh(x[0]) ** 2])
+
+    def hess(x):
+        t = np.tanh(x[0])
+        return np.stack([np.stack([-2 * t * (1 - t * t)])])
+
+    return Objective(
+        "tanh", "tanh(x)", r"f(x) = \tanh(x)", lambda x: np.tanh(x[0]), grad, hess,
+        1, (4.0,), ((-2.0, 5.0),),
+    )
+
+
+def _cosh(c: float) -> Objective:
+    return Objective(
+        "cosh", "cosh(cx)", r"f(x) = \cosh(c x)",
+        lambda x: np.cosh(c * x[0]),
+        lambda x: np.stack([c * np.sinh(c * x[0])]),
+        lambda x: np.stack([np.stack([c * c * np.cosh(c * x[0])])]),
+        1, (10.0,), ((-10.0, 10.0),), {"c": c}, minima=((0.0,),),
+    )
+
+
+def _square() -> Objective:
+    return Objective(
+        "square", "x²", r"f(x) = x^2",
+        lambda x: x[0] ** 2,
+        lambda x: np.stack([2 * x[0]]),
+        lambda x: np.stack([np.stack([2 + _zeros_like(x)])]),
+        1, (10.0,), ((-10.0, 10.0),), minima=((0.0,),),
+    )
+
+
+# ---- two-dimensional ---------------------------------------------------------------------------
+
+
+def _quadratic() -> Objective:
+    def hess(x):
+        z = _zeros_like(x)
+        return np.array([[2 + z, z], [z, 4 + z]])
+
+    return Objective(
+        "quadratic", "x₁² + 2x₂²", r"f(x_1, x_2) = x_1^2 + 2 x_2^2",
+        lambda x: x[0] ** 2 + 2 * x[1] ** 2,
+        lambda x: np.stack([2 * x[0], 4 * x[1]]),
+        hess, 2, (-5.0, -2.0), ((-5.5, 1.0), (-3.0, 1.0)), minima=((0.0, 0.0),),
+    )
+
+
+def _saddle() -> Objective:
+    def hess(x):
+        z = _zeros_like(x)
+        return np.array([[2 + z, z], [z, -2 + z]])
+
+    return Objective(
+        "saddle", "x² − y²", r"f(x, y) = x^2 - y^2",
+        lambda x: x[0] ** 2 - x[1] ** 2,
+        lambda x: np.stack([2 * x[0], -2 * x[1]]),
+        hess, 2, (1.0, 0.01), ((-1.0, 1.0), (-1.0, 1.0)),
+    )
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    spec.id: spec
+    for spec in (
+        FunctionSpec("xcos", "x·cos(cx): local vs global minimum", _xcos,
+                     {"c": Param(np.pi, 0.05, 10.0, "frequency c")},
+                     "Non-convex: gradient descent can stop in a local minimum."),
+        FunctionSpec("cube", "x³: a saddle point in 1D", _cube, {},
+                     "Gradient and second derivative both vanish at 0."),
+        FunctionSpec("tanh", "tanh(x): vanishing gradient", _tanh, {},
+                     "Far from 0 the gradient is almost zero and descent crawls."),
+        FunctionSpec("cosh", "cosh(cx): Newton's method", _cosh,
+                     {"c": Param(0.5, 0.05, 5.0, "scale c")},
+                     "Convex; Newton's method converges in a few steps."),
+        FunctionSpec("square", "x²: 1D gradient descent", _square, {},
+                     "The book's first example of gradient descent."),
+        FunctionSpec("quadratic", "x₁² + 2x₂²: 2D gradient descent", _quadratic, {},
+                     "Convex, with different curvature along the two axes."),
+        FunctionSpec("saddle", "x² − y²: saddle surface", _saddle, {},
+                     "A minimum along x and a maximum along y."),
+    )
+}
+
+
+def get_function(function_id: str, **params: float) -> Objective:
+    """Build a registered objective, with a clear error for an unknown id."""
+    try:
+        spec = FUNCTIONS[function_id]
+    except KeyError:
+        raise ValueError(
+            f"unknown function '{function_id}' (choose from: {', '.join(FUNCTIONS)})"
+        ) from None
+    return spec.make(**params)
