@@ -1,0 +1,180 @@
+"""Trace -> figure. Plain functions returning a plotly ``go.Figure`` (or a matplotlib Figure for the
+book-style static export). No streamlit here."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .functions import Objective
+from .trace import Trace
+
+CURVE = "#1f77b4"  # the book's colours: blue function, orange trace
+PATH = "#ff7f0e"
+PALETTE = ["#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=45), template="plotly_white", height=380,
+              legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+
+
+def _span(lo: float, hi: float, pts: np.ndarray | None, pad: float = 0.08) -> tuple[float, float]:
+    """The plotting interval: the domain, widened to hold every iterate (with a margin)."""
+    if pts is not None and len(pts):
+        lo, hi = min(lo, float(np.min(pts))), max(hi, float(np.max(pts)))
+    width = hi - lo or 1.0
+    return lo - pad * width, hi + pad * width
+
+
+def _paths(traces) -> list[tuple[str, Trace, str]]:
+    if traces is None:
+        return []
+    if isinstance(traces, Trace):
+        return [("gradient descent", traces, PATH)]
+    return [(name, tr, PALETTE[i % len(PALETTE)]) for i, (name, tr) in enumerate(traces)]
+
+
+def curve_figure(objective: Objective, traces=None, annotations: Sequence[dict] = (),
+                 title: str | None = None, samples: int = 400) -> go.Figure:
+    """A 1D function as a curve with each trace's iterates on it.
+
+    ``traces`` is a Trace or a list of (name, Trace). ``annotations`` are dicts with keys
+    ``text, x, y, ax, ay`` (arrow from (ax, ay) in data coordinates to (x, y)), as the book's.
+    """
+    paths = _paths(traces)
+    pts = np.concatenate([tr.xs[:, 0] for _, tr, _ in paths]) if paths else None
+    lo, hi = _span(*objective.domain[0], pts, pad=0.0 if pts is None else 0.08)
+    x = np.linspace(lo, hi, samples)
+    with np.errstate(all="ignore"):
+        y = objective.f(x[None, :])
+    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", name="f(x)", line=dict(color=CURVE)))
+    for name, tr, color in paths:
+        fig.add_trace(go.Scatter(
+            x=tr.xs[:, 0], y=tr.fs, mode="lines+markers", name=name,
+            line=dict(color=color, width=1.5), marker=dict(size=6, color=color),
+            customdata=np.arange(len(tr.fs)),
+            hovertemplate="step %{customdata}<br>x = %{x:.6g}<br>f = %{y:.6g}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=tr.xs[-1:, 0], y=tr.fs[-1:], mode="markers", showlegend=False,
+                                 marker=dict(size=12, color=color, symbol="star"),
+                                 hoverinfo="skip"))
+    for a in annotations:
+        fig.add_annotation(x=a["x"], y=a["y"], ax=a["ax"], ay=a["ay"], text=a["text"],
+                           axref="x", ayref="y", showarrow=True, arrowhead=2, font=dict(size=13))
+    fig.update_layout(xaxis_title="x", yaxis_title="f(x)", title=title, **LAYOUT)
+    return fig
+
+
+def _grid(objective: Objective, paths, n: int):
+    pts = np.concatenate([tr.xs for _, tr, _ in paths]) if paths else None
+    (x_lo, x_hi), (y_lo, y_hi) = objective.domain
+    x_lo, x_hi = _span(x_lo, x_hi, None if pts is None else pts[:, 0], pad=0.02)
+    y_lo, y_hi = _span(y_lo, y_hi, None if pts is None else pts[:, 1], pad=0.02)
+    gx, gy = np.linspace(x_lo, x_hi, n), np.linspace(y_lo, y_hi, n)
+    X, Y = np.meshgrid(gx, gy)
+    with np.errstate(all="ignore"):
+        Z = objective.f(np.stack([X, Y]))
+    return gx, gy, np.where(np.isfinite(Z), Z, np.nan)
+
+
+def contour_figure(objective: Objective, traces=None, title: str | None = None,
+                   n: int = 80) -> go.Figure:
+    """A 2D function as contour lines with each trace's path (the book's ``show_trace_2d``)."""
+    paths = _paths(traces)
+    gx, gy, Z = _grid(objective, paths, n)
+    fig = go.Figure(go.Contour(x=gx, y=gy, z=Z, ncontours=25, showscale=False, name="f",
+                               contours=dict(coloring="lines"), colorscale=[[0, CURVE], [1, CURVE]],
+                               hovertemplate="x₁ %{x:.3g}<br>x₂ %{y:.3g}<br>f %{z:.4g}<extra></extra>"))
+    for name, tr, color in paths:
+        fig.add_trace(go.Scatter(
+            x=tr.xs[:, 0], y=tr.xs[:, 1], mode="lines+markers", name=name,
+            line=dict(color=color, width=1.5), marker=dict(size=5, color=color),
+            customdata=np.stack([np.arange(len(tr.fs)), tr.fs], axis=1),
+            hovertemplate="step %{customdata[0]}<br>x₁ %{x:.6g}<br>x₂ %{y:.6g}"
+                          "<br>f %{customdata[1]:.6g}<extra></extra>"))
+    for m in objective.minima:
+        fig.add_trace(go.Scatter(x=[m[0]], y=[m[1]], mode="markers", showlegend=False,
+                                 marker=dict(symbol="x", size=10, color="black"), hoverinfo="skip"))
+    fig.update_layout(xaxis_title="x₁", yaxis_title="x₂", title=title, **LAYOUT)
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def surface_figure(objective: Objective, traces=None, title: str | None = None, n: int = 45,
+                   mark: Sequence[tuple[float, float, str]] = ()) -> go.Figure:
+    """A 2D function as a 3D surface with each trace's path lifted onto it."""
+    paths = _paths(traces)
+    gx, gy, Z = _grid(objective, paths, n)
+    fig = go.Figure(go.Surface(x=gx, y=gy, z=Z, colorscale="Blues", opacity=0.85, showscale=False,
+                               name="f", hovertemplate="x %{x:.3g}<br>y %{y:.3g}<br>f %{z:.4g}"
+                                                       "<extra></extra>"))
+    for name, tr, color in paths:
+        fig.add_trace(go.Scatter3d(x=tr.xs[:, 0], y=tr.xs[:, 1], z=tr.fs, mode="lines+markers",
+                                   name=name, line=dict(color=color, width=5),
+                                   marker=dict(size=3, color=color)))
+    for x, y, text in mark:
+        z = float(objective.f(np.array([x, y])))
+        fig.add_trace(go.Scatter3d(x=[x], y=[y], z=[z], mode="markers+text", text=[text],
+                                   name=text, marker=dict(size=7, color="red")))
+    fig.update_layout(title=title, scene=dict(xaxis_title="x", yaxis_title="y", zaxis_title="f"),
+                      **{**LAYOUT, "height": 480})
+    return fig
+
+
+def loss_figure(traces, objective: Objective | None = None) -> go.Figure:
+    """f(x_t) against t. Log scale for the gap to the minimum when it is known and positive."""
+    paths = _paths(traces)
+    fmin = None
+    if objective is not None and objective.minima:
+        fmin = float(objective.f(np.asarray(objective.minima[0], dtype=float)))
+    ys = []
+    for _, tr, _ in paths:
+        ys.append(tr.fs - fmin if fmin is not None else tr.fs)
+    log = bool(ys) and all(np.all(y > 0) for y in ys)
+    fig = go.Figure()
+    for (name, tr, color), y in zip(paths, ys):
+        fig.add_trace(go.Scatter(x=np.arange(len(y)), y=y, mode="lines+markers", name=name,
+                                 marker=dict(size=4), line=dict(color=color)))
+    label = "f(x_t) − f(x*)" if fmin is not None else "f(x_t)"
+    fig.update_layout(xaxis_title="step t", yaxis_title=label, yaxis_type="log" if log else "linear",
+                      **{**LAYOUT, "height": 300})
+    return fig
+
+
+def lr_figure(traces) -> go.Figure:
+    fig = go.Figure()
+    for name, tr, color in _paths(traces):
+        fig.add_trace(go.Scatter(x=np.arange(len(tr.lrs)), y=tr.lrs, mode="lines", name=name,
+                                 line=dict(color=color, shape="hv")))
+    fig.update_layout(xaxis_title="step t", yaxis_title="η_t", **{**LAYOUT, "height": 300})
+    return fig
+
+
+def book_figure(objective: Objective, trace: Trace | None = None):
+    """The book-style static figure (matplotlib), for PNG/SVG export to slides."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.5, 3.2) if objective.dim == 1 else (5.0, 3.8), dpi=150)
+    ax = fig.add_subplot(111)
+    paths = _paths(trace)
+    if objective.dim == 1:
+        pts = np.concatenate([tr.xs[:, 0] for _, tr, _ in paths]) if paths else None
+        lo, hi = _span(*objective.domain[0], pts, pad=0.0 if pts is None else 0.08)
+        x = np.linspace(lo, hi, 400)
+        with np.errstate(all="ignore"):
+            ax.plot(x, objective.f(x[None, :]), color=CURVE)
+        for _, tr, color in paths:
+            ax.plot(tr.xs[:, 0], tr.fs, "-o", color=color, markersize=4)
+        ax.set_xlabel("x")
+        ax.set_ylabel("f(x)")
+    else:
+        gx, gy, Z = _grid(objective, paths, 120)
+        ax.contour(gx, gy, Z, levels=20, colors=CURVE, linewidths=0.8)
+        for _, tr, color in paths:
+            ax.plot(tr.xs[:, 0], tr.xs[:, 1], "-o", color=color, markersize=3)
+        ax.set_xlabel("x1")
+        ax.set_ylabel("x2")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,278 @@
+"""Unit tests of the pure optimisation library: closed forms and the book's printed values."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from optim import FUNCTIONS, METHODS, SCHEDULES, get_function, get_method, get_schedule, run, solve
+from optim.__main__ import main as cli_main
+
+
+# ---- the book's printed values -----------------------------------------------------------------
+
+@pytest.mark.parametrize("eta, expected", [(0.2, 0.060466), (0.05, 3.486784), (1.1, 61.917364)])
+def test_book_gd_on_square(eta, expected):
+    tr = solve("square", "gd", eta=eta, steps=10, x0=[10])
+    assert tr.epoch_lines()[-1] == f"epoch 10, x: {expected:f}"
+
+
+def test_book_gd_2d_quadratic():
+    tr = solve("quadratic", "gd", eta=0.1, steps=20, x0=[-5, -2])
+    assert tr.epoch_lines()[-1] == "epoch 20, x1 -0.057646, x2 -0.000073"
+
+
+def test_book_newton_cosh_converges_to_zero():
+    tr = solve("cosh", "newton", eta=1, steps=10, x0=[10], function_params={"c": 0.5})
+    assert tr.epoch_lines()[-1] == "epoch 10, x: 0.000000"
+    assert tr.status == "ok"
+
+
+@pytest.mark.parametrize("method, eta, expected", [
+    ("gd", 2.0, -1.528165),       # gradient descent stuck in a local minimum of x cos(cx)
+    ("newton", 1.0, 26.834133),   # Newton walks uphill where f'' < 0
+    ("newton", 0.5, 7.269860),    # damped Newton
+])
+def test_book_nonconvex_values(method, eta, expected):
+    tr = solve("xcos", method, eta=eta, steps=10, x0=[10], function_params={"c": 0.15 * np.pi})
+    assert tr.xs[-1, 0] == pytest.approx(expected, abs=2e-6)
+
+
+# ---- closed forms ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("eta", [0.01, 0.1, 0.3, 0.9])
+def test_gd_on_square_follows_closed_form(eta):
+    tr = solve("square", "gd", eta=eta, steps=25, x0=[3.0])
+    t = np.arange(26)
+    np.testing.assert_allclose(tr.xs[:, 0], 3.0 * (1 - 2 * eta) ** t, rtol=1e-12, atol=1e-300)
+
+
+def test_newton_solves_quadratic_in_one_step():
+    tr = solve("quadratic", "newton", eta=1.0, steps=1, x0=[-5, -2])
+    np.testing.assert_allclose(tr.xs[-1], [0.0, 0.0], atol=1e-15)
+
+
+def test_newton_jumps_to_the_saddle_point():
+    tr = solve("saddle", "newton", eta=1.0, steps=1, x0=[0.7, -0.4])
+    np.testing.assert_allclose(tr.xs[-1], [0.0, 0.0], atol=1e-15)
+
+
+def test_newton_singular_at_zero_second_derivative():
+    tr = solve("cube", "newton", eta=1.0, steps=5, x0=[0.0])
+    assert tr.status == "singular" and tr.stopped_at == 1
+    assert "singular at step 1" in tr.message
+    assert len(tr.xs) == 1 and np.all(np.isfinite(tr.xs))
+
+
+def test_divergence_stops_cleanly():
+    tr = solve("square", "gd", eta=1.5, steps=200, x0=[1.0])
+    assert tr.status == "diverged"
+    # |x_t| = 2^t exceeds 1e8 first at t = 27
+    assert tr.stopped_at == 27
+    assert len(tr.xs) == 27 and np.all(np.abs(tr.xs) <= 1e8) and np.all(np.isfinite(tr.fs))
+    assert len(tr.lrs) == len(tr.xs) - 1
+
+
+def test_trace_shapes_and_learning_rates():
+    tr = solve("quadratic", "gd", eta=0.4, steps=7, schedule="exponential",
+               schedule_params={"k": 0.3})
+    assert tr.xs.shape == (8, 2) and tr.fs.shape == (8,) and tr.lrs.shape == (7,)
+    np.testing.assert_allclose(tr.lrs, 0.4 * np.exp(-0.3 * np.arange(7)))
+    np.testing.assert_allclose(tr.fs, tr.xs[:, 0] ** 2 + 2 * tr.xs[:, 1] ** 2)
+
+
+# ---- schedules ---------------------------------------------------------------------------------
+
+def test_schedules_match_their_formulas():
+    t = np.arange(50)
+    eta = 0.7
+    np.testing.assert_allclose([get_schedule("constant", eta, 50)(i) for i in t], eta)
+    np.testing.assert_allclose([get_schedule("exponential", eta, 50, k=0.2)(i) for i in t],
+                               eta * np.exp(-0.2 * t))
+    np.testing.assert_allclose([get_schedule("polynomial", eta, 50, a=0.3, b=0.8)(i) for i in t],
+                               eta * (1 + 0.3 * t) ** -0.8)
+    np.testing.assert_allclose([get_schedule("step", eta, 50, every=7, gamma=0.3)(i) for i in t],
+                               eta * 0.3 ** (t // 7))
+    cos = [get_schedule("cosine", eta, 50, final=0.1)(i) for i in t]
+    np.testing.assert_allclose(cos, eta * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * t / 50))))
+    assert get_schedule("polynomial", eta, 50)(0) == eta  # t = 0 is the first step
+
+
+def test_book_polynomial_defaults():
+    s = get_schedule("polynomial", 1.0, 10)
+    assert s(10) == pytest.approx((1 + 0.1 * 10) ** -0.5)
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+@pytest.mark.parametrize("method", ["gd", "newton", "sgd"])
+def test_any_schedule_with_any_method(schedule, method):
+    tr = solve("cosh", method, eta=0.5, steps=30, schedule=schedule, x0=[3.0],
+               method_params={"noise": 0.0} if method == "sgd" else None)
+    assert tr.status == "ok" and abs(tr.xs[-1, 0]) < 3.0
+
+
+# ---- every (method x function) pair ------------------------------------------------------------
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+@pytest.mark.parametrize("method_id", sorted(METHODS))
+def test_every_method_on_every_function(function_id, method_id):
+    obj = get_function(function_id)
+    tr = run(obj, get_method(method_id), get_schedule("constant", 0.05, 40), obj.x0, 40)
+    assert tr.status in {"ok", "diverged", "singular"}
+    assert tr.xs.shape[1] == obj.dim and len(tr.xs) == len(tr.fs) == len(tr.lrs) + 1
+    assert np.all(np.isfinite(tr.xs)) and np.all(np.isfinite(tr.fs))
+    np.testing.assert_allclose(tr.fs, [obj.f(x) for x in tr.xs])
+    if tr.status == "ok":
+        assert len(tr.xs) == 41
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_gradients_and_hessians_match_finite_differences(function_id):
+    obj = get_function(function_id)
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        x = np.array([rng.uniform(lo, hi) for lo, hi in obj.domain])
+        h = 1e-5
+        num_g = np.array([(obj.f(x + h * e) - obj.f(x - h * e)) / (2 * h) for e in np.eye(obj.dim)])
+        np.testing.assert_allclose(obj.grad(x), num_g, rtol=1e-5, atol=1e-6)
+        num_h = np.array([(obj.grad(x + h * e) - obj.grad(x - h * e)) / (2 * h)
+                          for e in np.eye(obj.dim)])
+        np.testing.assert_allclose(obj.hess(x), num_h, rtol=1e-4, atol=1e-5)
+
+
+def test_function_parameters_are_captured_not_global():
+    a, b = get_function("xcos", c=1.0), get_function("xcos", c=2.0)
+    x = np.array([0.7])
+    assert a.f(x) == pytest.approx(0.7 * math.cos(0.7))
+    assert b.f(x) == pytest.approx(0.7 * math.cos(1.4))
+
+
+def test_functions_evaluate_on_a_grid():
+    obj = get_function("quadratic")
+    X, Y = np.meshgrid(np.linspace(-1, 1, 5), np.linspace(-2, 2, 4))
+    Z = obj.f(np.stack([X, Y]))
+    np.testing.assert_allclose(Z, X**2 + 2 * Y**2)
+    assert obj.grad(np.stack([X, Y])).shape == (2, 4, 5)
+
+
+# ---- SGD ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("function_id", ["square", "quadratic", "xcos", "saddle"])
+def test_sgd_with_zero_noise_equals_gd_exactly(function_id):
+    a = solve(function_id, "gd", eta=0.05, steps=50)
+    b = solve(function_id, "sgd", eta=0.05, steps=50, method_params={"noise": 0.0, "seed": 3})
+    assert np.array_equal(a.xs, b.xs)
+
+
+def test_sgd_same_seed_same_trace_other_seed_differs():
+    kw = dict(eta=0.1, steps=50, schedule="polynomial")
+    a = solve("quadratic", "sgd", method_params={"noise": 1.0, "seed": 7}, **kw)
+    b = solve("quadratic", "sgd", method_params={"noise": 1.0, "seed": 7}, **kw)
+    c = solve("quadratic", "sgd", method_params={"noise": 1.0, "seed": 8}, **kw)
+    assert np.array_equal(a.xs, b.xs)
+    assert not np.allclose(a.xs, c.xs)
+
+
+def test_sgd_noise_has_the_requested_spread():
+    # step = eta * (grad + z): subtracting the exact gradient leaves the noise z ~ N(0, sigma^2).
+    tr = solve("saddle", "sgd", eta=1e-3, steps=2000, x0=[0.0, 0.0],
+               method_params={"noise": 2.0, "seed": 0})
+    grads = np.array([get_function("saddle").grad(x) for x in tr.xs[:-1]])
+    noise = -np.diff(tr.xs, axis=0) / 1e-3 - grads
+    assert np.std(noise) == pytest.approx(2.0, rel=0.05)
+
+
+# ---- parameters and errors ---------------------------------------------------------------------
+
+def test_unknown_ids_and_parameters_name_the_choices():
+    with pytest.raises(ValueError, match="choose from: xcos"):
+        get_function("nope")
+    with pytest.raises(ValueError, match="parameters: c"):
+        get_function("xcos", k=1)
+    with pytest.raises(ValueError, match="choose from: gd"):
+        get_method("bfgs")
+    with pytest.raises(ValueError, match="between"):
+        get_method("sgd", noise=-1)
+
+
+# ---- command line ------------------------------------------------------------------------------
+
+def _cli(args, capsys):
+    code = cli_main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_json_book_value(capsys):
+    code, out, err = _cli(["--function", "quadratic", "--method", "gd", "--eta", "0.1",
+                           "--steps", "20", "--x0", "-5,-2", "--json"], capsys)
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    assert set(data) >= {"function", "method", "eta", "steps", "xs", "fs", "lrs", "status",
+                         "stopped_at"}
+    assert data["xs"][0] == [-5.0, -2.0] and len(data["xs"]) == 21
+    assert data["xs"][-1] == pytest.approx([-0.057646, -0.000073], abs=1e-6)
+    assert data["status"] == "ok" and data["stopped_at"] is None
+
+
+def test_cli_book_lines(capsys):
+    code, out, _ = _cli(["--function", "square", "--eta", "0.2", "--steps", "10", "--x0", "10"],
+                        capsys)
+    assert code == 0 and out.strip().splitlines()[-1] == "epoch 10, x: 0.060466"
+
+
+def test_cli_params_go_to_function_then_schedule(capsys):
+    code, out, _ = _cli(["--function", "xcos", "--param", "c=0.4712388980384690", "--method", "gd",
+                         "--eta", "2", "--steps", "3", "--x0", "10", "--schedule", "exponential",
+                         "--param", "k=0.5", "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["params"] == {"c": pytest.approx(0.15 * np.pi)}
+    assert data["lrs"] == pytest.approx([2, 2 * math.exp(-0.5), 2 * math.exp(-1)])
+
+
+def test_cli_reports_divergence_and_singularity(capsys):
+    code, out, _ = _cli(["--function", "square", "--eta", "1.5", "--steps", "100", "--x0", "1",
+                         "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["status"] == "diverged" and data["stopped_at"] == 27
+    code, out, _ = _cli(["--function", "cube", "--method", "newton", "--eta", "1", "--x0", "0",
+                         "--json"], capsys)
+    assert json.loads(out)["status"] == "singular"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--function", "nope"], "xcos, cube"),
+    (["--function", "square", "--method", "bfgs"], "gd, newton, sgd"),
+    (["--function", "square", "--eta", "abc"], "not a number"),
+    (["--function", "square", "--eta", "nan"], "finite"),
+    (["--function", "square", "--eta", "inf"], "finite"),
+    (["--function", "square", "--steps", "2.5"], "whole number"),
+    (["--function", "square", "--steps", "-3"], "whole number"),
+    (["--function", "square", "--x0", ""], "--x0"),
+    (["--function", "square", "--x0", "1,2"], "1 coordinate"),
+    (["--function", "quadratic", "--x0", "1,x"], "not a number"),
+    (["--function", "square", "--schedule", "warp"], "constant, exponential"),
+    (["--function", "square", "--param", "c=1"], "no parameter c"),
+    (["--function", "square", "--param", "junk"], "NAME=VALUE"),
+    (["--function", "square", "--method", "sgd", "--noise", "-1"], "between"),
+    (["--function", "square", "--bogus"], "unrecognized"),
+    ([], "required"),
+])
+def test_cli_bad_input_exit_2_one_line(args, needle, capsys):
+    code, out, err = _cli(args, capsys)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and needle in err and "Traceback" not in err
+
+
+def test_cli_as_a_process_with_negative_start():
+    res = subprocess.run([sys.executable, "-m", "optim", "--function", "quadratic", "--x0", "-5,-2",
+                          "--eta", "0.1", "--steps", "20", "--json"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["xs"][0] == [-5.0, -2.0]
+    bad = subprocess.run([sys.executable, "-m", "optim", "--function", "zzz"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
