@@ -1,0 +1,145 @@
+"""Batch normalisation written from scratch: a pure function and a module around it.
+
+Two conventions meet here and are easy to mix up:
+
+* the book's ``momentum`` (default 0.9) weighs the OLD moving value::
+
+      new = momentum * old + (1 - momentum) * batch
+
+  PyTorch's ``nn.BatchNorm`` weighs the NEW value, so book ``momentum=0.9`` equals torch
+  ``momentum=0.1`` (``torch_momentum = 1 - momentum``);
+* the batch is normalised with the biased variance (divide by n), while the running variance is
+  updated with the unbiased one (divide by n - 1), as PyTorch does. With both conventions honoured
+  :class:`BatchNorm` matches ``nn.BatchNorm1d/2d`` in output, gradients and running statistics.
+
+Statistics are always computed in float32, so the layer works under ``torch.autocast`` (bf16 or
+fp16 activations) and returns its output in the input's dtype. Channels-last tensors keep their
+memory format.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["batch_norm", "BatchNorm"]
+
+_REDUCE_DIMS = {2: (0,), 4: (0, 2, 3)}
+
+
+def _stat_shape(x: torch.Tensor) -> tuple[int, ...]:
+    """Broadcast shape of per-feature (2D) or per-channel (4D) statistics for ``x``."""
+    if x.dim() not in _REDUCE_DIMS:
+        raise ValueError(
+            f"batch_norm expects a 2D input (N, features) or a 4D input (N, C, H, W); "
+            f"got a {x.dim()}D tensor of shape {tuple(x.shape)}")
+    return (1, x.shape[1]) if x.dim() == 2 else (1, x.shape[1], 1, 1)
+
+
+def _as_stat(t: torch.Tensor, shape: tuple[int, ...], what: str) -> torch.Tensor:
+    if t.numel() != shape[1]:
+        raise ValueError(f"batch_norm: {what} has {t.numel()} values, "
+                         f"but the input has {shape[1]} features/channels")
+    return t.reshape(shape).float()
+
+
+def batch_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
+               running_mean: torch.Tensor, running_var: torch.Tensor, *, training: bool,
+               momentum: float = 0.9, eps: float = 1e-5):
+    """Normalise ``x`` per feature (2D input) or per channel over N, H, W (4D input).
+
+    ``gamma``, ``beta``, ``running_mean`` and ``running_var`` hold one value per feature/channel,
+    in any shape with that many elements (``(C,)``, ``(1, C)`` or ``(1, C, 1, 1)``).
+
+    Returns ``(y, new_mean, new_var)``. In training mode ``y`` uses the batch statistics and the
+    new moving statistics are ``momentum * old + (1 - momentum) * batch`` (book convention;
+    variance unbiased); they are detached from the graph and have the shape and dtype of the
+    ``running_*`` tensors passed in. In eval mode ``y`` uses the running statistics, which are
+    returned unchanged. ``y`` has the dtype of ``x``.
+    """
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"batch_norm: momentum must lie in [0, 1], got {momentum}")
+    if not eps > 0:
+        raise ValueError(f"batch_norm: eps must be positive, got {eps}")
+    shape = _stat_shape(x)
+    g = _as_stat(gamma, shape, "gamma")
+    b = _as_stat(beta, shape, "beta")
+    x32 = x.float()
+    if not training:
+        mean = _as_stat(running_mean, shape, "running_mean")
+        var = _as_stat(running_var, shape, "running_var")
+        y = (x32 - mean) * torch.rsqrt(var + eps) * g + b
+        return y.to(x.dtype), running_mean, running_var
+
+    dims = _REDUCE_DIMS[x.dim()]
+    n = x.numel() // shape[1]
+    if n < 2:
+        raise ValueError(
+            f"batch_norm: training needs more than one value per channel to estimate a variance; "
+            f"got input of shape {tuple(x.shape)}")
+    mean = x32.mean(dim=dims, keepdim=True)
+    var = ((x32 - mean) ** 2).mean(dim=dims, keepdim=True)  # biased: used to normalise
+    y = (x32 - mean) * torch.rsqrt(var + eps) * g + b
+    with torch.no_grad():
+        old_mean = _as_stat(running_mean, shape, "running_mean")
+        old_var = _as_stat(running_var, shape, "running_var")
+        new_mean = momentum * old_mean + (1.0 - momentum) * mean
+        new_var = momentum * old_var + (1.0 - momentum) * var * (n / (n - 1))
+        new_mean = new_mean.reshape(running_mean.shape).to(running_mean.dtype)
+        new_var = new_var.reshape(running_var.shape).to(running_var.dtype)
+    return y.to(x.dtype), new_mean, new_var
+
+
+class BatchNorm(nn.Module):
+    """Batch normalisation over ``num_features`` features (``num_dims=2``) or channels (``4``).
+
+    ``gamma``/``beta`` are parameters (init 1 and 0); ``running_mean``/``running_var`` are
+    buffers (init 0 and 1), shaped ``(num_features,)`` like PyTorch's, so they follow
+    ``.to(device)`` and appear in ``state_dict``. Training or evaluation follows
+    ``self.training`` (``model.train()`` / ``model.eval()``), never whether gradients are enabled.
+    ``momentum`` is the book's (weight of the old moving value).
+    """
+
+    def __init__(self, num_features: int, num_dims: int, momentum: float = 0.9,
+                 eps: float = 1e-5):
+        super().__init__()
+        if num_dims not in _REDUCE_DIMS:
+            raise ValueError(f"BatchNorm: num_dims must be 2 (fully connected) or 4 "
+                             f"(convolutional), got {num_dims}")
+        if int(num_features) < 1:
+            raise ValueError(f"BatchNorm: num_features must be positive, got {num_features}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNorm: momentum must lie in [0, 1], got {momentum}")
+        if not eps > 0:
+            raise ValueError(f"BatchNorm: eps must be positive, got {eps}")
+        self.num_features = int(num_features)
+        self.num_dims = num_dims
+        self.momentum = float(momentum)
+        self.eps = float(eps)
+        self.gamma = nn.Parameter(torch.ones(self.num_features))
+        self.beta = nn.Parameter(torch.zeros(self.num_features))
+        self.register_buffer("running_mean", torch.zeros(self.num_features))
+        self.register_buffer("running_var", torch.ones(self.num_features))
+
+    def reset_running_stats(self) -> None:
+        with torch.no_grad():
+            self.running_mean.zero_()
+            self.running_var.fill_(1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != self.num_dims or x.shape[1] != self.num_features:
+            want = "(N, {0})" if self.num_dims == 2 else "(N, {0}, H, W)"
+            raise ValueError(f"BatchNorm expects input of shape {want.format(self.num_features)}, "
+                             f"got {tuple(x.shape)}")
+        y, new_mean, new_var = batch_norm(
+            x, self.gamma, self.beta, self.running_mean, self.running_var,
+            training=self.training, momentum=self.momentum, eps=self.eps)
+        if self.training:
+            with torch.no_grad():
+                self.running_mean.copy_(new_mean)
+                self.running_var.copy_(new_var)
+        return y
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, num_dims={self.num_dims}, momentum={self.momentum}, "
+                f"eps={self.eps}")

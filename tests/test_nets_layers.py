@@ -1,0 +1,133 @@
+"""Scratch batch norm against nn.BatchNorm1d/2d: outputs, running statistics, gradients, modes."""
+
+import pytest
+import torch
+from torch import nn
+
+from nets.layers import BatchNorm, batch_norm
+
+CASES = [((16, 7), nn.BatchNorm1d), ((4, 3, 5, 6), nn.BatchNorm2d)]
+
+
+def _pair(shape, ref_cls, seed=0):
+    torch.manual_seed(seed)
+    ours = BatchNorm(shape[1], len(shape))            # book momentum 0.9
+    ref = ref_cls(shape[1], momentum=0.1)              # torch momentum 0.1 == book 0.9
+    with torch.no_grad():                              # non-trivial affine parameters
+        g, b = torch.rand(shape[1]) + 0.5, torch.randn(shape[1])
+        ours.gamma.copy_(g), ours.beta.copy_(b), ref.weight.copy_(g), ref.bias.copy_(b)
+    return ours, ref
+
+
+@pytest.mark.parametrize("shape,ref_cls", CASES)
+def test_matches_torch_train_running_stats_and_eval(shape, ref_cls):
+    ours, ref = _pair(shape, ref_cls)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(5):
+        x = torch.randn(*shape, generator=gen) * 3 + 2
+        torch.testing.assert_close(ours(x), ref(x))
+    # the running statistics moved away from their init and agree (unbiased variance)
+    assert not torch.allclose(ours.running_mean, torch.zeros(shape[1]))
+    torch.testing.assert_close(ours.running_mean, ref.running_mean)
+    torch.testing.assert_close(ours.running_var, ref.running_var)
+    ours.eval(), ref.eval()
+    x = torch.randn(*shape, generator=gen)
+    torch.testing.assert_close(ours(x), ref(x))
+
+
+@pytest.mark.parametrize("shape,ref_cls", CASES)
+def test_gradients_match_torch(shape, ref_cls):
+    ours, ref = _pair(shape, ref_cls)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    w = torch.randn(*shape, generator=torch.Generator().manual_seed(3))
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    (ours(xa) * w).sum().backward()
+    (ref(xb) * w).sum().backward()
+    torch.testing.assert_close(xa.grad, xb.grad, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(ours.gamma.grad, ref.weight.grad, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(ours.beta.grad, ref.bias.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_pure_function_book_momentum_and_unbiased_variance():
+    x = torch.tensor([[1.0], [3.0]])  # mean 2, biased var 1, unbiased var 2
+    y, m, v = batch_norm(x, torch.ones(1), torch.zeros(1), torch.zeros(1), torch.ones(1),
+                         training=True, momentum=0.9, eps=1e-12)
+    torch.testing.assert_close(y, torch.tensor([[-1.0], [1.0]]))
+    torch.testing.assert_close(m, torch.tensor([0.9 * 0 + 0.1 * 2]))
+    torch.testing.assert_close(v, torch.tensor([0.9 * 1 + 0.1 * 2]))
+    assert not m.requires_grad and not v.requires_grad
+    # eval uses the running statistics and returns them unchanged
+    y, m2, v2 = batch_norm(x, torch.ones(1), torch.zeros(1), m, v, training=False)
+    torch.testing.assert_close(y, (x - m) / torch.sqrt(v + 1e-5))
+    assert m2 is m and v2 is v
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 3, 4), (1, 2, 3, 4, 5)])
+def test_other_dims_rejected(shape):
+    c = shape[1] if len(shape) > 1 else 3
+    with pytest.raises(ValueError, match="2D input .* 4D input"):
+        batch_norm(torch.zeros(shape), torch.ones(c), torch.zeros(c), torch.zeros(c),
+                   torch.ones(c), training=True)
+
+
+def test_module_rejects_wrong_input_and_arguments():
+    with pytest.raises(ValueError, match="num_dims"):
+        BatchNorm(3, 3)
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        BatchNorm(3, 4)(torch.zeros(2, 4, 5, 5))
+    with pytest.raises(ValueError, match="more than one value"):
+        BatchNorm(3, 2)(torch.zeros(1, 3))
+
+
+def test_buffers_in_state_dict_and_follow_to():
+    bn = BatchNorm(4, 4)
+    sd = bn.state_dict()
+    assert set(sd) == {"gamma", "beta", "running_mean", "running_var"}
+    torch.testing.assert_close(sd["running_var"], torch.ones(4))
+    bn(torch.randn(3, 4, 2, 2))
+    restored = BatchNorm(4, 4)
+    restored.load_state_dict(bn.state_dict())
+    torch.testing.assert_close(restored.running_mean, bn.running_mean)
+    moved = bn.to(torch.float64)
+    assert moved.running_mean.dtype == torch.float64 and moved.running_var.dtype == torch.float64
+    assert {n for n, _ in bn.named_buffers()} == {"running_mean", "running_var"}
+    if torch.cuda.is_available():
+        bn.to("cuda")
+        assert bn.running_mean.device.type == "cuda"
+        bn(torch.randn(3, 4, 2, 2, device="cuda"))
+
+
+def test_eval_switches_mode_with_grad_enabled():
+    bn = BatchNorm(3, 2)
+    x = torch.randn(8, 3) * 5 + 10
+    bn.eval()
+    assert torch.is_grad_enabled()
+    y = bn(x)
+    # eval: running stats (0, 1) are used, so the output is x (gamma 1, beta 0) up to eps
+    torch.testing.assert_close(y, x / (1 + 1e-5) ** 0.5)
+    torch.testing.assert_close(bn.running_mean, torch.zeros(3))  # not updated in eval
+    bn.train()
+    with torch.no_grad():  # training mode is honoured even without grad
+        bn(x)
+    assert bn.running_mean.abs().sum() > 0
+
+
+def test_channels_last_and_low_precision():
+    torch.manual_seed(0)
+    x = torch.randn(4, 3, 5, 6)
+    ours, ref = BatchNorm(3, 4), nn.BatchNorm2d(3)
+    y = ours(x.to(memory_format=torch.channels_last))
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(y, ref(x))
+    # bf16 activations: output keeps bf16, statistics are computed in float32
+    ours2 = BatchNorm(3, 4)
+    yb = ours2(x.to(torch.bfloat16))
+    assert yb.dtype == torch.bfloat16 and ours2.running_mean.dtype == torch.float32
+    torch.testing.assert_close(yb.float(), nn.BatchNorm2d(3)(x), atol=0.05, rtol=0.02)
+    if torch.cuda.is_available():
+        m = nn.Sequential(nn.Conv2d(3, 8, 3), BatchNorm(8, 4)).cuda()
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            out = m(x.cuda().to(memory_format=torch.channels_last))
+        assert out.dtype == torch.bfloat16 and torch.isfinite(out.float()).all()
+        out.float().sum().backward()
+        assert m[1].gamma.grad is not None and m[1].running_var.dtype == torch.float32

@@ -1,0 +1,111 @@
+"""Model shapes from the chapter, the registry, and which batch norm each LeNet uses."""
+
+import pytest
+import torch
+from torch import nn
+
+from nets.layers import BatchNorm
+from nets.models import (MODELS, DenseBlock, LeNet, Residual, UnknownModel, build_model,
+                         densenet, resnet18, transition_block)
+
+
+@pytest.mark.parametrize("model_id", list(MODELS))
+def test_every_model_classifies_its_documented_input(model_id):
+    spec = MODELS[model_id]
+    size = spec.default_resize or 28
+    assert spec.accepts(size)
+    torch.manual_seed(0)
+    model = build_model(model_id)
+    out = model(torch.rand(2, 1, size, size))
+    assert out.shape == (2, 10)
+    assert torch.isfinite(out).all()
+    assert spec.description and spec.title
+
+
+def test_registry_ids_and_defaults():
+    assert list(MODELS) == ["lenet", "lenet-bn-scratch", "lenet-bn", "resnet18", "densenet"]
+    assert [MODELS[k].default_resize for k in MODELS] == [None, None, None, 96, 96]
+    assert all(MODELS[k].min_input == 28 and MODELS[k].exact_input for k in MODELS if "lenet" in k)
+    assert MODELS["lenet"].accepts(28) and not MODELS["lenet"].accepts(96)
+
+
+def test_build_model_options_and_unknown_id():
+    model = build_model("resnet18", num_classes=3, in_channels=3)
+    assert model(torch.rand(2, 3, 32, 32)).shape == (2, 3)
+    assert build_model("lenet", num_classes=4)(torch.rand(2, 1, 28, 28)).shape == (2, 4)
+    with pytest.raises(KeyError) as err:
+        build_model("vgg")
+    assert "lenet-bn-scratch" in str(err.value) and "densenet" in str(err.value)
+    with pytest.raises(ValueError):  # also catchable as ValueError
+        build_model("vgg")
+    assert issubclass(UnknownModel, KeyError)
+    # a fresh model per call, never shared weights
+    assert build_model("lenet") is not build_model("lenet")
+
+
+def test_residual_shapes_from_chapter():
+    x = torch.rand(4, 3, 6, 6)
+    assert Residual(3, 3)(x).shape == (4, 3, 6, 6)
+    assert Residual(3, 6, use_1x1conv=True, stride=2)(x).shape == (4, 6, 3, 3)
+
+
+def test_dense_and_transition_shapes_from_chapter():
+    blk = DenseBlock(2, 3, 10)
+    assert blk.out_channels == 23
+    y = blk(torch.rand(4, 3, 8, 8))
+    assert y.shape == (4, 23, 8, 8)
+    assert transition_block(23, 10)(y).shape == (4, 10, 4, 4)
+
+
+def test_lenet_norm_variants_use_the_right_batch_norm():
+    def kinds(model):
+        return [type(m) for m in model.modules() if isinstance(m, (BatchNorm, nn.BatchNorm1d,
+                                                                   nn.BatchNorm2d))]
+    assert kinds(build_model("lenet")) == []
+    assert kinds(build_model("lenet-bn-scratch")) == [BatchNorm] * 4
+    assert kinds(build_model("lenet-bn")) == [nn.BatchNorm2d, nn.BatchNorm2d,
+                                              nn.BatchNorm1d, nn.BatchNorm1d]
+    scratch = [m for m in build_model("lenet-bn-scratch").modules() if isinstance(m, BatchNorm)]
+    assert [(m.num_features, m.num_dims, m.momentum) for m in scratch] == [
+        (6, 4, 0.9), (16, 4, 0.9), (120, 2, 0.9), (84, 2, 0.9)]
+    with pytest.raises(ValueError, match="scratch"):
+        LeNet(norm="group")
+
+
+def test_scratch_and_torch_lenet_agree_with_same_weights():
+    torch.manual_seed(0)
+    a, b = build_model("lenet-bn-scratch"), build_model("lenet-bn")
+    # same architecture: copy weights position by position (gamma/beta <-> weight/bias)
+    with torch.no_grad():
+        for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+            assert pa.shape == pb.shape
+            pa.copy_(pb)
+    x = torch.rand(8, 1, 28, 28)
+    torch.testing.assert_close(a(x), b(x), rtol=1e-4, atol=1e-5)
+    a.eval(), b.eval()
+    torch.testing.assert_close(a(x), b(x), rtol=1e-4, atol=1e-5)
+
+
+def _count(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_param_counts():
+    # LeNet by hand: conv1 1*6*25+6, conv2 6*16*25+16, fc 256*120+120, 120*84+84, 84*10+10
+    plain = 156 + 2416 + 30840 + 10164 + 850
+    assert _count(build_model("lenet")) == plain
+    assert _count(build_model("lenet-bn")) == plain + 2 * (6 + 16 + 120 + 84)
+    assert _count(build_model("lenet-bn-scratch")) == _count(build_model("lenet-bn"))
+    assert 11_000_000 < _count(resnet18()) < 11_300_000  # ResNet-18 is ~11.2M parameters
+    assert 500_000 < _count(densenet()) < 1_000_000
+    assert densenet().fc[1].in_features == 248  # 64 +128 ->96 +128 ->112 +128 ->120 +128
+
+
+def test_named_top_level_children():
+    assert [n for n, _ in resnet18().named_children()] == [
+        "0", "1", "2", "3", "resnet_block1", "resnet_block2", "resnet_block3", "resnet_block4",
+        "global_avg_pool", "fc"]
+    names = [n for n, _ in densenet().named_children()]
+    assert names[:4] == ["0", "1", "2", "3"] and names[-2:] == ["global_avg_pool", "fc"]
+    assert [n for n in names if n.startswith("dense_block")] == [f"dense_block{i}" for i in range(1, 5)]
+    assert [n for n in names if n.startswith("transition")] == [f"transition_block{i}" for i in range(1, 4)]
