@@ -204,3 +204,15 @@ def get_function(function_id: str, **params: float) -> Objective:
             f"unknown function '{function_id}' (choose from: {', '.join(FUNCTIONS)})"
         ) from None
     return spec.make(**params)
+
+
+# The book's own settings for each function: the first view of a page reproduces its figure.
+PRESETS: dict[str, dict] = {
+    "xcos": dict(method="gd", eta=0.05, steps=20, x0=(-0.3,), params={"c": np.pi}),
+    "cube": dict(method="gd", eta=0.05, steps=20, x0=(1.0,), params={}),
+    "tanh": dict(method="gd", eta=0.5, steps=20, x0=(4.0,), params={}),
+    "cosh": dict(method="newton", eta=1.0, steps=10, x0=(10.0,), params={"c": 0.5}),
+    "square": dict(method="gd", eta=0.2, steps=10, x0=(10.0,), params={}),
+    "quadratic": dict(method="gd", eta=0.1, steps=20, x0=(-5.0, -2.0), params={}),
+    "saddle": dict(method="gd", eta=0.1, steps=20, x0=(1.0, 0.01), params={}),
+}

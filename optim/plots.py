@@ -14,8 +14,17 @@ from .trace import Trace
 CURVE = "#1f77b4"  # the book's colours: blue function, orange trace
 PATH = "#ff7f0e"
 PALETTE = ["#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
-LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=45), template="plotly_white", height=380,
+LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=45), height=380,
               legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+
+
+def figure(data: list[dict], layout: dict) -> go.Figure:
+    """A figure from plain dicts, without plotly's per-property validation.
+
+    Validation costs ~10 ms a figure, most of a page rerun; tests/test_plots.py re-validates every
+    figure these functions build, so a wrong property still fails a test.
+    """
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
 def _span(lo: float, hi: float, pts: np.ndarray | None, pad: float = 0.08) -> tuple[float, float]:
@@ -34,6 +43,19 @@ def _paths(traces) -> list[tuple[str, Trace, str]]:
     return [(name, tr, PALETTE[i % len(PALETTE)]) for i, (name, tr) in enumerate(traces)]
 
 
+def _layout(**kw) -> dict:
+    out = {**LAYOUT, **kw}
+    for axis in ("xaxis_title", "yaxis_title"):
+        if axis in out:
+            out[axis.split("_")[0]] = {**out.get(axis.split("_")[0], {}),
+                                      "title": {"text": out.pop(axis)}}
+    if out.get("title") is None:
+        out.pop("title", None)
+    elif isinstance(out["title"], str):
+        out["title"] = {"text": out["title"]}
+    return out
+
+
 def curve_figure(objective: Objective, traces=None, annotations: Sequence[dict] = (),
                  title: str | None = None, samples: int = 400) -> go.Figure:
     """A 1D function as a curve with each trace's iterates on it.
@@ -47,21 +69,20 @@ def curve_figure(objective: Objective, traces=None, annotations: Sequence[dict] 
     x = np.linspace(lo, hi, samples)
     with np.errstate(all="ignore"):
         y = objective.f(x[None, :])
-    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", name="f(x)", line=dict(color=CURVE)))
+    data = [dict(type="scatter", x=x, y=y, mode="lines", name="f(x)", line=dict(color=CURVE))]
     for name, tr, color in paths:
-        fig.add_trace(go.Scatter(
-            x=tr.xs[:, 0], y=tr.fs, mode="lines+markers", name=name,
+        data.append(dict(
+            type="scatter", x=tr.xs[:, 0], y=tr.fs, mode="lines+markers", name=name,
             line=dict(color=color, width=1.5), marker=dict(size=6, color=color),
             customdata=np.arange(len(tr.fs)),
             hovertemplate="step %{customdata}<br>x = %{x:.6g}<br>f = %{y:.6g}<extra></extra>"))
-        fig.add_trace(go.Scatter(x=tr.xs[-1:, 0], y=tr.fs[-1:], mode="markers", showlegend=False,
-                                 marker=dict(size=12, color=color, symbol="star"),
-                                 hoverinfo="skip"))
-    for a in annotations:
-        fig.add_annotation(x=a["x"], y=a["y"], ax=a["ax"], ay=a["ay"], text=a["text"],
-                           axref="x", ayref="y", showarrow=True, arrowhead=2, font=dict(size=13))
-    fig.update_layout(xaxis_title="x", yaxis_title="f(x)", title=title, **LAYOUT)
-    return fig
+        data.append(dict(type="scatter", x=tr.xs[-1:, 0], y=tr.fs[-1:], mode="markers",
+                         showlegend=False, hoverinfo="skip",
+                         marker=dict(size=12, color=color, symbol="star")))
+    notes = [dict(x=a["x"], y=a["y"], ax=a["ax"], ay=a["ay"], text=a["text"], axref="x",
+                  ayref="y", showarrow=True, arrowhead=2, font=dict(size=13)) for a in annotations]
+    return figure(data, _layout(xaxis_title="x", yaxis_title="f(x)", title=title,
+                                annotations=notes))
 
 
 def _grid(objective: Objective, paths, n: int):
@@ -81,22 +102,23 @@ def contour_figure(objective: Objective, traces=None, title: str | None = None,
     """A 2D function as contour lines with each trace's path (the book's ``show_trace_2d``)."""
     paths = _paths(traces)
     gx, gy, Z = _grid(objective, paths, n)
-    fig = go.Figure(go.Contour(x=gx, y=gy, z=Z, ncontours=25, showscale=False, name="f",
-                               contours=dict(coloring="lines"), colorscale=[[0, CURVE], [1, CURVE]],
-                               hovertemplate="x₁ %{x:.3g}<br>x₂ %{y:.3g}<br>f %{z:.4g}<extra></extra>"))
+    data = [dict(type="contour", x=gx, y=gy, z=Z, ncontours=25, showscale=False, name="f",
+                 contours=dict(coloring="lines"), colorscale=[[0, CURVE], [1, CURVE]],
+                 hovertemplate="x₁ %{x:.3g}<br>x₂ %{y:.3g}<br>f %{z:.4g}<extra></extra>")]
     for name, tr, color in paths:
-        fig.add_trace(go.Scatter(
-            x=tr.xs[:, 0], y=tr.xs[:, 1], mode="lines+markers", name=name,
+        data.append(dict(
+            type="scatter", x=tr.xs[:, 0], y=tr.xs[:, 1], mode="lines+markers", name=name,
             line=dict(color=color, width=1.5), marker=dict(size=5, color=color),
             customdata=np.stack([np.arange(len(tr.fs)), tr.fs], axis=1),
             hovertemplate="step %{customdata[0]}<br>x₁ %{x:.6g}<br>x₂ %{y:.6g}"
                           "<br>f %{customdata[1]:.6g}<extra></extra>"))
     for m in objective.minima:
-        fig.add_trace(go.Scatter(x=[m[0]], y=[m[1]], mode="markers", showlegend=False,
-                                 marker=dict(symbol="x", size=10, color="black"), hoverinfo="skip"))
-    fig.update_layout(xaxis_title="x₁", yaxis_title="x₂", title=title, **LAYOUT)
-    fig.update_yaxes(scaleanchor="x", scaleratio=1)
-    return fig
+        data.append(dict(type="scatter", x=[m[0]], y=[m[1]], mode="markers", showlegend=False,
+                         hoverinfo="skip", marker=dict(symbol="x", size=10, color="black")))
+    layout = _layout(xaxis_title="x₁", yaxis_title="x₂", title=title)
+    layout["yaxis"]["scaleanchor"] = "x"
+    layout["yaxis"]["scaleratio"] = 1
+    return figure(data, layout)
 
 
 def surface_figure(objective: Objective, traces=None, title: str | None = None, n: int = 45,
@@ -104,20 +126,20 @@ def surface_figure(objective: Objective, traces=None, title: str | None = None, 
     """A 2D function as a 3D surface with each trace's path lifted onto it."""
     paths = _paths(traces)
     gx, gy, Z = _grid(objective, paths, n)
-    fig = go.Figure(go.Surface(x=gx, y=gy, z=Z, colorscale="Blues", opacity=0.85, showscale=False,
-                               name="f", hovertemplate="x %{x:.3g}<br>y %{y:.3g}<br>f %{z:.4g}"
-                                                       "<extra></extra>"))
+    data = [dict(type="surface", x=gx, y=gy, z=Z, colorscale="Blues", opacity=0.85,
+                 showscale=False, name="f",
+                 hovertemplate="x %{x:.3g}<br>y %{y:.3g}<br>f %{z:.4g}<extra></extra>")]
     for name, tr, color in paths:
-        fig.add_trace(go.Scatter3d(x=tr.xs[:, 0], y=tr.xs[:, 1], z=tr.fs, mode="lines+markers",
-                                   name=name, line=dict(color=color, width=5),
-                                   marker=dict(size=3, color=color)))
+        data.append(dict(type="scatter3d", x=tr.xs[:, 0], y=tr.xs[:, 1], z=tr.fs,
+                         mode="lines+markers", name=name, line=dict(color=color, width=5),
+                         marker=dict(size=3, color=color)))
     for x, y, text in mark:
         z = float(objective.f(np.array([x, y])))
-        fig.add_trace(go.Scatter3d(x=[x], y=[y], z=[z], mode="markers+text", text=[text],
-                                   name=text, marker=dict(size=7, color="red")))
-    fig.update_layout(title=title, scene=dict(xaxis_title="x", yaxis_title="y", zaxis_title="f"),
-                      **{**LAYOUT, "height": 480})
-    return fig
+        data.append(dict(type="scatter3d", x=[x], y=[y], z=[z], mode="markers+text", text=[text],
+                         name=text, marker=dict(size=7, color="red")))
+    return figure(data, _layout(title=title, height=480, scene=dict(
+        xaxis=dict(title=dict(text="x")), yaxis=dict(title=dict(text="y")),
+        zaxis=dict(title=dict(text="f")))))
 
 
 def loss_figure(traces, objective: Objective | None = None) -> go.Figure:
@@ -126,27 +148,21 @@ def loss_figure(traces, objective: Objective | None = None) -> go.Figure:
     fmin = None
     if objective is not None and objective.minima:
         fmin = float(objective.f(np.asarray(objective.minima[0], dtype=float)))
-    ys = []
-    for _, tr, _ in paths:
-        ys.append(tr.fs - fmin if fmin is not None else tr.fs)
+    ys = [tr.fs - fmin if fmin is not None else tr.fs for _, tr, _ in paths]
     log = bool(ys) and all(np.all(y > 0) for y in ys)
-    fig = go.Figure()
-    for (name, tr, color), y in zip(paths, ys):
-        fig.add_trace(go.Scatter(x=np.arange(len(y)), y=y, mode="lines+markers", name=name,
-                                 marker=dict(size=4), line=dict(color=color)))
+    data = [dict(type="scatter", x=np.arange(len(y)), y=y, mode="lines+markers", name=name,
+                 marker=dict(size=4), line=dict(color=color))
+            for (name, tr, color), y in zip(paths, ys)]
     label = "f(x_t) − f(x*)" if fmin is not None else "f(x_t)"
-    fig.update_layout(xaxis_title="step t", yaxis_title=label, yaxis_type="log" if log else "linear",
-                      **{**LAYOUT, "height": 300})
-    return fig
+    layout = _layout(xaxis_title="step t", yaxis_title=label, height=300)
+    layout["yaxis"]["type"] = "log" if log else "linear"
+    return figure(data, layout)
 
 
 def lr_figure(traces) -> go.Figure:
-    fig = go.Figure()
-    for name, tr, color in _paths(traces):
-        fig.add_trace(go.Scatter(x=np.arange(len(tr.lrs)), y=tr.lrs, mode="lines", name=name,
-                                 line=dict(color=color, shape="hv")))
-    fig.update_layout(xaxis_title="step t", yaxis_title="η_t", **{**LAYOUT, "height": 300})
-    return fig
+    data = [dict(type="scatter", x=np.arange(len(tr.lrs)), y=tr.lrs, mode="lines", name=name,
+                 line=dict(color=color, shape="hv")) for name, tr, color in _paths(traces)]
+    return figure(data, _layout(xaxis_title="step t", yaxis_title="η_t", height=300))
 
 
 def book_figure(objective: Objective, trace: Trace | None = None):

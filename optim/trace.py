@@ -30,10 +30,11 @@ class Trace:
     def final(self) -> np.ndarray:
         return self.xs[-1]
 
-    def epoch_lines(self) -> list[str]:
+    def epoch_lines(self, last: int | None = None) -> list[str]:
         """The book's printout: ``epoch k, x: ...`` (1D) or ``epoch k, x1 ..., x2 ...`` (2D)."""
         lines = []
-        for k, x in enumerate(self.xs[1:], start=1):
+        first = 1 if last is None else max(1, len(self.xs) - last)
+        for k, x in enumerate(self.xs[first:], start=first):
             if len(x) == 1:
                 lines.append(f"epoch {k}, x: {x[0]:f}")
             else:
@@ -54,32 +55,35 @@ def run(objective: Objective, method: Method, schedule: Schedule, x0, steps: int
         raise ValueError("start point must be finite")
     if steps < 0:
         raise ValueError("steps must be >= 0")
-    xs, fs, lrs = [x.copy()], [float(objective.f(x))], []
+    xs = np.empty((steps + 1, objective.dim))
+    fs = np.empty(steps + 1)
+    lrs = np.empty(steps)
+    xs[0], fs[0] = x, float(objective.f(x))
+    f, grad, hess, update = objective.f, objective.grad, objective.hess, method.update
+    needs_hess = method.needs_hess
     state = method.init(x)
-    status, stopped_at, message = "ok", None, ""
+    status, stopped_at, message, n = "ok", None, "", steps
     with np.errstate(all="ignore"):
         for t in range(steps):
             eta = float(schedule(t))
-            g = np.asarray(objective.grad(x), dtype=float)
-            h = np.asarray(objective.hess(x), dtype=float) if method.needs_hess else None
+            g = np.asarray(grad(x), dtype=float)
             try:
-                step, state = method.update(g, state, x, eta, h)
+                step, state = update(g, state, x, eta, hess(x) if needs_hess else None)
             except Singular as exc:
-                status, stopped_at = "singular", t + 1
+                status, stopped_at, n = "singular", t + 1, t
                 message = f"singular at step {t + 1}: {exc} at x = {_fmt(x)}"
                 break
             x_new = x - step
-            f_new = float(objective.f(x_new))
-            if not (np.all(np.isfinite(x_new)) and np.all(np.abs(x_new) <= BOUND)
-                    and np.isfinite(f_new)):
-                status, stopped_at = "diverged", t + 1
+            f_new = float(f(x_new))
+            # one comparison catches NaN, inf and |x| > BOUND (NaN compares False)
+            if not (np.abs(x_new).max() <= BOUND and abs(f_new) < np.inf):
+                status, stopped_at, n = "diverged", t + 1, t
                 message = f"diverged at step {t + 1}: the iterate left |x| <= {BOUND:g}"
                 break
             x = x_new
-            xs.append(x.copy())
-            fs.append(f_new)
-            lrs.append(eta)
-    return Trace(np.array(xs), np.array(fs), np.array(lrs, dtype=float), status, stopped_at, message)
+            xs[t + 1], fs[t + 1], lrs[t] = x, f_new, eta
+    return Trace(xs[: n + 1].copy(), fs[: n + 1].copy(), lrs[:n].copy(), status, stopped_at,
+                 message)
 
 
 def _fmt(x: np.ndarray) -> str:

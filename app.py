@@ -1,0 +1,20 @@
+"""D2L Lab: the router. Run with ``streamlit run app.py``."""
+
+import streamlit as st
+
+from ui.i18n import language_picker, t
+
+st.set_page_config(page_title="D2L Lab", page_icon="📉", layout="wide")
+language_picker()
+
+PAGES = {
+    "": [st.Page("pages/home.py", title=t("Home"), icon="🏠", default=True, url_path="home")],
+    t("Optimization"): [
+        st.Page("pages/challenges.py", title=t("Optimization challenges"), icon="⛰️",
+                url_path="challenges"),
+        st.Page("pages/convexity.py", title=t("Convexity"), icon="🥣", url_path="convexity"),
+        st.Page("pages/explorer.py", title=t("Explorer"), icon="🧭", url_path="explorer"),
+    ],
+    t("Training"): [],
+}
+st.navigation(PAGES, position="sidebar", expanded=True).run()

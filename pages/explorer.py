@@ -1,0 +1,86 @@
+"""Explorer: any function x any method x any schedule, with every knob."""
+
+import streamlit as st
+
+from optim import solve
+from optim.functions import FUNCTIONS, PRESETS
+from optim.methods import METHODS
+from optim.plots import book_figure, contour_figure, curve_figure, loss_figure, lr_figure, surface_figure
+from optim.schedules import SCHEDULES
+from ui.controls import (eta_slider, function_select, method_select, param_widgets, schedule_select,
+                         show_status, start_inputs, steps_slider, trace_csv, trace_json, trace_table)
+from ui.i18n import t
+
+P = "ex_"
+st.title(t("Explorer"))
+st.caption(t("Pick a function, a method and a learning-rate schedule; every plot follows the "
+             "sliders. The page opens at the book's 2D example: x₁² + 2x₂², η = 0.1, 20 steps "
+             "from (−5, −2)."))
+
+with st.sidebar:
+    st.subheader(t("Settings"))
+    fid = function_select(P, default="quadratic")
+    fspec = FUNCTIONS[fid]
+    preset = PRESETS[fid]
+    fparams = param_widgets(fspec.params, f"{P}f_")
+    mid = method_select(P, default=preset["method"])
+    mparams = param_widgets(METHODS[mid].params, f"{P}m_")
+    eta = eta_slider(P, default=preset["eta"])
+    steps = steps_slider(P, default=preset["steps"])
+    sid = schedule_select(P)
+    sparams = param_widgets(SCHEDULES[sid].params, f"{P}s_")
+
+objective = fspec.make(**fparams)
+x0 = start_inputs(P, objective.dim, preset["x0"])
+trace = solve(fid, mid, eta=eta, steps=steps, x0=x0, schedule=sid, function_params=fparams,
+              method_params=mparams, schedule_params=sparams)
+
+show_status(trace)
+c1, c2, c3 = st.columns(3)
+c1.metric(t("Final x"), ", ".join(f"{v:.6g}" for v in trace.final))
+c2.metric(t("Final f(x)"), f"{trace.fs[-1]:.6g}")
+c3.metric(t("Steps taken"), trace.steps)
+
+name = t(METHODS[mid].title)
+if objective.dim == 1:
+    st.plotly_chart(curve_figure(objective, [(name, trace)]), key="ex_curve")
+else:
+    tab_c, tab_s = st.tabs([t("Contour"), t("3D surface")])
+    with tab_c:
+        st.plotly_chart(contour_figure(objective, [(name, trace)]), key="ex_contour")
+    with tab_s:
+        st.plotly_chart(surface_figure(objective, [(name, trace)]), key="ex_surface")
+
+left, right = st.columns(2)
+with left:
+    st.markdown(f"**{t('Objective against step')}**")
+    st.plotly_chart(loss_figure([(name, trace)], objective), key="ex_loss")
+with right:
+    st.markdown(f"**{t('Learning rate against step')}**")
+    st.plotly_chart(lr_figure([(name, trace)]), key="ex_lr")
+
+with st.expander(t("Iterates"), expanded=False):
+    st.dataframe(trace_table(trace), hide_index=True, height=260)
+    st.code("\n".join(trace.epoch_lines(last=200)) or "epoch 0", language=None)
+
+meta = dict(function=fid, params=fparams, method=mid, method_params=mparams, eta=eta,
+            steps=steps, schedule=sid, schedule_params=sparams, x0=list(x0))
+d1, d2, d3 = st.columns(3)
+d1.download_button(t("Download CSV"), lambda: trace_csv(trace), file_name=f"{fid}-{mid}.csv",
+                   mime="text/csv", key="ex_csv")
+d2.download_button(t("Download JSON"), lambda: trace_json(trace, **meta), file_name=f"{fid}-{mid}.json",
+                   mime="application/json", key="ex_json")
+with d3.popover(t("Static figure for slides")):
+    fmt = st.radio(t("Format"), ["png", "svg"], horizontal=True, key="ex_fig_fmt")
+
+    @st.fragment
+    def _static():
+        if st.button(t("Render"), key="ex_render"):
+            import io
+
+            buf = io.BytesIO()
+            book_figure(objective, trace).savefig(buf, format=fmt)
+            st.download_button(t("Download {fmt}", fmt=fmt.upper()), buf.getvalue(),
+                               file_name=f"{fid}-{mid}.{fmt}", key="ex_fig_dl")
+
+    _static()
