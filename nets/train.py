@@ -1,0 +1,883 @@
+"""The one training loop: ``fit(model, data, config, on_progress, should_stop) -> History``.
+
+Every page, job and the command line trains through :func:`fit`. It never prints or plots: it
+reports :class:`Progress` snapshots through a callback (at most every ``report_every`` seconds, at
+every evaluation and at each epoch end), checks a stop request before every batch, and returns a
+:class:`History`. It trains the caller's model in place and never re-initialises its weights.
+
+Data stays on the device as uint8; each batch is indexed there with a seeded device-side
+permutation, converted to float and resized there. Loss and accuracy are accumulated as device
+tensors; ``.item()`` is called only when something is reported, so a step does not wait on the host.
+
+Learning-rate schedules are the step-count functions of :mod:`optim.schedules` (t = 0 at the first
+step), applied through one adapter, :func:`lr_lambda`, wrapped in ``LambdaLR``.
+
+Command line::
+
+    python -m nets.train --model lenet-bn-scratch --dataset digits --epochs 5 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from optim.schedules import SCHEDULES, get_schedule
+
+OPTIMIZERS = ("adam", "sgd")
+DEVICES = ("auto", "cpu", "cuda")
+MAX_EPOCHS = 1000
+MAX_BATCH = 65536
+MAX_RESIZE = 256
+MAX_LR = 10.0
+SGD_MOMENTUM = 0.9
+FAST_BATCH_FACTOR = 4
+FAST_BATCH_CAP = 1024
+FAST_MIN_STEPS_PER_EPOCH = 8  # fast mode never grows the batch below this many steps per epoch
+FAST_WARMUP_FRACTION = 0.05
+CHECKPOINT_FORMAT = "d2l-lab-checkpoint"
+CHECKPOINT_VERSION = 1
+MAX_POINTS_PER_RUN = 400  # intra-epoch chart points recorded on a fixed step grid
+
+
+# ----------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one training run needs; built from widgets or flags, passed explicitly.
+
+    ``resize=None`` uses the model's default input size. ``schedule_params`` holds
+    ``(name, value)`` pairs for the schedule (see :func:`schedule_params_for`). A batch size larger
+    than the training set is allowed: :func:`fit` clips it to the training-set size and says so in
+    ``History.notes``.
+    """
+
+    model: str = "lenet-bn-scratch"
+    dataset: str = "fashion-mnist"
+    data_dir: str | None = None
+    epochs: int = 5
+    batch_size: int = 256
+    lr: float = 0.001
+    optimizer: str = "adam"
+    schedule: str = "constant"
+    schedule_params: tuple[tuple[str, float], ...] = ()
+    resize: int | None = None
+    device: str = "auto"
+    seed: int = 0
+    fast: bool = False
+    max_steps: int | None = None
+    eval_every: int | None = None
+
+    def validate(self) -> "TrainConfig":
+        """Raise ValueError with one clear sentence for the first bad value; return self if fine."""
+        from nets.data import DATASETS
+        from nets.models import MODELS
+
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model '{self.model}' (choose from: {', '.join(MODELS)})")
+        if self.dataset not in DATASETS:
+            raise ValueError(
+                f"unknown dataset '{self.dataset}' (choose from: {', '.join(DATASETS)})"
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"unknown optimizer '{self.optimizer}' (choose from: {', '.join(OPTIMIZERS)})"
+            )
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"unknown schedule '{self.schedule}' (choose from: {', '.join(SCHEDULES)})"
+            )
+        _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
+        _check_int("batch size", self.batch_size, 1, MAX_BATCH)
+        if not _is_number(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
+            raise ValueError(f"learning rate must be a positive number, got {self.lr!r}")
+        if self.lr > MAX_LR:
+            raise ValueError(f"learning rate must be at most {MAX_LR:g}, got {self.lr:g}")
+        if self.resize is not None:
+            spec = MODELS[self.model]
+            _check_int("resize", self.resize, 1, MAX_RESIZE)
+            if not spec.accepts(self.resize):
+                if getattr(spec, "exact_input", False):
+                    raise ValueError(f"{self.model} takes only {spec.min_input}x{spec.min_input} "
+                                     f"inputs, got resize {self.resize}")
+                raise ValueError(
+                    f"resize {self.resize} is too small for {self.model}: "
+                    f"it needs at least {spec.min_input} pixels"
+                )
+        if self.device not in DEVICES:
+            raise ValueError(f"unknown device '{self.device}' (choose from: {', '.join(DEVICES)})")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device 'cuda' was asked for but no CUDA GPU is available here")
+        _check_int("seed", self.seed, 0, 2**63 - 1)
+        if self.max_steps is not None:
+            _check_int("max steps", self.max_steps, 1, 10**9)
+        if self.eval_every is not None:
+            _check_int("eval every", self.eval_every, 1, 10**9)
+        if not isinstance(self.fast, bool):
+            raise ValueError(f"fast must be true or false, got {self.fast!r}")
+        if self.data_dir is not None and not isinstance(self.data_dir, (str, os.PathLike)):
+            raise ValueError(f"data dir must be a path, got {self.data_dir!r}")
+        names = [name for name, _ in self.schedule_params]
+        if len(set(names)) != len(names):
+            raise ValueError("a schedule parameter is given twice")
+        # Building the schedule checks parameter names and ranges.
+        get_schedule(self.schedule, self.lr, 100, **dict(self.schedule_params))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["schedule_params"] = [[k, float(v)] for k, v in self.schedule_params]
+        if d["data_dir"] is not None:
+            d["data_dir"] = str(d["data_dir"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in d.items() if k in names}
+        if "schedule_params" in kwargs:
+            kwargs["schedule_params"] = tuple((str(k), float(v)) for k, v in kwargs["schedule_params"])
+        return cls(**kwargs)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if value < lo or value > hi:
+        raise ValueError(f"{name} must be between {lo} and {hi}, got {value}")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """"auto" -> cuda when available, else cpu. Asking for cuda without one raises ValueError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("device 'cuda' was asked for but no CUDA GPU is available here")
+        return torch.device("cuda")
+    raise ValueError(f"unknown device '{name}' (choose from: {', '.join(DEVICES)})")
+
+
+def input_size(config: TrainConfig) -> int | None:
+    """The side length batches are resized to, or None for the native 28x28."""
+    if config.resize is not None:
+        return config.resize
+    from nets.models import MODELS
+
+    spec = MODELS.get(config.model)
+    return spec.default_resize if spec is not None else None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What fit actually runs: effective batch size, learning rate, warm-up, step counts."""
+
+    batch_size: int
+    lr: float
+    warmup_steps: int
+    steps_per_epoch: int
+    total_steps: int
+    notes: tuple[str, ...] = ()
+
+
+def plan(config: TrainConfig, n_train: int) -> Plan:
+    """Effective settings for a training set of ``n_train`` examples (pages show these).
+
+    Default mode uses the config as given (a batch larger than the training set is clipped).
+    Fast mode multiplies the batch by 4 (capped at 1024 and at ``n_train / 8`` so an epoch still
+    has 8 steps), scales the learning rate by the square root of that factor for Adam and linearly
+    for SGD, and warms up linearly over the first 5% of steps.
+    """
+    if n_train < 1:
+        raise ValueError("the training set is empty")
+    notes: list[str] = []
+    batch = config.batch_size
+    if batch > n_train:
+        notes.append(f"batch size {batch} is larger than the training set; using {n_train}")
+        batch = n_train
+    lr = float(config.lr)
+    warmup = 0
+    if config.fast:
+        grown = min(batch * FAST_BATCH_FACTOR, FAST_BATCH_CAP, max(n_train // FAST_MIN_STEPS_PER_EPOCH, 1))
+        grown = max(grown, batch)
+        if grown > batch:
+            k = grown / batch
+            lr = lr * (math.sqrt(k) if config.optimizer == "adam" else k)
+            lr = min(lr, MAX_LR)
+            notes.append(f"fast mode: batch {batch} -> {grown}, learning rate {config.lr:g} -> {lr:g}")
+            batch = grown
+    steps_per_epoch = n_train // batch
+    if n_train % batch >= 2:  # keep a partial last batch, but never one of size 1 (BatchNorm)
+        steps_per_epoch += 1
+    steps_per_epoch = max(steps_per_epoch, 1)
+    total = steps_per_epoch * config.epochs
+    if config.max_steps is not None:
+        total = min(total, config.max_steps)
+    if config.fast:
+        warmup = max(1, int(round(FAST_WARMUP_FRACTION * total)))
+    return Plan(batch, lr, warmup, steps_per_epoch, total, tuple(notes))
+
+
+def schedule_params_for(schedule_id: str, total_steps: int) -> dict[str, float]:
+    """Defaults that make a per-step schedule sensible over a whole training run.
+
+    The optimisation-chapter defaults are tuned for tens of steps; a training run has thousands.
+    So unless the config overrides them: ``step`` halves the rate every third of the run,
+    ``exponential`` ends at e^-3 (5%) of the rate, ``polynomial`` ends at 10% of it.
+    """
+    total = max(int(total_steps), 1)
+    if schedule_id == "step":
+        return {"every": float(max(total // 3, 1))}
+    if schedule_id == "exponential":
+        return {"k": 3.0 / total}
+    if schedule_id == "polynomial":
+        return {"a": 99.0 / total, "b": 0.5}
+    return {}
+
+
+def lr_lambda(schedule: Callable[[int], float], base_lr: float, warmup_steps: int = 0
+              ) -> Callable[[int], float]:
+    """The one adapter: a step -> eta schedule becomes a LambdaLR factor (eta_t / base_lr).
+
+    With ``warmup_steps`` > 0 the factor also ramps linearly from 1/warmup to 1.
+    """
+
+    def factor(t: int) -> float:
+        f = schedule(t) / base_lr
+        if warmup_steps > 0 and t < warmup_steps:
+            f *= (t + 1) / warmup_steps
+        return f
+
+    return factor
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=SGD_MOMENTUM)
+    raise ValueError(f"unknown optimizer '{config.optimizer}' (choose from: {', '.join(OPTIMIZERS)})")
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, p: Plan
+                   ) -> torch.optim.lr_scheduler.LambdaLR:
+    params = schedule_params_for(config.schedule, p.total_steps)
+    params.update(dict(config.schedule_params))
+    schedule = get_schedule(config.schedule, p.lr, p.total_steps, **params)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(schedule, p.lr, p.warmup_steps))
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass
+class Progress:
+    """One snapshot of a running fit. ``test_acc`` stays None until first measured."""
+
+    epoch: int = 0  # 1-based epoch being trained (0 before the first batch)
+    step: int = 0  # optimiser steps done
+    total_steps: int = 0
+    examples_seen: int = 0
+    train_loss: float | None = None  # mean over the current epoch so far
+    train_acc: float | None = None
+    test_acc: float | None = None
+    examples_per_s: float = 0.0
+    elapsed: float = 0.0
+    eta_seconds: float | None = None
+    phase: str = "train"  # "load" | "train" | "eval" | "done" | "stopped"
+    message: str = ""
+    lr: float | None = None
+
+
+@dataclass
+class History:
+    """What a fit produced. ``epochs`` has one dict per (possibly partial) epoch; ``points`` has
+    intra-epoch points on a fixed step grid (loss and accuracy over the steps since the previous
+    point; ``test_acc`` only where an evaluation happened)."""
+
+    config: TrainConfig
+    device: str
+    epochs: list[dict] = field(default_factory=list)
+    points: list[dict] = field(default_factory=list)
+    final_test_acc: float | None = None
+    stopped: bool = False
+    steps: int = 0
+    seconds: float = 0.0
+    batch_size: int = 0
+    lr: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(),
+            "device": self.device,
+            "epochs": [dict(e) for e in self.epochs],
+            "points": [dict(p) for p in self.points],
+            "final_test_acc": self.final_test_acc,
+            "stopped": self.stopped,
+            "steps": self.steps,
+            "seconds": self.seconds,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "notes": list(self.notes),
+        }
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def _prepare(x_uint8: torch.Tensor, size: int | None, channels_last: bool) -> torch.Tensor:
+    from nets.data import resize_batch, to_float
+
+    x = to_float(x_uint8)
+    if size is not None and x.shape[-1] != size:
+        x = resize_batch(x, size)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def _eval_batch_size(size: int | None, device: torch.device) -> int:
+    side = size or 28
+    budget = 4096 if device.type == "cuda" else 1024
+    return max(32, min(budget, int(budget * 28 * 28 / (side * side))))
+
+
+def predict(model: nn.Module, x_uint8: torch.Tensor, size: int | None = None,
+            batch_size: int | None = None, autocast: bool = False) -> torch.Tensor:
+    """Class predictions (int64, on the model's device) for uint8 images, in eval mode.
+
+    The model's train/eval mode is restored afterwards.
+    """
+    device = next(model.parameters()).device
+    channels_last = device.type == "cuda"
+    bs = batch_size or _eval_batch_size(size, device)
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        with torch.inference_mode(), _autocast(device, autocast):
+            for i in range(0, x_uint8.shape[0], bs):
+                xb = _prepare(x_uint8[i:i + bs].to(device, non_blocking=True), size, channels_last)
+                out.append(model(xb).argmax(dim=1))
+    finally:
+        model.train(was_training)
+    if not out:
+        return torch.zeros(0, dtype=torch.int64, device=device)
+    return torch.cat(out)
+
+
+def _autocast(device: torch.device, enabled: bool):
+    if enabled and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def fit(model: nn.Module, data, config: TrainConfig,
+        on_progress: Callable[[Progress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        *, on_epoch: Callable[[dict], None] | None = None,
+        report_every: float = 0.25) -> History:
+    """Train ``model`` in place on ``data`` (a :class:`nets.data.Dataset`) and return the History.
+
+    The model is moved to the resolved device and left there, in train mode. ``should_stop`` is
+    checked before every batch; when it returns True the fit returns at once with
+    ``stopped=True``. ``on_epoch`` receives each epoch's dict as soon as it is complete.
+    """
+    config.validate()
+    device = resolve_device(config.device)
+    n_train = int(data.train_x.shape[0])
+    p = plan(config, n_train)
+    size = input_size(config)
+    on_cuda = device.type == "cuda"
+    use_autocast = on_cuda and config.fast
+    report_every = max(report_every, 1.0) if config.fast else report_every
+
+    torch.manual_seed(config.seed)
+    if on_cuda:
+        torch.backends.cudnn.benchmark = True
+    model.to(device)
+    if on_cuda:
+        model.to(memory_format=torch.channels_last)
+    model.train()
+
+    train_x = data.train_x.to(device)
+    train_y = data.train_y.to(device)
+    test_x = data.test_x.to(device)
+    test_y = data.test_y.to(device)
+
+    optimizer = make_optimizer(model, config, p.lr)
+    scheduler = make_scheduler(optimizer, config, p)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(config.seed)
+
+    hist = History(config=config, device=str(device), batch_size=p.batch_size, lr=p.lr,
+                   notes=list(p.notes))
+    point_every = max(1, math.ceil(p.total_steps / MAX_POINTS_PER_RUN))
+    zero = torch.zeros((), device=device)
+
+    t_start = time.perf_counter()
+    step = 0
+    seen_total = 0
+    last_report = -math.inf
+    last_test_acc: float | None = None
+    stopped = False
+    progress = Progress(total_steps=p.total_steps, phase="train")
+
+    def evaluate() -> float:
+        preds = predict(model, test_x, size, autocast=use_autocast)
+        if preds.numel() == 0:
+            return float("nan")
+        return float((preds == test_y).float().mean().item())
+
+    def emit(phase: str, epoch: int, loss_sum, correct, n: int, train_seconds: float,
+             message: str = "") -> None:
+        nonlocal last_report
+        last_report = time.perf_counter()
+        if on_progress is None:
+            return
+        elapsed = last_report - t_start
+        remaining = p.total_steps - step
+        progress.epoch = epoch
+        progress.step = step
+        progress.examples_seen = seen_total
+        progress.train_loss = float(loss_sum.item()) / n if n else None
+        progress.train_acc = float(correct.item()) / n if n else None
+        progress.test_acc = last_test_acc
+        progress.examples_per_s = n / train_seconds if train_seconds > 0 else 0.0
+        progress.elapsed = elapsed
+        progress.eta_seconds = (elapsed / step * remaining) if step else None
+        progress.phase = phase
+        progress.message = message
+        progress.lr = float(optimizer.param_groups[0]["lr"])
+        on_progress(dataclasses.replace(progress))
+
+    pending: list[tuple] = []  # (step, epoch_float, loss_sum, correct, n, test_acc) not yet read
+
+    def flush_points() -> None:
+        for st, ef, ls, cs, nn_, ta in pending:
+            hist.points.append({
+                "step": st, "epoch_float": ef,
+                "train_loss": float(ls.item()) / nn_, "train_acc": float(cs.item()) / nn_,
+                "test_acc": ta,
+            })
+        pending.clear()
+
+    epoch = 0
+    for epoch in range(1, config.epochs + 1):
+        if step >= p.total_steps:
+            break
+        epoch_start = time.perf_counter()
+        eval_seconds = 0.0
+        perm = torch.randperm(n_train, generator=gen, device=device)
+        loss_sum, correct, n = zero.clone(), zero.clone(), 0
+        w_loss, w_correct, w_n = zero.clone(), zero.clone(), 0
+        batches = 0
+        for b in range(p.steps_per_epoch):
+            if step >= p.total_steps:
+                break
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            idx = perm[b * p.batch_size:(b + 1) * p.batch_size]
+            xb = _prepare(train_x[idx], size, on_cuda)
+            yb = train_y[idx]
+            with _autocast(device, use_autocast):
+                logits = model(xb)
+                loss = F.cross_entropy(logits, yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            bn = int(yb.shape[0])
+            with torch.no_grad():
+                batch_loss = loss.detach().float() * bn
+                batch_correct = (logits.detach().argmax(dim=1) == yb).sum()
+                loss_sum += batch_loss
+                correct += batch_correct
+                w_loss += batch_loss
+                w_correct += batch_correct
+            n += bn
+            w_n += bn
+            seen_total += bn
+            step += 1
+            batches += 1
+
+            evaluated = False
+            if config.eval_every is not None and step % config.eval_every == 0 \
+                    and step < p.total_steps and b + 1 < p.steps_per_epoch:
+                t0 = time.perf_counter()
+                last_test_acc = evaluate()
+                eval_seconds += time.perf_counter() - t0
+                evaluated = True
+            if evaluated or step % point_every == 0:
+                pending.append((step, epoch - 1 + (b + 1) / p.steps_per_epoch,
+                                w_loss, w_correct, w_n, last_test_acc if evaluated else None))
+                w_loss, w_correct, w_n = zero.clone(), zero.clone(), 0
+            now = time.perf_counter()
+            if evaluated or now - last_report >= report_every:
+                flush_points()
+                emit("eval" if evaluated else "train", epoch, loss_sum, correct, n,
+                     now - epoch_start - eval_seconds)
+
+        train_seconds = time.perf_counter() - epoch_start - eval_seconds
+        if n == 0:
+            break
+        if stopped:
+            test_acc = None  # return promptly: no evaluation after a stop request
+        else:
+            t0 = time.perf_counter()
+            last_test_acc = test_acc = evaluate()
+            eval_seconds += time.perf_counter() - t0
+        if w_n:
+            pending.append((step, epoch - 1 + batches / p.steps_per_epoch,
+                            w_loss, w_correct, w_n, test_acc))
+        flush_points()
+        record = {
+            "epoch": epoch,
+            "step": step,
+            "train_loss": float(loss_sum.item()) / n,
+            "train_acc": float(correct.item()) / n,
+            "test_acc": test_acc,
+            "examples_per_s": n / train_seconds if train_seconds > 0 else 0.0,
+            "seconds": time.perf_counter() - epoch_start,
+            "lr": float(optimizer.param_groups[0]["lr"]),
+        }
+        if batches < p.steps_per_epoch:
+            record["partial"] = True
+        hist.epochs.append(record)
+        if on_epoch is not None:
+            on_epoch(dict(record))
+        emit("stopped" if stopped else "eval", epoch, loss_sum, correct, n, train_seconds,
+             f"epoch {epoch} done" if not stopped else "stopped")
+        if stopped:
+            break
+
+    hist.steps = step
+    hist.stopped = stopped
+    hist.seconds = time.perf_counter() - t_start
+    hist.final_test_acc = next((e["test_acc"] for e in reversed(hist.epochs)
+                                if e["test_acc"] is not None), None)
+    if on_progress is not None:
+        last = hist.epochs[-1] if hist.epochs else None
+        final = Progress(
+            epoch=epoch if hist.epochs else 0, step=step, total_steps=p.total_steps,
+            examples_seen=seen_total,
+            train_loss=last["train_loss"] if last else None,
+            train_acc=last["train_acc"] if last else None,
+            test_acc=hist.final_test_acc,
+            examples_per_s=(last["examples_per_s"] if last else 0.0),
+            elapsed=hist.seconds, eta_seconds=0.0,
+            phase="stopped" if stopped else "done",
+            message="stopped" if stopped else "done",
+            lr=float(optimizer.param_groups[0]["lr"]),
+        )
+        on_progress(final)
+    return hist
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+class CheckpointError(ValueError):
+    """The file is not a d2l-lab checkpoint, or not one for the requested model."""
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, config: TrainConfig,
+                    history: History | None = None, classes: Any = None) -> None:
+    """Write the model's weights and plain metadata atomically (temp file + os.replace).
+
+    Everything stored is a tensor or a plain Python value, so the file loads with
+    ``torch.load(path, weights_only=True)``.
+    """
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "model_id": config.model,
+        "state_dict": {k: v.detach().to("cpu").contiguous().clone()
+                       for k, v in model.state_dict().items()},
+        "config": config.to_dict(),
+        "classes": [str(c) for c in classes] if classes is not None else None,
+        "history": None,
+    }
+    if history is not None:
+        payload["history"] = {
+            "epochs": [_plain(e) for e in history.epochs],
+            "final_test_acc": history.final_test_acc,
+            "stopped": bool(history.stopped),
+            "steps": int(history.steps),
+            "device": history.device,
+        }
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".ckpt-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _plain(d: Mapping[str, Any]) -> dict:
+    return {str(k): (v if v is None or isinstance(v, (bool, int, float, str)) else str(v))
+            for k, v in d.items()}
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a checkpoint (weights_only=True) and check its shape; raise CheckpointError if not."""
+    path = os.fspath(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint") from None
+    except Exception as e:  # pickle/zip errors of every kind: not a (safe) checkpoint
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: not a d2l-lab checkpoint ({reason[:120]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a d2l-lab checkpoint")
+    sd = payload.get("state_dict")
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise CheckpointError(f"{path}: checkpoint has no valid weights")
+    return payload
+
+
+def load_checkpoint(path: str | os.PathLike, model_id: str) -> dict[str, torch.Tensor]:
+    """The state dict stored in ``path``, checked against ``model_id``'s architecture."""
+    payload = read_checkpoint(path)
+    stored = payload.get("model_id")
+    if stored != model_id:
+        raise CheckpointError(
+            f"{os.fspath(path)}: checkpoint is for model '{stored}', not '{model_id}'"
+        )
+    sd = payload["state_dict"]
+    classes = payload.get("classes")
+    num_classes = len(classes) if isinstance(classes, list) and classes else 10
+    expected = _expected_shapes(model_id, num_classes, sd)
+    if expected is not None:
+        missing = sorted(set(expected) - set(sd))
+        extra = sorted(set(sd) - set(expected))
+        if missing or extra:
+            what = f"missing {missing[0]}" if missing else f"unexpected {extra[0]}"
+            raise CheckpointError(
+                f"{os.fspath(path)}: weights do not match model '{model_id}' ({what})"
+            )
+        for k, shape in expected.items():
+            if tuple(sd[k].shape) != shape:
+                raise CheckpointError(
+                    f"{os.fspath(path)}: weights do not match model '{model_id}' "
+                    f"({k} has shape {tuple(sd[k].shape)}, expected {shape})"
+                )
+    return sd
+
+
+def _expected_shapes(model_id: str, num_classes: int, sd: Mapping[str, torch.Tensor]
+                     ) -> dict[str, tuple] | None:
+    from nets.models import build_model
+
+    in_channels = 1
+    try:
+        with torch.device("meta"):
+            model = build_model(model_id, num_classes=num_classes, in_channels=in_channels)
+    except Exception:
+        return None
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line on stderr, exit 2, no usage dump
+        raise UsageError(message)
+
+
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{raw}' is not a number") from None
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from nets.data import DATASETS
+    from nets.models import MODELS
+
+    p = _Parser(prog="python -m nets.train",
+                description="Train one model of the chapter on one dataset.")
+    p.add_argument("--model", default=TrainConfig.model, help="one of: " + ", ".join(MODELS))
+    p.add_argument("--dataset", default=TrainConfig.dataset,
+                   help="one of: " + ", ".join(DATASETS))
+    p.add_argument("--data-dir", default=None, help="folder with the dataset files")
+    p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    p.add_argument("--lr", type=_positive_float, default=TrainConfig.lr, help="learning rate")
+    p.add_argument("--optimizer", default=TrainConfig.optimizer, help="adam or sgd")
+    p.add_argument("--schedule", default=TrainConfig.schedule,
+                   help="one of: " + ", ".join(SCHEDULES))
+    p.add_argument("--resize", type=int, default=None,
+                   help="input side length (default: the model's own)")
+    p.add_argument("--device", default=TrainConfig.device, help="auto, cpu or cuda")
+    p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--save", default=None, metavar="PATH", help="write a checkpoint here")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
+    p.add_argument("--eval-every", type=int, default=None,
+                   help="also measure test accuracy every N steps")
+    p.add_argument("--fast", action="store_true", help="larger batch, scaled learning rate")
+    p.add_argument("--json", action="store_true", help="one JSON object per epoch")
+    return p
+
+
+def format_epoch(e: Mapping[str, Any]) -> str:
+    """The book's line: epoch 1, loss 0.xxx, train acc 0.xxx, test acc 0.xxx, time x.x sec."""
+    test = "n/a" if e.get("test_acc") is None else f"{e['test_acc']:.3f}"
+    line = (f"epoch {e['epoch']}, loss {e['train_loss']:.4f}, train acc {e['train_acc']:.3f}, "
+            f"test acc {test}, time {e['seconds']:.1f} sec")
+    if e.get("partial"):
+        line += " (partial)"
+    return line
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except UsageError as e:
+        print(f"python -m nets.train: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("python -m nets.train: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
+    from nets.data import DataError, DataUnavailable, load_dataset
+    from nets.models import build_model
+
+    args = build_parser().parse_args(argv)
+    config = TrainConfig(
+        model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+        schedule=args.schedule, resize=args.resize, device=args.device, seed=args.seed,
+        fast=args.fast, max_steps=args.max_steps, eval_every=args.eval_every,
+    )
+    try:
+        config.validate()
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.save is not None:
+        target = os.path.dirname(os.path.abspath(args.save))
+        if os.path.isdir(args.save):
+            raise UsageError(f"--save: '{args.save}' is a directory")
+        if not os.path.isdir(target):
+            raise UsageError(f"--save: folder '{target}' does not exist")
+    try:
+        data = load_dataset(config.dataset, data_dir=config.data_dir)
+    except DataUnavailable as e:
+        raise UsageError(
+            f"{_one_line(e)} (use --dataset digits, or put the files in the data dir)"
+        ) from None
+    except DataError as e:
+        raise UsageError(_one_line(e)) from None
+
+    with _seeded(config.seed):
+        model = build_model(config.model, num_classes=len(data.classes))
+
+    stop = threading.Event()
+    restore = _install_sigint(stop)
+
+    def on_epoch(e: dict) -> None:
+        if args.json:
+            print(json.dumps(e), flush=True)
+        else:
+            print(format_epoch(e), flush=True)
+
+    try:
+        hist = fit(model, data, config, should_stop=stop.is_set, on_epoch=on_epoch)
+    finally:
+        restore()
+    for note in hist.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if hist.stopped:
+        print(f"stopped after {hist.steps} steps", file=sys.stderr)
+    if args.save is not None:
+        save_checkpoint(args.save, model, config, hist, classes=data.classes)
+        if not args.json:
+            print(f"saved {args.save}")
+    return 0
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return " ".join(text.split()) if text else type(e).__name__
+
+
+class _seeded:
+    """Seed torch's global generator for a block (e.g. building a model) without leaking."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self._ctx = None
+
+    def __enter__(self):
+        self._ctx = torch.random.fork_rng(devices=[])
+        self._ctx.__enter__()
+        torch.manual_seed(self.seed)
+        return self
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+def _install_sigint(stop: threading.Event) -> Callable[[], None]:
+    """First Ctrl-C: finish the current batch and stop cleanly. Second: interrupt at once."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("stopping after the current batch (Ctrl-C again to abort)", file=sys.stderr)
+
+    signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
