@@ -636,6 +636,10 @@ def parse_expression(text: str, *, max_length: int = 200) -> Expression:
     if not text.strip():
         raise ExpressionError("expression is empty: type a function of x (and y), e.g. x^2")
     src = _Source(text.strip())
+    for i, ch in enumerate(src.text):  # Python would silently skip a comment or join lines
+        if ch in "#\\":
+            what = "comments ('#')" if ch == "#" else "backslashes"
+            raise ExpressionError(f"{what} are not allowed at column {i + 1}: {src.text[i:i + 20]}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
