@@ -43,7 +43,7 @@ class LeNet(nn.Sequential):
 
     conv 6@5x5, [BN], sigmoid, maxpool 2, conv 16@5x5, [BN], sigmoid, maxpool 2, flatten,
     linear 256->120, [BN], sigmoid, linear 120->84, [BN], sigmoid, linear 84->num_classes.
-    The 16*4*4 linear layer fixes the input at exactly 28x28.
+    The 16*4*4 linear layer is sized for 28x28 inputs (29..31 also reach it, 32 does not).
     """
 
     def __init__(self, norm: str = "none", num_classes: int = 10, in_channels: int = 1):
@@ -180,7 +180,8 @@ class ModelSpec:
 
     ``build(num_classes=..., in_channels=...)`` returns a fresh model. ``default_resize`` is the
     square size the book trains it at (None: native 28x28). ``min_input`` is the smallest square
-    H=W that goes through the network; ``exact_input`` says it accepts only that size.
+    H=W that goes through the network, ``max_input`` the largest (None: no upper bound). LeNet's
+    16*4*4 linear layer pins it to 28x28, though the floor in its pooling lets 29..31 through.
     """
 
     id: str
@@ -189,11 +190,11 @@ class ModelSpec:
     default_resize: int | None
     min_input: int
     description: str
-    exact_input: bool = False
+    max_input: int | None = None
 
     def accepts(self, size: int) -> bool:
         """Whether a square ``size`` x ``size`` input goes through the network."""
-        return size == self.min_input if self.exact_input else size >= self.min_input
+        return self.min_input <= size and (self.max_input is None or size <= self.max_input)
 
 
 def _lenet(norm: str) -> Callable[..., nn.Module]:
@@ -203,20 +204,21 @@ def _lenet(norm: str) -> Callable[..., nn.Module]:
 
 
 # min_input, derived (and re-checked by tests with nets.inspect.smallest_input):
-# * LeNet: 28 -> conv5 24 -> pool 12 -> conv5 8 -> pool 4, and the linear layer wants 16*4*4: 28 only.
+# * LeNet: 28 -> conv5 24 -> pool 12 -> conv5 8 -> pool 4, and the linear layer wants 16*4*4, so
+#   28 is the size to use; 29..31 also reach 4x4 (floor in the pools), 32 gives 5x5.
 # * ResNet-18: every conv/pool has padding, so even 1x1 maps stay 1x1 down to the global pool.
 # * DenseNet: the stem takes H to ceil(ceil(H/2)/2), then three 2x2 average pools need >= 8 there,
 #   i.e. ceil(H/2) >= 15, H >= 29 (28x28 collapses to 0x0 in the last transition).
 MODELS: Mapping[str, ModelSpec] = MappingProxyType({spec.id: spec for spec in (
     ModelSpec("lenet", "LeNet", _lenet("none"), None, 28,
               "The chapter's LeNet with sigmoid activations and no normalisation; "
-              "the baseline the batch-norm variants are compared with.", exact_input=True),
+              "the baseline the batch-norm variants are compared with.", max_input=31),
     ModelSpec("lenet-bn-scratch", "LeNet + BatchNorm (from scratch)", _lenet("scratch"), None, 28,
               "LeNet with our from-scratch batch normalisation after each conv and linear layer "
-              "(book momentum 0.9).", exact_input=True),
+              "(book momentum 0.9).", max_input=31),
     ModelSpec("lenet-bn", "LeNet + nn.BatchNorm", _lenet("torch"), None, 28,
               "The same LeNet with PyTorch's nn.BatchNorm2d/1d, the concise implementation.",
-              exact_input=True),
+              max_input=31),
     ModelSpec("resnet18", "ResNet-18", resnet18, 96, 1,
               "Residual network: a 7x7 stem and four stages of two residual blocks "
               "(64-128-256-512 channels), global average pooling and one linear layer."),

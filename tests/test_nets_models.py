@@ -25,8 +25,9 @@ def test_every_model_classifies_its_documented_input(model_id):
 def test_registry_ids_and_defaults():
     assert list(MODELS) == ["lenet", "lenet-bn-scratch", "lenet-bn", "resnet18", "densenet"]
     assert [MODELS[k].default_resize for k in MODELS] == [None, None, None, 96, 96]
-    assert all(MODELS[k].min_input == 28 and MODELS[k].exact_input for k in MODELS if "lenet" in k)
+    assert all(MODELS[k].min_input == 28 and MODELS[k].max_input == 31 for k in MODELS if "lenet" in k)
     assert MODELS["lenet"].accepts(28) and not MODELS["lenet"].accepts(96)
+    assert not MODELS["densenet"].accepts(28) and MODELS["densenet"].accepts(29)
 
 
 def test_build_model_options_and_unknown_id():
@@ -109,3 +110,95 @@ def test_named_top_level_children():
     assert names[:4] == ["0", "1", "2", "3"] and names[-2:] == ["global_avg_pool", "fc"]
     assert [n for n in names if n.startswith("dense_block")] == [f"dense_block{i}" for i in range(1, 5)]
     assert [n for n in names if n.startswith("transition")] == [f"transition_block{i}" for i in range(1, 4)]
+
+
+# --- the inspector: nets/inspect.py -------------------------------------------------------------
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from nets.inspect import InputTooSmall, ShapeError, format_table, input_range, inspect_model, main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_inspector_reproduces_chapter_resnet_shapes():
+    report = inspect_model("resnet18", (1, 1, 224, 224))
+    shapes = {l["name"]: tuple(l["shape"]) for l in report["layers"]}
+    assert shapes["resnet_block1"] == (1, 64, 56, 56)
+    assert shapes["resnet_block2"] == (1, 128, 28, 28)
+    assert shapes["resnet_block3"] == (1, 256, 14, 14)
+    assert shapes["resnet_block4"] == (1, 512, 7, 7)
+    assert shapes["global_avg_pool"] == (1, 512, 1, 1)
+    assert shapes["fc"] == (1, 10)
+    assert report["model"] == "resnet18" and report["input"] == [1, 1, 224, 224]
+    assert report["params"] == sum(p.numel() for p in resnet18().parameters())
+    assert report["params"] == sum(l["params"] for l in report["layers"])
+    assert [l["type"] for l in report["layers"]][:4] == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"]
+    assert "resnet_block4 (Sequential)" in format_table(report)
+
+
+def test_inspector_takes_a_module_and_restores_its_mode():
+    model = build_model("lenet-bn-scratch")
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    report = inspect_model(model, (2, 1, 28, 28))
+    assert report["model"] == "LeNet" and report["layers"][-1]["shape"] == [2, 10]
+    assert model.training
+    for k, v in model.state_dict().items():  # eval forward: running stats untouched
+        torch.testing.assert_close(v, before[k])
+
+
+def test_inspector_densenet_on_28_names_layer_and_minimum():
+    with pytest.raises(InputTooSmall) as err:
+        inspect_model("densenet", (2, 1, 28, 28))
+    msg = str(err.value)
+    assert "transition_block3" in msg and "29x29" in msg
+    assert "Traceback" not in msg and "\n" not in msg
+    assert isinstance(err.value, ValueError)
+    assert inspect_model("densenet", (1, 1, 29, 29))["layers"][-1]["shape"] == [1, 10]
+
+
+def test_inspector_lenet_wrong_size_says_28():
+    with pytest.raises(ShapeError, match=r"needs a 28x28 input .*'7' \(Linear"):
+        inspect_model("lenet", (2, 1, 96, 96))
+    with pytest.raises(InputTooSmall, match="smallest input that works is 28x28"):
+        inspect_model("lenet", (2, 1, 20, 20))
+    with pytest.raises(ShapeError, match="4 integers"):
+        inspect_model("lenet", (1, 28, 28))
+    with pytest.raises(ShapeError, match="positive"):
+        inspect_model("lenet", (0, 1, 28, 28))
+
+
+@pytest.mark.parametrize("model_id", ["lenet", "lenet-bn-scratch", "resnet18", "densenet"])
+def test_registry_input_sizes_match_search(model_id):
+    spec = MODELS[model_id]
+    window = 4 if spec.max_input is not None else 1
+    assert input_range(model_id, window=window) == (spec.min_input, spec.max_input)
+
+
+def test_cli_table_and_in_process_errors(capsys):
+    assert main(["--model", "resnet18", "--input", "1,1,224,224"]) == 0
+    out = capsys.readouterr().out
+    assert "resnet_block1 (Sequential)" in out and "output shape: (1, 64, 56, 56)" in out
+    for argv, needle in [(["--model", "vgg", "--input", "1,1,28,28"], "valid ids"),
+                         (["--model", "lenet", "--input", "1,1,28"], "N,C,H,W"),
+                         (["--model", "lenet", "--input", "a,b,c,d"], "N,C,H,W"),
+                         (["--model", "lenet"], "--input")]:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_subprocess_json_and_exit_code_2():
+    run = lambda *a: subprocess.run([sys.executable, "-m", "nets.inspect", *a], cwd=ROOT,
+                                    capture_output=True, text=True, timeout=120)
+    ok = run("--model", "lenet", "--input", "1,1,28,28", "--json")
+    assert ok.returncode == 0, ok.stderr
+    report = json.loads(ok.stdout)
+    assert report["layers"][-1] == {"name": "11", "type": "Linear", "shape": [1, 10], "params": 850}
+    bad = run("--model", "densenet", "--input", "2,1,28,28")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert len(bad.stderr.strip().splitlines()) == 1 and "29x29" in bad.stderr
