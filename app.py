@@ -8,13 +8,13 @@ st.set_page_config(page_title="D2L Lab", page_icon="📉", layout="wide")
 language_picker()
 
 PAGES = {
-    "": [st.Page("pages/home.py", title=t("Home"), icon="🏠", default=True, url_path="home")],
+    "": [st.Page("app_pages/home.py", title=t("Home"), icon="🏠", default=True, url_path="home")],
     t("Optimization"): [
-        st.Page("pages/challenges.py", title=t("Optimization challenges"), icon="⛰️",
+        st.Page("app_pages/challenges.py", title=t("Optimization challenges"), icon="⛰️",
                 url_path="challenges"),
-        st.Page("pages/convexity.py", title=t("Convexity"), icon="🥣", url_path="convexity"),
-        st.Page("pages/explorer.py", title=t("Explorer"), icon="🧭", url_path="explorer"),
+        st.Page("app_pages/convexity.py", title=t("Convexity"), icon="🥣", url_path="convexity"),
+        st.Page("app_pages/explorer.py", title=t("Explorer"), icon="🧭", url_path="explorer"),
     ],
     t("Training"): [],
 }
-st.navigation(PAGES, position="sidebar", expanded=True).run()
+st.navigation({k: v for k, v in PAGES.items() if v}, position="sidebar", expanded=True).run()

@@ -28,7 +28,7 @@ def main() -> int:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.switch_page("pages/explorer.py")
+    at.switch_page("app_pages/explorer.py")
     at.run()
     at.selectbox(key="ex_function").set_value(args.function)
     at.run()

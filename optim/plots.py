@@ -43,7 +43,7 @@ def _paths(traces) -> list[tuple[str, Trace, str]]:
     return [(name, tr, PALETTE[i % len(PALETTE)]) for i, (name, tr) in enumerate(traces)]
 
 
-def _layout(**kw) -> dict:
+def make_layout(**kw) -> dict:
     out = {**LAYOUT, **kw}
     for axis in ("xaxis_title", "yaxis_title"):
         if axis in out:
@@ -81,7 +81,7 @@ def curve_figure(objective: Objective, traces=None, annotations: Sequence[dict] 
                          marker=dict(size=12, color=color, symbol="star")))
     notes = [dict(x=a["x"], y=a["y"], ax=a["ax"], ay=a["ay"], text=a["text"], axref="x",
                   ayref="y", showarrow=True, arrowhead=2, font=dict(size=13)) for a in annotations]
-    return figure(data, _layout(xaxis_title="x", yaxis_title="f(x)", title=title,
+    return figure(data, make_layout(xaxis_title="x", yaxis_title="f(x)", title=title,
                                 annotations=notes))
 
 
@@ -115,7 +115,7 @@ def contour_figure(objective: Objective, traces=None, title: str | None = None,
     for m in objective.minima:
         data.append(dict(type="scatter", x=[m[0]], y=[m[1]], mode="markers", showlegend=False,
                          hoverinfo="skip", marker=dict(symbol="x", size=10, color="black")))
-    layout = _layout(xaxis_title="x₁", yaxis_title="x₂", title=title)
+    layout = make_layout(xaxis_title="x₁", yaxis_title="x₂", title=title)
     layout["yaxis"]["scaleanchor"] = "x"
     layout["yaxis"]["scaleratio"] = 1
     return figure(data, layout)
@@ -137,7 +137,7 @@ def surface_figure(objective: Objective, traces=None, title: str | None = None, 
         z = float(objective.f(np.array([x, y])))
         data.append(dict(type="scatter3d", x=[x], y=[y], z=[z], mode="markers+text", text=[text],
                          name=text, marker=dict(size=7, color="red")))
-    return figure(data, _layout(title=title, height=480, scene=dict(
+    return figure(data, make_layout(title=title, height=480, scene=dict(
         xaxis=dict(title=dict(text="x")), yaxis=dict(title=dict(text="y")),
         zaxis=dict(title=dict(text="f")))))
 
@@ -154,7 +154,7 @@ def loss_figure(traces, objective: Objective | None = None) -> go.Figure:
                  marker=dict(size=4), line=dict(color=color))
             for (name, tr, color), y in zip(paths, ys)]
     label = "f(x_t) − f(x*)" if fmin is not None else "f(x_t)"
-    layout = _layout(xaxis_title="step t", yaxis_title=label, height=300)
+    layout = make_layout(xaxis_title="step t", yaxis_title=label, height=300)
     layout["yaxis"]["type"] = "log" if log else "linear"
     return figure(data, layout)
 
@@ -162,7 +162,7 @@ def loss_figure(traces, objective: Objective | None = None) -> go.Figure:
 def lr_figure(traces) -> go.Figure:
     data = [dict(type="scatter", x=np.arange(len(tr.lrs)), y=tr.lrs, mode="lines", name=name,
                  line=dict(color=color, shape="hv")) for name, tr, color in _paths(traces)]
-    return figure(data, _layout(xaxis_title="step t", yaxis_title="η_t", height=300))
+    return figure(data, make_layout(xaxis_title="step t", yaxis_title="η_t", height=300))
 
 
 def book_figure(objective: Objective, trace: Trace | None = None):

@@ -63,22 +63,29 @@ def param_widgets(params: dict[str, Param], prefix: str, where=st) -> dict[str, 
 
 def function_select(prefix: str, where=st, default: str = "quadratic", ids=None) -> str:
     ids = list(ids or FUNCTIONS)
-    return where.selectbox(
-        t("Function"), ids, index=ids.index(default), key=f"{prefix}function",
-        format_func=lambda i: t(FUNCTIONS[i].title), bind="query-params",
+    # Options are the registry ids (as on the command line): a bound select puts the shown label
+    # in the URL, and ids keep shared links short and independent of the interface language.
+    fid = where.selectbox(
+        t("Function"), ids, index=ids.index(default), key=f"{prefix}function", bind="query-params",
         on_change=lambda: apply_preset(prefix, st.session_state[f"{prefix}function"]))
+    where.caption(t(FUNCTIONS[fid].title))
+    return fid
 
 
 def method_select(prefix: str, where=st, default: str = "gd", ids=None, label="Method") -> str:
     ids = list(ids or METHODS)
-    return where.selectbox(t(label), ids, index=ids.index(default), key=f"{prefix}method",
-                           format_func=lambda i: t(METHODS[i].title), bind="query-params")
+    mid = where.selectbox(t(label), ids, index=ids.index(default), key=f"{prefix}method",
+                          bind="query-params")
+    where.caption(f"{t(METHODS[mid].title)}: {METHODS[mid].note}")
+    return mid
 
 
 def schedule_select(prefix: str, where=st) -> str:
     ids = list(SCHEDULES)
-    return where.selectbox(t("Learning-rate schedule"), ids, key=f"{prefix}schedule",
-                           format_func=lambda i: t(SCHEDULES[i].title), bind="query-params")
+    sid = where.selectbox(t("Learning-rate schedule"), ids, key=f"{prefix}schedule",
+                          bind="query-params")
+    where.caption(f"{t(SCHEDULES[sid].title)}: ${SCHEDULES[sid].formula}$")
+    return sid
 
 
 def eta_slider(prefix: str, where=st, default: float = 0.1) -> float:

@@ -13,13 +13,13 @@ st.markdown(t("Two chapters of *Dive into Deep Learning* as pages you can play w
 c1, c2 = st.columns(2)
 with c1:
     st.subheader(t("Optimization"))
-    st.page_link("pages/challenges.py", label=t("Optimization challenges"), icon="⛰️")
+    st.page_link("app_pages/challenges.py", label=t("Optimization challenges"), icon="⛰️")
     st.caption(t("Local vs global minima, saddle points and vanishing gradients: drop a start "
                  "point and watch gradient descent stall or escape."))
-    st.page_link("pages/convexity.py", label=t("Convexity"), icon="🥣")
+    st.page_link("app_pages/convexity.py", label=t("Convexity"), icon="🥣")
     st.caption(t("Second derivatives, the secant (Jensen) test, and why local minima of convex "
                  "functions are global."))
-    st.page_link("pages/explorer.py", label=t("Explorer"), icon="🧭")
+    st.page_link("app_pages/explorer.py", label=t("Explorer"), icon="🧭")
     st.caption(t("Any function, method and learning-rate schedule; contour, surface, loss and "
                  "learning-rate plots; the table of iterates; CSV/JSON/PNG/SVG export."))
 with c2:

@@ -1,0 +1,87 @@
+"""Optimization challenges: the chapter's four figures, interactive."""
+
+import numpy as np
+import streamlit as st
+
+from optim import get_function, get_method, get_schedule, run
+from optim.plots import curve_figure, surface_figure
+from ui.controls import ETAS, show_status
+from ui.i18n import t
+
+st.title(t("Optimization challenges"))
+st.markdown(t("Optimization minimizes the training loss; deep learning cares about the test loss. "
+              "Even the first goal is hard: gradient descent can stop in a **local minimum**, "
+              "stall at a **saddle point**, or crawl where the **gradient vanishes**. Drop a start "
+              "point (slider, or click the curve) and watch gradient descent stall or escape."))
+
+# The book's figures: (function, annotations in data coordinates, default start, eta, steps).
+CASES = {
+    "local": dict(fn="xcos", title="Local vs global minimum: f(x) = x·cos(πx)",
+                  notes=[dict(text="local minimum", x=-0.3, y=-0.25, ax=-0.77, ay=-1.0),
+                         dict(text="global minimum", x=1.1, y=-0.95, ax=0.6, ay=0.8)],
+                  x0=-0.6, eta=0.05, steps=20, lo=-1.0, hi=2.0,
+                  text="From the left of x ≈ 0.3 gradient descent settles in the local minimum "
+                       "near −0.3; start right of it and it finds the global one near 1.1."),
+    "cube": dict(fn="cube", title="Saddle point: f(x) = x³",
+                 notes=[dict(text="saddle point", x=0.0, y=-0.2, ax=-0.52, ay=-5.0)],
+                 x0=1.0, eta=0.05, steps=30, lo=-2.0, hi=2.0,
+                 text="Gradient and second derivative are both zero at 0: from the right, "
+                      "descent slows to a crawl at the saddle; from the left it runs away."),
+    "tanh": dict(fn="tanh", title="Vanishing gradient: f(x) = tanh(x)",
+                 notes=[dict(text="vanishing gradient", x=4.0, y=1.0, ax=2.0, ay=0.0)],
+                 x0=4.0, eta=0.5, steps=20, lo=-2.0, hi=5.0,
+                 text="At x = 4 the gradient is 1 − tanh²(4) ≈ 0.0013: twenty steps barely move."),
+}
+
+
+def _pick_start(case: str) -> None:
+    """Clicking the curve drops the start point there."""
+    event = st.session_state.get(f"ch_{case}_chart")
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    if points and "x" in points[0]:
+        c = CASES[case]
+        st.session_state[f"ch_{case}_x0"] = float(np.clip(points[0]["x"], c["lo"], c["hi"]))
+
+
+tabs = st.tabs([t("Local minimum"), t("Saddle point (1D)"), t("Saddle surface (2D)"),
+                t("Vanishing gradient")])
+for tab, case in zip([tabs[0], tabs[1], tabs[3]], ["local", "cube", "tanh"]):
+    c = CASES[case]
+    with tab:
+        st.caption(t(c["text"]))
+        a, b, d = st.columns(3)
+        x0 = a.slider(t("Start x₀"), c["lo"], c["hi"], c["x0"], 0.01, key=f"ch_{case}_x0",
+                      bind="query-params")
+        eta = b.select_slider(t("Learning rate η"), ETAS, c["eta"], key=f"ch_{case}_eta",
+                              format_func=lambda v: f"{v:g}", bind="query-params")
+        steps = d.slider(t("Steps"), 0, 200, c["steps"], key=f"ch_{case}_steps",
+                         bind="query-params")
+        obj = get_function(c["fn"])
+        trace = run(obj, get_method("gd"), get_schedule("constant", eta, steps), [x0], steps)
+        notes = [{**n, "text": t(n["text"])} for n in c["notes"]]
+        st.plotly_chart(curve_figure(obj, [(t("gradient descent"), trace)], notes, t(c["title"])),
+                        key=f"ch_{case}_chart", on_select=lambda case=case: _pick_start(case),
+                        selection_mode="points")
+        show_status(trace)
+        st.markdown(t("After {n} steps: x = {x:.4f}, f(x) = {f:.4f}, |f′(x)| = {g:.2e}",
+                      n=trace.steps, x=trace.final[0], f=trace.fs[-1],
+                      g=abs(float(obj.grad(trace.final)[0]))))
+
+with tabs[2]:
+    st.caption(t("f(x, y) = x² − y² curves up along x and down along y: the origin is a minimum "
+                 "in one direction and a maximum in the other. Start gradient descent slightly "
+                 "off the x axis and it first slides toward the saddle, then escapes along y."))
+    a, b, d = st.columns(3)
+    y0 = a.slider(t("Start y₀ (x₀ = 1)"), -1.0, 1.0, 0.05, 0.01, key="ch_saddle_y0",
+                  bind="query-params")
+    eta = b.select_slider(t("Learning rate η"), ETAS, 0.1, key="ch_saddle_eta",
+                          format_func=lambda v: f"{v:g}", bind="query-params")
+    steps = d.slider(t("Steps"), 0, 100, 20, key="ch_saddle_steps", bind="query-params")
+    obj = get_function("saddle")
+    trace = run(obj, get_method("gd"), get_schedule("constant", eta, steps), [1.0, y0], steps)
+    st.plotly_chart(surface_figure(obj, [(t("gradient descent"), trace)],
+                                   t("Saddle surface: f(x, y) = x² − y²"),
+                                   mark=[(0.0, 0.0, t("saddle point"))]), key="ch_saddle_chart")
+    show_status(trace)
+    st.markdown(t("After {n} steps: x = ({x:.4f}, {y:.4f}), f = {f:.4f}", n=trace.steps,
+                  x=trace.final[0], y=trace.final[1], f=trace.fs[-1]))
