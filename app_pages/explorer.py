@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from optim import solve
+from optim import get_method, get_schedule, run
+from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS, PRESETS
 from optim.methods import METHODS
 from optim.plots import book_figure, contour_figure, curve_figure, loss_figure, lr_figure, surface_figure
 from optim.schedules import SCHEDULES
-from ui.controls import (eta_slider, function_select, method_select, param_widgets, schedule_select,
+from ui.controls import (CUSTOM, CUSTOM_PRESET, eta_slider, function_select, method_select, param_widgets, schedule_select,
                          show_status, start_inputs, steps_slider, trace_csv, trace_json, trace_table)
 from ui.i18n import t
 
@@ -19,10 +20,20 @@ st.caption(t("Pick a function, a method and a learning-rate schedule; every plot
 
 with st.sidebar:
     st.subheader(t("Settings"))
-    fid = function_select(P, default="quadratic")
-    fspec = FUNCTIONS[fid]
-    preset = PRESETS[fid]
-    fparams = param_widgets(fspec.params, f"{P}f_")
+    fid = function_select(P, default="quadratic", ids=[*FUNCTIONS, CUSTOM])
+    preset = PRESETS.get(fid, CUSTOM_PRESET)
+    if fid == CUSTOM:
+        text = st.text_input(t("Your own f(x) or f(x, y)"), "x^2 + 2*y^2 + sin(3*x)", max_chars=200,
+                             key=f"{P}expr", bind="query-params",
+                             help=t("Numbers, x, y, + − * / ^, parentheses, sin cos tan exp log "
+                                    "sqrt abs tanh cosh sinh, pi, e."))
+        try:
+            objective, fparams, problem = compile_expression(text), {}, None
+        except ExpressionError as exc:
+            objective, fparams, problem = None, {}, str(exc)
+    else:
+        fparams = param_widgets(FUNCTIONS[fid].params, f"{P}f_")
+        objective, problem = FUNCTIONS[fid].make(**fparams), None
     mid = method_select(P, default=preset["method"])
     mparams = param_widgets(METHODS[mid].params, f"{P}m_")
     eta = eta_slider(P, default=preset["eta"])
@@ -30,10 +41,12 @@ with st.sidebar:
     sid = schedule_select(P)
     sparams = param_widgets(SCHEDULES[sid].params, f"{P}s_")
 
-objective = fspec.make(**fparams)
+if problem:
+    st.error(t("Cannot use this function: {why}", why=problem), icon="✏️")
+    st.stop()
 x0 = start_inputs(P, objective.dim, preset["x0"])
-trace = solve(fid, mid, eta=eta, steps=steps, x0=x0, schedule=sid, function_params=fparams,
-              method_params=mparams, schedule_params=sparams)
+trace = run(objective, get_method(mid, **mparams), get_schedule(sid, eta, steps, **sparams), x0,
+            steps)
 
 show_status(trace)
 c1, c2, c3 = st.columns(3)
@@ -63,7 +76,7 @@ with st.expander(t("Iterates"), expanded=False):
     st.dataframe(trace_table(trace), hide_index=True, height=260)
     st.code("\n".join(trace.epoch_lines(last=200)) or "epoch 0", language=None)
 
-meta = dict(function=fid, params=fparams, method=mid, method_params=mparams, eta=eta,
+meta = dict(function=fid, expr=objective.title if fid == CUSTOM else None, params=fparams, method=mid, method_params=mparams, eta=eta,
             steps=steps, schedule=sid, schedule_params=sparams, x0=list(x0))
 d1, d2, d3 = st.columns(3)
 d1.download_button(t("Download CSV"), lambda: trace_csv(trace), file_name=f"{fid}-{mid}.csv",

@@ -11,6 +11,7 @@ import json
 import math
 import sys
 
+from .expr import function_from_args
 from .functions import FUNCTIONS, get_function
 from .methods import METHODS, get_method
 from .schedules import SCHEDULES, get_schedule
@@ -64,7 +65,9 @@ def _point(raw: str) -> list[float]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m optim", description="Run one optimiser on one test function.")
-    p.add_argument("--function", required=True, help="one of: " + ", ".join(FUNCTIONS))
+    p.add_argument("--function", default=None, help="one of: " + ", ".join(FUNCTIONS))
+    p.add_argument("--expr", default=None,
+                   help="your own f(x) or f(x, y) instead of --function, e.g. 'x^2 - 3*sin(x)'")
     p.add_argument("--method", default="gd", help="one of: " + ", ".join(METHODS))
     p.add_argument("--eta", default="0.2", help="learning rate (default 0.2)")
     p.add_argument("--steps", default="10", help="number of steps (default 10)")
@@ -114,8 +117,17 @@ def parse(argv: list[str]):
         if seed != int(seed) or seed < 0:
             raise UsageError(f"--seed must be a whole number >= 0, got '{args.seed}'")
         method_params["seed"] = seed
+    if (args.function is None) == (args.expr is None):
+        raise UsageError("give exactly one of --function ID or --expr TEXT "
+                         f"(functions: {', '.join(FUNCTIONS)})")
     try:
-        objective = get_function(args.function, **args.function_params)
+        if args.expr is not None:
+            if args.function_params:
+                raise UsageError("--param before --schedule sets a function parameter; "
+                                 "an --expr function has none")
+            objective = function_from_args(args.expr)
+        else:
+            objective = get_function(args.function, **args.function_params)
         method = get_method(args.method, **method_params)
         schedule = get_schedule(args.schedule, eta, int(steps_f), **args.schedule_params)
     except ValueError as exc:
@@ -138,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({
             "function": objective.id,
+            **({"expr": objective.title} if args.expr is not None else {}),
             "params": dict(objective.params),
             "method": method.id,
             "schedule": args.schedule,

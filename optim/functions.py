@@ -195,6 +195,11 @@ FUNCTIONS: dict[str, FunctionSpec] = {
 }
 
 
+from .landscapes import LANDSCAPES as _LANDSCAPES  # noqa: E402  (they build on the classes above)
+
+FUNCTIONS.update(_LANDSCAPES)
+
+
 def get_function(function_id: str, **params: float) -> Objective:
     """Build a registered objective, with a clear error for an unknown id."""
     try:
@@ -215,4 +220,9 @@ PRESETS: dict[str, dict] = {
     "square": dict(method="gd", eta=0.2, steps=10, x0=(10.0,), params={}),
     "quadratic": dict(method="gd", eta=0.1, steps=20, x0=(-5.0, -2.0), params={}),
     "saddle": dict(method="gd", eta=0.1, steps=20, x0=(1.0, 0.01), params={}),
+    # beyond the book
+    "rosenbrock": dict(method="newton", eta=1.0, steps=10, x0=(-1.5, 2.0), params={}),
+    "himmelblau": dict(method="gd", eta=0.01, steps=100, x0=(0.0, 0.0), params={}),
+    "ill": dict(method="gd", eta=0.15, steps=50, x0=(-4.5, 1.5), params={"kappa": 10.0}),
+    "bumpy": dict(method="gd", eta=0.01, steps=100, x0=(2.3, -1.7), params={"A": 1.0}),
 }

@@ -259,7 +259,11 @@ def test_cli_reports_divergence_and_singularity(capsys):
     (["--function", "square", "--param", "junk"], "NAME=VALUE"),
     (["--function", "square", "--method", "sgd", "--noise", "-1"], "between"),
     (["--function", "square", "--bogus"], "unrecognized"),
-    ([], "required"),
+    ([], "exactly one of --function"),
+    (["--function", "square", "--expr", "x^2"], "exactly one of --function"),
+    (["--expr", "__import__('os')"], "not allowed"),
+    (["--expr", "x.real"], "x.real"),
+    (["--expr", "x^2", "--param", "c=1"], "has none"),
 ])
 def test_cli_bad_input_exit_2_one_line(args, needle, capsys):
     code, out, err = _cli(args, capsys)
@@ -276,3 +280,11 @@ def test_cli_as_a_process_with_negative_start():
     bad = subprocess.run([sys.executable, "-m", "optim", "--function", "zzz"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_cli_own_expression(capsys):
+    code, out, _ = _cli(["--expr", "x^2 + 2*y^2", "--eta", "0.1", "--steps", "20", "--x0", "-5,-2",
+                         "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["function"] == "custom" and data["expr"] == "x^2 + 2*y^2"
+    assert data["xs"][-1] == pytest.approx([-0.057646, -0.000073], abs=1e-6)  # same as quadratic

@@ -129,3 +129,19 @@ def test_convexity_secant_test_flips_with_the_interval():
     at.slider(key="cv_a").set_value(-0.3).run()
     at.slider(key="cv_b").set_value(1.1).run()
     assert any("Violated" in e.value for e in at.error)
+
+
+def test_explorer_own_function_and_refusal():
+    at = open_page("explorer")
+    at.selectbox(key="ex_function").set_value("custom").run()
+    assert not at.exception and len(charts(at)) >= 2
+    at.text_input(key="ex_expr").set_value("(x-1)^2 + 2*(y+0.5)^2").run()
+    at.select_slider(key="ex_eta").set_value(0.1).run()
+    at.slider(key="ex_steps").set_value(200).run()
+    assert not at.exception
+    x1, x2 = (float(v) for v in at.metric[0].value.split(","))
+    assert x1 == pytest.approx(1.0, abs=1e-6) and x2 == pytest.approx(-0.5, abs=1e-6)
+    at.text_input(key="ex_expr").set_value("__import__('os').system('id')").run()
+    assert not at.exception
+    assert any("__import__" in e.value for e in at.error)
+    assert not charts(at)

@@ -22,6 +22,8 @@ ETAS = sorted({round(m * 10.0**k, 10) for k in range(-4, 2) for m in (1, 1.5, 2,
               | {0.4, 1.1, 0.6, 0.8, 0.9, 1.2})
 ETAS = [e for e in ETAS if e <= 20]
 MAX_STEPS = 1000
+CUSTOM = "custom"  # the explorer's "your own function" entry
+CUSTOM_PRESET = dict(method="gd", eta=0.1, steps=20, x0=(1.0, 1.0), params={})
 X_LIMIT = 1e6
 
 
@@ -31,7 +33,7 @@ def _nearest(value: float, options: list[float]) -> float:
 
 def apply_preset(prefix: str, function_id: str) -> None:
     """Set the widgets to the book's settings for this function (called when it changes)."""
-    p = PRESETS[function_id]
+    p = PRESETS.get(function_id, CUSTOM_PRESET)
     ss = st.session_state
     ss[f"{prefix}method"] = p["method"]
     ss[f"{prefix}eta"] = _nearest(p["eta"], ETAS)
@@ -68,7 +70,8 @@ def function_select(prefix: str, where=st, default: str = "quadratic", ids=None)
     fid = where.selectbox(
         t("Function"), ids, index=ids.index(default), key=f"{prefix}function", bind="query-params",
         on_change=lambda: apply_preset(prefix, st.session_state[f"{prefix}function"]))
-    where.caption(t(FUNCTIONS[fid].title))
+    if fid in FUNCTIONS:
+        where.caption(t(FUNCTIONS[fid].title))
     return fid
 
 
