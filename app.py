@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.i18n import language_picker, t
+from ui.training import sidebar_status
 
 st.set_page_config(page_title="D2L Lab", page_icon="📉", layout="wide")
 language_picker()
@@ -15,6 +16,13 @@ PAGES = {
         st.Page("app_pages/convexity.py", title=t("Convexity"), icon="🥣", url_path="convexity"),
         st.Page("app_pages/explorer.py", title=t("Explorer"), icon="🧭", url_path="explorer"),
     ],
-    t("Training"): [],
+    t("Training"): [
+        st.Page("app_pages/batchnorm.py", title=t("Batch normalization"), icon="📊",
+                url_path="batchnorm"),
+        st.Page("app_pages/resnet.py", title=t("ResNet"), icon="🧱", url_path="resnet"),
+        st.Page("app_pages/densenet.py", title=t("DenseNet"), icon="🕸️", url_path="densenet"),
+    ],
 }
-st.navigation({k: v for k, v in PAGES.items() if v}, position="sidebar", expanded=True).run()
+page = st.navigation({k: v for k, v in PAGES.items() if v}, position="sidebar", expanded=True)
+sidebar_status()
+page.run()

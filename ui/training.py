@@ -1,0 +1,330 @@
+"""The training panel shared by the batch-norm, ResNet and DenseNet pages.
+
+Controls -> TrainConfig -> one background job per browser session (nets.jobs.JobRunner, created
+once per process with st.cache_resource) -> a fragment that polls the job every second and draws
+the live chart -> final figures, confusion matrix, sample predictions and the weights download.
+The worker thread never calls Streamlit; clicking widgets or switching pages does not stop it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import time
+import uuid
+
+import numpy as np
+import streamlit as st
+import torch
+
+from nets.data import DATASETS, DataError, default_data_dir, fashion_mnist_available
+from nets.inspect import ShapeError, inspect_model
+from nets.jobs import JobBusy, JobRunner, train_job
+from nets.models import MODELS
+from nets.train import TrainConfig, save_checkpoint
+from optim.plots import PALETTE, figure, make_layout
+
+from .i18n import t
+
+LRS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
+BATCHES = [16, 32, 64, 128, 256, 512, 1024]
+POLL_SECONDS = 1.0
+
+
+@st.cache_resource
+def job_runner() -> JobRunner:
+    """One runner per server process, shared by every session (it is thread-safe)."""
+    return JobRunner(abandon_after=10.0)  # a closed tab stops its run within ~10 s
+
+
+def session_owner() -> str:
+    """A stable id for this browser session: one training run at a time per session."""
+    if "owner" not in st.session_state:
+        st.session_state["owner"] = uuid.uuid4().hex
+    return st.session_state["owner"]
+
+
+def devices() -> list[str]:
+    """cuda is offered only where it exists."""
+    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def layer_table(model_id: str, size: int) -> tuple[list[dict], int]:
+    info = inspect_model(model_id, (1, 1, size, size))
+    rows = [{"layer": layer["name"], "type": layer.get("type", ""),
+             "output shape": " × ".join(str(s) for s in layer["shape"]),
+             "parameters": layer["params"]} for layer in info["layers"]]
+    return rows, info["params"]
+
+
+def show_layers(model_id: str, size: int) -> None:
+    try:
+        rows, total = layer_table(model_id, size)
+    except ShapeError as exc:
+        st.error(str(exc))
+        return
+    st.dataframe(rows, hide_index=True)
+    st.caption(t("{n:,} parameters; input 1 × 1 × {s} × {s}.", n=total, s=size))
+
+
+def controls(prefix: str, model_ids: list[str], default_model: str) -> TrainConfig | None:
+    """The widgets; returns a validated config, or None after showing what is wrong."""
+    have_fmnist = fashion_mnist_available()
+    c = st.columns(4)
+    model = c[0].selectbox(t("Model"), model_ids, index=model_ids.index(default_model),
+                           key=f"{prefix}model", bind="query-params")
+    datasets = list(DATASETS)
+    dataset = c[1].selectbox(t("Dataset"), datasets,
+                             index=datasets.index("fashion-mnist" if have_fmnist else "digits"),
+                             key=f"{prefix}dataset", bind="query-params")
+    device = c[2].selectbox(t("Device"), devices(), key=f"{prefix}device", bind="query-params")
+    optimizer = c[3].selectbox(t("Optimizer"), ["adam", "sgd"], key=f"{prefix}optimizer",
+                               bind="query-params")
+    c = st.columns(4)
+    batch = c[0].select_slider(t("Batch size"), BATCHES, 256, key=f"{prefix}batch",
+                               bind="query-params")
+    epochs = c[1].slider(t("Epochs"), 1, 50, 5, key=f"{prefix}epochs", bind="query-params")
+    lr = c[2].select_slider(t("Learning rate"), LRS, 1e-3, key=f"{prefix}lr",
+                            format_func=lambda v: f"{v:g}", bind="query-params")
+    seed = c[3].number_input(t("Seed"), 0, 2**31 - 1, 0, key=f"{prefix}seed", bind="query-params")
+    spec = MODELS[model]
+    c = st.columns(4)
+    if spec.default_resize is None:
+        resize = None
+        c[0].caption(t("Input 28 × 28 (LeNet's size)."))
+    else:
+        resize = c[0].select_slider(t("Resize input to"), [28, 32, 48, 64, 96, 128, 160, 224],
+                                    spec.default_resize, key=f"{prefix}resize",
+                                    bind="query-params")
+    fast = c[1].toggle(t("Fast mode"), False, key=f"{prefix}fast", bind="query-params",
+                       help=t("Larger batches with the learning rate scaled and warmed up, fewer "
+                              "host syncs, bf16 on GPU. Same accuracy, less time."))
+    if dataset == "fashion-mnist" and not have_fmnist:
+        st.info(t("Fashion-MNIST is not in {dir} yet: it will be downloaded on Start (about 30 "
+                  "MB). Without network, choose the offline 'digits' dataset.",
+                  dir=str(default_data_dir())))
+    config = TrainConfig(model=model, dataset=dataset, epochs=int(epochs), batch_size=int(batch),
+                         lr=float(lr), optimizer=optimizer, resize=resize, device=device,
+                         seed=int(seed), fast=bool(fast), eval_every=None)
+    try:
+        return config.validate()
+    except ValueError as exc:
+        st.error(t("Cannot train with these settings: {why}", why=str(exc)))
+        return None
+
+
+def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float") -> dict:
+    """Train loss (dashed), train accuracy and test accuracy of one or more runs."""
+    data = []
+    for i, (name, points) in enumerate(runs):
+        color = PALETTE[i % len(PALETTE)]
+        xs = [p[x_key] for p in points]
+        data.append(dict(type="scatter", x=xs, y=[p.get("train_loss") for p in points],
+                         name=f"{name}: {t('train loss')}", yaxis="y2", mode="lines",
+                         line=dict(color=color, dash="dot", width=1.5)))
+        data.append(dict(type="scatter", x=xs, y=[p.get("train_acc") for p in points],
+                         name=f"{name}: {t('train acc')}", mode="lines", line=dict(color=color)))
+        test = [(p[x_key], p["test_acc"]) for p in points if p.get("test_acc") is not None]
+        if test:
+            data.append(dict(type="scatter", x=[a for a, _ in test], y=[b for _, b in test],
+                             name=f"{name}: {t('test acc')}", mode="lines+markers",
+                             line=dict(color=color, width=3), marker=dict(size=8)))
+    layout = make_layout(xaxis_title=t("epoch"), yaxis_title=t("accuracy"), height=420)
+    layout["yaxis"]["range"] = [0, 1.02]
+    layout["yaxis2"] = dict(title=dict(text=t("loss")), overlaying="y", side="right",
+                            showgrid=False, rangemode="tozero")
+    return figure(data, layout)
+
+
+def _live_points(job) -> list[dict]:
+    epochs = st.session_state.get(f"cfg_epochs_{job.id}", 1)
+    pts = []
+    for p in job.points:
+        if p is None or p.total_steps <= 0 or p.train_acc is None:
+            continue
+        pts.append({"epoch_float": p.step / p.total_steps * epochs, "train_loss": p.train_loss,
+                    "train_acc": p.train_acc,
+                    "test_acc": p.test_acc if p.phase in ("eval", "done", "stopped") else None})
+    return pts
+
+
+def sidebar_status() -> None:
+    """On every page: this session's running job, kept alive and linked to its page."""
+    job = job_runner().get(session_owner()) if "owner" in st.session_state else None
+    if job is None or job.status not in ("queued", "running"):
+        return
+
+    @st.fragment(run_every=2.0)
+    def badge():
+        job.touch()  # the owner is still here, on whatever page
+        p = job.progress
+        if job.done:
+            st.caption(t("Training finished."))
+            return
+        frac = (p.step / p.total_steps) if p is not None and p.total_steps else 0.0
+        st.progress(min(max(frac, 0.0), 1.0), text=t("Training {label}: {pct:.0f}%",
+                                                     label=job.label, pct=100 * frac))
+
+    with st.sidebar:
+        badge()
+
+
+def _status_line(p) -> str:
+    if p is None:
+        return t("Starting…")
+    if p.phase == "load":
+        return t("Loading data: {msg}", msg=p.message)
+    left = f"{p.eta_seconds:.0f} s" if p.eta_seconds is not None else "…"
+    return t("Epoch {e}, step {s}/{n}: {eps:,.0f} examples/s, about {left} left",
+             e=p.epoch, s=p.step, n=p.total_steps, eps=p.examples_per_s, left=left)
+
+
+def checkpoint_bytes(result) -> bytes:
+    """The weights as the same checkpoint file ``python -m nets.train --save`` writes."""
+    from nets.models import build_model
+
+    model = build_model(result.config.model, num_classes=len(result.classes))
+    model.load_state_dict(result.state_dict)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "weights.pt")
+        save_checkpoint(path, model, result.config, result.history)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def confusion_figure(confusion: np.ndarray, classes) -> dict:
+    layout = make_layout(xaxis_title=t("predicted"), yaxis_title=t("true"), height=460)
+    layout["yaxis"]["autorange"] = "reversed"
+    return figure([dict(type="heatmap", z=confusion, x=list(classes), y=list(classes),
+                        colorscale="Blues", text=confusion, texttemplate="%{text}",
+                        hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>")],
+                  layout)
+
+
+def show_result(result, prefix: str) -> None:
+    hist = result.history
+    cols = st.columns(4)
+    cols[0].metric(t("Test accuracy"), f"{hist.final_test_acc:.3f}" if hist.final_test_acc
+                   is not None else "–")
+    last = hist.epochs[-1] if hist.epochs else {}
+    cols[1].metric(t("Train accuracy"), f"{last.get('train_acc', float('nan')):.3f}")
+    cols[2].metric(t("Examples/s"), f"{last.get('examples_per_s', 0):,.0f}")
+    cols[3].metric(t("Time"), f"{hist.seconds:.1f} s")
+    for note in hist.notes:
+        st.caption(note)
+    tab_cm, tab_img = st.tabs([t("Confusion matrix"), t("Test images")])
+    with tab_cm:
+        st.plotly_chart(confusion_figure(result.confusion, result.classes), key=f"{prefix}cm")
+    with tab_img:
+        cols = st.columns(8)
+        for i, img in enumerate(result.sample_images[:32]):
+            pred, true = result.classes[result.sample_preds[i]], result.classes[result.sample_labels[i]]
+            mark = "✅" if pred == true else "❌"
+            cols[i % 8].image(img, caption=f"{mark} {pred} ({true})", width=72, clamp=True)
+    st.download_button(t("Download weights (.pt)"), lambda: checkpoint_bytes(result),
+                       file_name=f"{result.config.model}-{result.config.dataset}.pt",
+                       mime="application/octet-stream", key=f"{prefix}weights")
+
+
+def panel(prefix: str, model_ids: list[str], default_model: str) -> None:
+    """Controls, Start/Stop, live chart while running, results after; past runs overlaid."""
+    runner = job_runner()
+    owner = session_owner()
+    config = controls(prefix, model_ids, default_model)
+    job = runner.get(owner)
+    active = job is not None and job.status in ("queued", "running")
+    b1, b2, _ = st.columns([1, 1, 4])
+    start = b1.button(t("Start"), type="primary", disabled=config is None or active,
+                      key=f"{prefix}start")
+    stop = b2.button(t("Stop"), disabled=not active, key=f"{prefix}stop")
+    if stop and job is not None:
+        runner.stop(owner)  # idempotent: a second click is harmless
+        job.wait(timeout=5)  # the loop checks between batches; then show the result at once
+        st.rerun()
+    if start and config is not None and not active:
+        try:
+            job = runner.submit(owner, train_job(config), label=f"{prefix}{config.model}")
+            st.session_state[f"cfg_epochs_{job.id}"] = config.epochs
+            st.session_state[f"page_{job.id}"] = prefix
+            st.rerun()  # redraw the buttons: Start disabled, Stop enabled
+        except JobBusy:
+            st.warning(t("This session is already training; stop it first."))
+        except (ValueError, DataError) as exc:
+            st.error(t("Cannot train with these settings: {why}", why=str(exc)))
+    if job is not None and st.session_state.get(f"page_{job.id}") != prefix:
+        if active:
+            st.info(t("A run started on another page is in progress; it keeps going while you "
+                      "are here. Stop it there (or here) to start one on this page."))
+        job = None
+    if job is not None and (active or job.status in ("queued", "running")):
+        live(job, prefix)
+    else:
+        if job is not None:
+            record(job, prefix)
+        finished(prefix)
+
+
+def live(job, prefix: str) -> None:
+    @st.fragment(run_every=POLL_SECONDS)
+    def poll():
+        job.touch()
+        if job.done:
+            st.rerun(scope="app")
+        pos = job.queue_position
+        p = job.progress
+        if pos:
+            st.info(t("Queued: position {n}. Another session is training; yours starts next.",
+                      n=pos))
+        frac = (p.step / p.total_steps) if p is not None and p.total_steps else 0.0
+        st.progress(min(max(frac, 0.0), 1.0), text=_status_line(p))
+        st.plotly_chart(history_figure([(job.label[len(prefix):], _live_points(job))]),
+                        key=f"{prefix}live")
+
+    poll()
+
+
+KEEP_RUNS = 4  # finished runs kept per page and session (their weights stay in memory)
+
+
+def record(job, prefix: str) -> None:
+    """Move a finished job into this session's list of runs for the page (once)."""
+    runs = st.session_state.setdefault(f"{prefix}runs", [])
+    if any(r["id"] == job.id for r in runs):
+        return
+    entry = {"id": job.id, "status": job.status, "error": job.error, "result": job.result,
+             "steps": job.progress.step if job.progress else 0}
+    runs.append(entry)
+    del runs[:-KEEP_RUNS]
+
+
+def finished(prefix: str) -> None:
+    runs = st.session_state.get(f"{prefix}runs", [])
+    if not runs:
+        return
+    last = runs[-1]
+    if last["status"] == "failed":
+        st.error(t("Training failed: {why}", why=last["error"] or "unknown error"))
+    elif last["status"] == "stopped":
+        st.warning(t("Stopped after {s} steps.", s=last["steps"]))
+    done = [r for r in runs if r["result"] is not None]
+    if done:
+        names = [run_name(r["result"]) for r in done]
+        shown = st.multiselect(t("Runs to overlay"), names, default=names[-2:] if len(names) > 1
+                               else names, key=f"{prefix}overlay")
+        curves = [(run_name(r["result"]), history_points(r["result"].history))
+                  for r in done if run_name(r["result"]) in shown]
+        st.plotly_chart(history_figure(curves), key=f"{prefix}final")
+    if last["result"] is not None:
+        show_result(last["result"], prefix)
+
+
+def run_name(result) -> str:
+    cfg = result.config
+    return f"{cfg.model} · {cfg.optimizer} lr {cfg.lr:g} · bs {cfg.batch_size}" + \
+        (" · fast" if cfg.fast else "")
+
+
+def history_points(history) -> list[dict]:
+    return [dict(p) for p in history.points]
