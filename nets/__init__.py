@@ -7,5 +7,9 @@ MODELS registry), ``nets.inspect`` (layer-by-layer shapes; also ``python -m nets
 
 from .layers import BatchNorm, batch_norm
 from .models import MODELS, ModelSpec, UnknownModel, build_model
+from .data import (DATASETS, DataError, DataUnavailable, Dataset, load_dataset, resize_batch,
+                   to_float)
 
-__all__ = ["BatchNorm", "batch_norm", "MODELS", "ModelSpec", "UnknownModel", "build_model"]
+__all__ = ["BatchNorm", "batch_norm", "MODELS", "ModelSpec", "UnknownModel", "build_model",
+           "DATASETS", "DataError", "DataUnavailable", "Dataset", "load_dataset", "resize_batch",
+           "to_float"]

@@ -1,0 +1,286 @@
+"""IDX parsing, the Fashion-MNIST download path against a local server, digits, batch helpers."""
+
+import gzip
+import hashlib
+import http.server
+import socket
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from nets.data import (DATASETS, FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, DataError,
+                       DataUnavailable, default_data_dir, download_fashion_mnist,
+                       fashion_mnist_available, load_dataset, read_idx, resize_batch, to_float,
+                       write_idx)
+
+
+# --- IDX ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["x-idx3-ubyte", "x-idx3-ubyte.gz"])
+def test_idx_round_trip(tmp_path, name):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(5, 7, 6), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=(5,), dtype=np.uint8)
+    write_idx(tmp_path / name, images)
+    write_idx(tmp_path / ("l" + name), labels)
+    got = read_idx(tmp_path / name, expect_ndim=3)
+    assert got.dtype == np.uint8 and got.shape == (5, 7, 6) and got.flags.writeable
+    np.testing.assert_array_equal(got, images)
+    np.testing.assert_array_equal(read_idx(tmp_path / ("l" + name)), labels)
+    raw = (tmp_path / name).read_bytes()
+    if name.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    assert raw[:16] == bytes([0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 7, 0, 0, 0, 6])
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_idx_bad_magic(tmp_path):
+    path = tmp_path / "bad-magic.idx"
+    path.write_bytes(bytes([1, 0, 8, 1, 0, 0, 0, 2, 7, 7]))
+    with pytest.raises(DataError, match="bad-magic.idx.*magic"):
+        read_idx(path)
+    path.write_bytes(bytes([0, 0, 0x42, 1, 0, 0, 0, 2, 7, 7]))  # unknown type code
+    with pytest.raises(DataError, match="magic"):
+        read_idx(path)
+
+
+def test_idx_truncated_and_wrong_dims(tmp_path):
+    good = tmp_path / "good.idx"
+    write_idx(good, np.zeros((4, 3, 3), dtype=np.uint8))
+    cut = tmp_path / "cut.idx"
+    cut.write_bytes(good.read_bytes()[:-5])
+    with pytest.raises(DataError, match=r"cut.idx is truncated: expected 36 bytes .*found 31"):
+        read_idx(cut)
+    header_only = tmp_path / "header.idx"
+    header_only.write_bytes(good.read_bytes()[:9])
+    with pytest.raises(DataError, match="header.idx is truncated"):
+        read_idx(header_only)
+    extra = tmp_path / "extra.idx"
+    extra.write_bytes(good.read_bytes() + b"\0\0")
+    with pytest.raises(DataError, match="extra.idx: dimensions"):
+        read_idx(extra)
+    with pytest.raises(DataError, match="good.idx: expected 1 dimension"):
+        read_idx(good, expect_ndim=1)
+    gz = tmp_path / "cut.gz"
+    gz.write_bytes(gzip.compress(good.read_bytes())[:-12])
+    with pytest.raises(DataError, match="cut.gz"):
+        read_idx(gz)
+    with pytest.raises(DataUnavailable, match="missing.idx"):
+        read_idx(tmp_path / "missing.idx")
+
+
+def test_write_idx_rejects_non_uint8(tmp_path):
+    with pytest.raises(ValueError, match="uint8"):
+        write_idx(tmp_path / "f.idx", np.zeros(3, dtype=np.float32))
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- a local mirror -----------------------------------------------------------------------------
+
+def _fake_fashion(tmp_path, n_train=20, n_test=10):
+    """Small IDX .gz files of the real format; returns {name: bytes}, {name: md5}."""
+    rng = np.random.default_rng(1)
+    src = tmp_path / "src"
+    arrays = {
+        "train-images-idx3-ubyte.gz": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte.gz": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte.gz": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
+    files = {name: write_idx(src / name, arr).read_bytes() for name, arr in arrays.items()}
+    return files, {n: hashlib.md5(b).hexdigest() for n, b in files.items()}, arrays
+
+
+class Mirror:
+    """A threading http.server on 127.0.0.1 serving in-memory files; ``mode[name]`` can be
+    "drop" (promise the full length, send half, close) or "short" (serve a truncated file)."""
+
+    def __init__(self, files):
+        self.files, self.mode, self.requests = dict(files), {}, []
+        mirror = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                name = self.path.lstrip("/")
+                mirror.requests.append(name)
+                if name not in mirror.files:
+                    self.send_error(404)
+                    return
+                body, mode = mirror.files[name], mirror.mode.get(name)
+                if mode == "short":
+                    body = body[: len(body) // 2]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if mode == "drop":
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake(tmp_path):
+    files, md5s, arrays = _fake_fashion(tmp_path)
+    mirror = Mirror(files)
+    yield mirror, md5s, arrays
+    mirror.close()
+
+
+def _leftovers(d):
+    return sorted(p.name for p in d.iterdir()) if d.exists() else []
+
+
+def test_download_then_load(tmp_path, fake):
+    mirror, md5s, arrays = fake
+    data_dir = tmp_path / "data"
+    calls = []
+    assert not fashion_mnist_available(data_dir)
+    download_fashion_mnist(data_dir, base_url=mirror.url, md5s=md5s,
+                           progress=lambda n, done, total: calls.append((n, done, total)))
+    assert _leftovers(data_dir) == sorted(FASHION_MNIST_FILES)
+    assert fashion_mnist_available(data_dir)
+    assert sorted(mirror.requests) == sorted(FASHION_MNIST_FILES)
+    last = {n: (done, total) for n, done, total in calls}
+    assert all(done == total == len(mirror.files[n]) for n, (done, total) in last.items())
+
+    ds = load_dataset("fashion-mnist", data_dir=data_dir, download=False)
+    assert ds.train_x.shape == (20, 1, 28, 28) and ds.train_x.dtype == torch.uint8
+    assert ds.test_x.shape == (10, 1, 28, 28) and ds.test_y.shape == (10,)
+    assert ds.train_y.dtype == torch.int64 and ds.classes == FASHION_MNIST_CLASSES
+    np.testing.assert_array_equal(ds.train_x[:, 0].numpy(), arrays["train-images-idx3-ubyte.gz"])
+    np.testing.assert_array_equal(ds.test_y.numpy(), arrays["t10k-labels-idx1-ubyte.gz"])
+
+    # files with the right MD5 are kept; a corrupted one is never trusted and fetched again
+    download_fashion_mnist(data_dir, base_url=mirror.url, md5s=md5s)
+    assert len(mirror.requests) == 4
+    (data_dir / "train-labels-idx1-ubyte.gz").write_bytes(b"garbage")
+    download_fashion_mnist(data_dir, base_url=mirror.url, md5s=md5s)
+    assert mirror.requests[4:] == ["train-labels-idx1-ubyte.gz"]
+    assert (data_dir / "train-labels-idx1-ubyte.gz").read_bytes() == \
+        mirror.files["train-labels-idx1-ubyte.gz"]
+
+
+def test_base_url_from_environment(tmp_path, fake, monkeypatch):
+    mirror, md5s, _ = fake
+    monkeypatch.setenv("D2L_LAB_FASHION_MNIST_URL", mirror.url.rstrip("/"))
+    download_fashion_mnist(tmp_path / "d", md5s=md5s)
+    assert len(mirror.requests) == 4
+
+
+def test_md5_mismatch_leaves_no_file(tmp_path, fake):
+    mirror, md5s, _ = fake
+    wrong = dict(md5s, **{"t10k-images-idx3-ubyte.gz": "0" * 32})
+    with pytest.raises(DataError) as err:
+        download_fashion_mnist(tmp_path / "d", base_url=mirror.url, md5s=wrong)
+    msg = str(err.value)
+    assert "t10k-images-idx3-ubyte.gz" in msg and "0" * 32 in msg
+    assert md5s["t10k-images-idx3-ubyte.gz"] in msg
+    assert "t10k-images-idx3-ubyte.gz" not in _leftovers(tmp_path / "d")
+    assert not any(n.endswith(".part") for n in _leftovers(tmp_path / "d"))
+
+
+def test_load_dataset_downloads_with_official_sums(tmp_path, fake, monkeypatch):
+    # load_dataset checks the real MD5s: the generated files from the mirror are rejected
+    mirror, _, _ = fake
+    monkeypatch.setenv("D2L_LAB_FASHION_MNIST_URL", mirror.url)
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*8d4fb7e6c68d591d4c3dfef9ec88bf0d"):
+        load_dataset("fashion-mnist", data_dir=tmp_path / "d")
+    assert mirror.requests and _leftovers(tmp_path / "d") == []
+
+
+@pytest.mark.parametrize("mode", ["drop", "short"])
+def test_interrupted_download_leaves_no_file(tmp_path, fake, mode):
+    mirror, md5s, _ = fake
+    name = "train-images-idx3-ubyte.gz"
+    mirror.mode[name] = mode
+    expected = DataUnavailable if mode == "drop" else DataError  # short: MD5 mismatch
+    with pytest.raises(expected, match=name):
+        download_fashion_mnist(tmp_path / "d", base_url=mirror.url, md5s=md5s, timeout=5)
+    assert _leftovers(tmp_path / "d") == []
+    assert not fashion_mnist_available(tmp_path / "d")
+
+
+def test_unreachable_server_is_unavailable(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(DataUnavailable, match="digits"):
+        download_fashion_mnist(tmp_path / "d", base_url=f"http://127.0.0.1:{port}/", timeout=2)
+    assert _leftovers(tmp_path / "d") == []
+    with pytest.raises(DataUnavailable, match="digits"):
+        load_dataset("fashion-mnist", data_dir=tmp_path / "d", download=False)
+
+
+def test_non_http_mirror_rejected(tmp_path):
+    with pytest.raises(DataError, match="http"):
+        download_fashion_mnist(tmp_path, base_url="file:///etc/")
+
+
+def test_default_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("D2L_LAB_DATA_DIR", str(tmp_path / "x"))
+    assert default_data_dir() == tmp_path / "x"
+    monkeypatch.delenv("D2L_LAB_DATA_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert default_data_dir() == tmp_path / "cache" / "d2l-lab"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_data_dir().parts[-2:] == (".cache", "d2l-lab")
+
+
+def test_fashion_mnist_registry_constants():
+    assert list(FASHION_MNIST_FILES.values()) == [
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
+        "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83fd310"]
+    assert list(DATASETS) == ["fashion-mnist", "digits"]
+    with pytest.raises(ValueError, match="digits"):
+        load_dataset("cifar")
+
+
+# --- digits -------------------------------------------------------------------------------------
+
+def test_digits_offline_and_deterministic():
+    a, b = load_dataset("digits"), load_dataset("digits")
+    assert a.train_x.shape == (1497, 1, 28, 28) and a.test_x.shape == (300, 1, 28, 28)
+    assert a.train_x.dtype == torch.uint8 and a.train_y.dtype == torch.int64
+    assert a.classes == tuple("0123456789") and a.num_classes == 10
+    assert set(a.train_y.tolist()) == set(range(10)) == set(a.test_y.tolist())
+    assert int(a.train_x.max()) >= 250 and int(a.train_x.min()) == 0
+    assert torch.equal(a.train_x, b.train_x) and torch.equal(a.test_y, b.test_y)
+    # the test split is not a prefix of the bundled order (a real shuffle)
+    from sklearn.datasets import load_digits
+    assert not np.array_equal(a.test_y.numpy(), load_digits().target[:300])
+
+
+# --- batches ------------------------------------------------------------------------------------
+
+def test_to_float_and_resize_batch():
+    x = torch.tensor([[[[0, 255], [51, 102]]]], dtype=torch.uint8)
+    torch.testing.assert_close(to_float(x), torch.tensor([[[[0.0, 1.0], [0.2, 0.4]]]]))
+    torch.testing.assert_close(to_float(x, mean=0.5, std=0.5),
+                               torch.tensor([[[[-1.0, 1.0], [-0.6, -0.2]]]]))
+    const = torch.full((3, 1, 28, 28), 77, dtype=torch.uint8)
+    big = resize_batch(const, 96)
+    assert big.shape == (3, 1, 96, 96) and big.dtype == torch.uint8 and bool((big == 77).all())
+    assert resize_batch(const, 28) is const and resize_batch(const, None) is const
+    f = resize_batch(to_float(x), (4, 6))
+    assert f.shape == (1, 1, 4, 6) and f.dtype == torch.float32
+    assert float(f.min()) >= 0.0 and float(f.max()) <= 1.0
+    with pytest.raises(ValueError):
+        resize_batch(const, 0)
