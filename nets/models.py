@@ -192,6 +192,11 @@ class ModelSpec:
     description: str
     max_input: int | None = None
 
+    @property
+    def exact_input(self) -> bool:
+        """True when the network is built for one size (``min_input``), as LeNet for 28x28."""
+        return self.max_input is not None
+
     def accepts(self, size: int) -> bool:
         """Whether a square ``size`` x ``size`` input goes through the network."""
         return self.min_input <= size and (self.max_input is None or size <= self.max_input)

@@ -28,6 +28,7 @@ def test_registry_ids_and_defaults():
     assert all(MODELS[k].min_input == 28 and MODELS[k].max_input == 31 for k in MODELS if "lenet" in k)
     assert MODELS["lenet"].accepts(28) and not MODELS["lenet"].accepts(96)
     assert not MODELS["densenet"].accepts(28) and MODELS["densenet"].accepts(29)
+    assert [MODELS[k].exact_input for k in MODELS] == [True, True, True, False, False]
 
 
 def test_build_model_options_and_unknown_id():
