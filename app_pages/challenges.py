@@ -6,7 +6,7 @@ import streamlit as st
 from optim import get_function, get_method, get_schedule, run
 from optim.plots import curve_figure, surface_figure
 from ui.controls import ETAS, show_status
-from ui.i18n import t
+from ui.i18n import N_, t
 
 st.title(t("Optimization challenges"))
 st.markdown(t("Optimization minimizes the training loss; deep learning cares about the test loss. "
@@ -16,21 +16,21 @@ st.markdown(t("Optimization minimizes the training loss; deep learning cares abo
 
 # The book's figures: (function, annotations in data coordinates, default start, eta, steps).
 CASES = {
-    "local": dict(fn="xcos", title="Local vs global minimum: f(x) = x·cos(πx)",
-                  notes=[dict(text="local minimum", x=-0.3, y=-0.25, ax=-0.77, ay=-1.0),
-                         dict(text="global minimum", x=1.1, y=-0.95, ax=0.6, ay=0.8)],
+    "local": dict(fn="xcos", title=N_("Local vs global minimum: f(x) = x·cos(πx)"),
+                  notes=[dict(text=N_("local minimum"), x=-0.3, y=-0.25, ax=-0.77, ay=-1.0),
+                         dict(text=N_("global minimum"), x=1.1, y=-0.95, ax=0.6, ay=0.8)],
                   x0=-0.6, eta=0.05, steps=20, lo=-1.0, hi=2.0,
-                  text="From the left of x ≈ 0.3 gradient descent settles in the local minimum "
-                       "near −0.3; start right of it and it finds the global one near 1.1."),
-    "cube": dict(fn="cube", title="Saddle point: f(x) = x³",
-                 notes=[dict(text="saddle point", x=0.0, y=-0.2, ax=-0.52, ay=-5.0)],
+                  text=N_("From the left of x ≈ 0.3 gradient descent settles in the local minimum "
+                       "near −0.3; start right of it and it finds the global one near 1.1.")),
+    "cube": dict(fn="cube", title=N_("Saddle point: f(x) = x³"),
+                 notes=[dict(text=N_("saddle point"), x=0.0, y=-0.2, ax=-0.52, ay=-5.0)],
                  x0=1.0, eta=0.05, steps=30, lo=-2.0, hi=2.0,
-                 text="Gradient and second derivative are both zero at 0: from the right, "
-                      "descent slows to a crawl at the saddle; from the left it runs away."),
-    "tanh": dict(fn="tanh", title="Vanishing gradient: f(x) = tanh(x)",
-                 notes=[dict(text="vanishing gradient", x=4.0, y=1.0, ax=2.0, ay=0.0)],
+                 text=N_("Gradient and second derivative are both zero at 0: from the right, "
+                      "descent slows to a crawl at the saddle; from the left it runs away.")),
+    "tanh": dict(fn="tanh", title=N_("Vanishing gradient: f(x) = tanh(x)"),
+                 notes=[dict(text=N_("vanishing gradient"), x=4.0, y=1.0, ax=2.0, ay=0.0)],
                  x0=4.0, eta=0.5, steps=20, lo=-2.0, hi=5.0,
-                 text="At x = 4 the gradient is 1 − tanh²(4) ≈ 0.0013: twenty steps barely move."),
+                 text=N_("At x = 4 the gradient is 1 − tanh²(4) ≈ 0.0013: twenty steps barely move.")),
 }
 
 

@@ -24,6 +24,11 @@ def t(text: str, **fmt) -> str:
     return out.format(**fmt) if fmt else out
 
 
+def N_(text: str) -> str:
+    """Mark a string for translation where it is defined (data tables); ``t()`` it when shown."""
+    return text
+
+
 def language_picker() -> None:
     """The sidebar switch; bound to the URL (?lang=zh) so a shared link keeps the language."""
     st.sidebar.segmented_control(
