@@ -1,0 +1,162 @@
+"""Runs: every finished training run, kept in the run history (nets.runs.RunStore).
+
+Filter by model and dataset, pick runs in the table to overlay their curves (BN against no BN,
+Adam against SGD), read each run's per-epoch table and config, download its weights, delete runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from nets.runs import RunStore, RunStoreError
+from ui.i18n import t
+from ui.training import history_figure
+
+TABLE_KEY = "runs_table"
+CONFIRM_KEY = "runs_confirm"
+MESSAGE_KEY = "runs_message"
+TRAINING_PAGES = (("app_pages/batchnorm.py", "Batch normalization", "📊"),
+                  ("app_pages/resnet.py", "ResNet", "🧱"),
+                  ("app_pages/densenet.py", "DenseNet", "🕸️"))
+
+
+def training_links() -> None:
+    for path, title, icon in TRAINING_PAGES:
+        try:
+            st.page_link(path, label=t(title), icon=icon)
+        except StreamlitAPIException:  # page run on its own, outside the app's navigation
+            st.markdown(f"{icon} {t(title)}")
+
+
+def clear_selection() -> None:
+    st.session_state[TABLE_KEY] = {"selection": {"rows": [], "columns": []}}
+    st.session_state[CONFIRM_KEY] = False
+
+
+def delete_runs(store: RunStore, ids: list[str]) -> None:
+    """Button callback: runs before the next script run, so widget state may still be reset."""
+    try:
+        n = store.delete(ids)
+        st.session_state[MESSAGE_KEY] = ("success", t("Deleted {n} run(s) and their weights.", n=n))
+    except (RunStoreError, KeyError) as exc:
+        st.session_state[MESSAGE_KEY] = ("error", t("Could not delete: {why}", why=str(exc)))
+    clear_selection()
+
+
+def curve_points(history: dict) -> list[dict]:
+    """Intra-epoch points; runs without them fall back to one point per epoch."""
+    points = [dict(p) for p in history.get("points") or [] if "epoch_float" in p]
+    if points:
+        return points
+    return [{"epoch_float": float(e.get("epoch", i + 1)), "train_loss": e.get("train_loss"),
+             "train_acc": e.get("train_acc"), "test_acc": e.get("test_acc")}
+            for i, e in enumerate(history.get("epochs") or [])]
+
+
+def run_table(rows) -> pd.DataFrame:
+    return pd.DataFrame({
+        t("created"): [dt.datetime.fromtimestamp(r.created) for r in rows],
+        t("model"): [r.model for r in rows],
+        t("dataset"): [r.dataset for r in rows],
+        t("optimizer"): [r.optimizer for r in rows],
+        t("learning rate"): [r.lr for r in rows],
+        t("batch size"): [r.batch_size for r in rows],
+        t("epochs"): [r.epochs for r in rows],
+        t("fast"): [r.fast for r in rows],
+        t("status"): [r.status for r in rows],
+        t("test accuracy"): [r.final_test_acc for r in rows],
+        t("seconds"): [r.seconds for r in rows],
+        t("device"): [r.device for r in rows],
+        "id": [r.id for r in rows],
+    })
+
+
+st.title(t("Runs"))
+st.caption(t("Every finished training run is saved here with its curves, settings and weights. "
+             "Pick runs in the table to overlay their curves."))
+
+try:
+    store = RunStore()
+    all_rows = store.list(limit=1000)
+except RunStoreError as exc:
+    st.error(t("The run history cannot be read: {why}", why=str(exc)))
+    st.stop()
+
+message = st.session_state.pop(MESSAGE_KEY, None)
+if message is not None:
+    (st.success if message[0] == "success" else st.error)(message[1])
+
+if not all_rows:
+    st.info(t("No runs yet. Train a model on one of the training pages; every finished run "
+              "appears here, so you can compare them later."))
+    training_links()
+    st.stop()
+
+c1, c2 = st.columns(2)
+models = sorted({r.model for r in all_rows})
+datasets = sorted({r.dataset for r in all_rows})
+pick_models = c1.multiselect(t("Models"), models, key="runs_models", on_change=clear_selection,
+                             placeholder=t("All models"))
+pick_datasets = c2.multiselect(t("Datasets"), datasets, key="runs_datasets",
+                               on_change=clear_selection, placeholder=t("All datasets"))
+rows = [r for r in all_rows if (not pick_models or r.model in pick_models)
+        and (not pick_datasets or r.dataset in pick_datasets)]
+
+event = st.dataframe(
+    run_table(rows), key=TABLE_KEY, on_select="rerun", selection_mode="multi-row",
+    hide_index=True, width="stretch",
+    column_config={
+        t("created"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+        t("learning rate"): st.column_config.NumberColumn(format="%g"),
+        t("test accuracy"): st.column_config.NumberColumn(format="%.4f"),
+        t("seconds"): st.column_config.NumberColumn(format="%.1f"),
+    })
+picked = sorted({i for i in event.selection.rows if 0 <= i < len(rows)})
+chosen = [rows[i] for i in picked]
+st.caption(t("{n} run(s) shown, {k} selected.", n=len(rows), k=len(chosen)))
+
+if not chosen:
+    st.info(t("Select one or more runs in the table (tick the boxes on the left) to compare "
+              "their curves, see their settings and download their weights."))
+    st.stop()
+
+histories = {}
+for r in chosen:
+    try:
+        histories[r.id] = store.history(r.id)
+    except (RunStoreError, KeyError) as exc:  # deleted meanwhile, or damaged
+        st.warning(t("Run {id} cannot be shown: {why}", id=r.id, why=str(exc)))
+shown = [r for r in chosen if r.id in histories]
+st.subheader(t("Curves"))
+st.plotly_chart(history_figure([(r.label(), curve_points(histories[r.id])) for r in shown]),
+                key="runs_curves")
+
+for r in shown:
+    acc = f"{r.final_test_acc:.4f}" if r.final_test_acc is not None else "–"
+    with st.expander(f"{r.label()} · {t('test accuracy')} {acc}", expanded=len(shown) == 1):
+        epochs = histories[r.id].get("epochs") or []
+        if epochs:
+            st.dataframe(pd.DataFrame(epochs), hide_index=True, width="stretch",
+                         key=f"runs_epochs_{r.id}")
+        else:
+            st.caption(t("This run stopped before finishing an epoch."))
+        st.json(r.config, expanded=False)
+        path = store.weights_path(r.id)
+        if path is not None:
+            st.download_button(
+                t("Download weights (.pt)"), data=lambda p=path: p.read_bytes(),
+                file_name=f"{r.model}-{r.dataset}-{r.id}.pt", mime="application/octet-stream",
+                on_click="ignore", key=f"runs_weights_{r.id}")
+        else:
+            st.caption(t("No weights stored for this run."))
+
+with st.popover(t("Delete selected runs"), icon="🗑️"):
+    st.write(t("Deletes {n} run(s) and their weights files. This cannot be undone.",
+               n=len(shown)))
+    sure = st.checkbox(t("I am sure"), key=CONFIRM_KEY)
+    st.button(t("Delete"), type="primary", disabled=not sure, key="runs_delete",
+              on_click=delete_runs, args=(store, [r.id for r in chosen]))
