@@ -49,7 +49,7 @@ trace = run(objective, get_method(mid, **mparams), get_schedule(sid, eta, steps,
             steps)
 
 show_status(trace)
-c1, c2, c3 = st.columns(3)
+c1, c2, c3 = st.columns([2, 1, 1])
 c1.metric(t("Final x"), ", ".join(f"{v:.6g}" for v in trace.final))
 c2.metric(t("Final f(x)"), f"{trace.fs[-1]:.6g}")
 c3.metric(t("Steps taken"), trace.steps)

@@ -116,8 +116,9 @@ def contour_figure(objective: Objective, traces=None, title: str | None = None,
         data.append(dict(type="scatter", x=[m[0]], y=[m[1]], mode="markers", showlegend=False,
                          hoverinfo="skip", marker=dict(symbol="x", size=10, color="black")))
     layout = make_layout(xaxis_title="x₁", yaxis_title="x₂", title=title)
-    layout["yaxis"]["scaleanchor"] = "x"
-    layout["yaxis"]["scaleratio"] = 1
+    # the axes span exactly the evaluated grid, so the contour fills the plot (as the book's)
+    layout["xaxis"]["range"] = [float(gx[0]), float(gx[-1])]
+    layout["yaxis"]["range"] = [float(gy[0]), float(gy[-1])]
     return figure(data, layout)
 
 
