@@ -21,6 +21,7 @@ PAGES = {
                 url_path="batchnorm"),
         st.Page("app_pages/resnet.py", title=t("ResNet"), icon="🧱", url_path="resnet"),
         st.Page("app_pages/densenet.py", title=t("DenseNet"), icon="🕸️", url_path="densenet"),
+        st.Page("app_pages/runs.py", title=t("Runs"), icon="🗂️", url_path="runs"),
     ],
 }
 page = st.navigation({k: v for k, v in PAGES.items() if v}, position="sidebar", expanded=True)

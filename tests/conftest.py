@@ -6,3 +6,12 @@ from pathlib import Path
 ROOT = str(Path(__file__).resolve().parents[1])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+# Tests never read or write the user's data directory (run history, weights, downloads): the
+# whole session gets its own, unless a test points D2L_LAB_DATA_DIR elsewhere itself.
+_DATA = tempfile.mkdtemp(prefix="d2l-lab-tests-")
+os.environ["D2L_LAB_DATA_DIR"] = _DATA

@@ -22,6 +22,7 @@ from nets.data import DATASETS, DataError, default_data_dir, fashion_mnist_avail
 from nets.inspect import ShapeError, inspect_model
 from nets.jobs import JobBusy, JobRunner, train_job
 from nets.models import MODELS
+from nets.runs import RunStore, recording
 from nets.train import TrainConfig, save_checkpoint
 from optim.plots import PALETTE, figure, make_layout
 
@@ -214,6 +215,8 @@ def show_result(result, prefix: str) -> None:
     cols[3].metric(t("Time"), f"{hist.seconds:.1f} s")
     for note in hist.notes:
         st.caption(note)
+    if getattr(result, "store_error", None):
+        st.warning(t("This run was not saved to the history: {why}", why=result.store_error))
     tab_cm, tab_img = st.tabs([t("Confusion matrix"), t("Test images")])
     with tab_cm:
         st.plotly_chart(confusion_figure(result.confusion, result.classes), key=f"{prefix}cm")
@@ -245,7 +248,9 @@ def panel(prefix: str, model_ids: list[str], default_model: str) -> None:
         st.rerun()
     if start and config is not None and not active:
         try:
-            job = runner.submit(owner, train_job(config), label=f"{prefix}{config.model}")
+            # the run is written to the history by the worker itself: a closed tab loses nothing
+            job = runner.submit(owner, recording(train_job(config), RunStore),
+                                label=f"{prefix}{config.model}")
             st.session_state[f"cfg_epochs_{job.id}"] = config.epochs
             st.session_state[f"page_{job.id}"] = prefix
             st.rerun()  # redraw the buttons: Start disabled, Stop enabled
