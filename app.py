@@ -2,10 +2,12 @@
 
 import streamlit as st
 
+from ui.controls import link_notice, remember_link
 from ui.i18n import language_picker, t
 from ui.training import sidebar_status
 
 st.set_page_config(page_title="D2L Lab", page_icon="📉", layout="wide")
+remember_link()
 language_picker()
 
 PAGES = {
@@ -27,3 +29,4 @@ PAGES = {
 page = st.navigation({k: v for k, v in PAGES.items() if v}, position="sidebar", expanded=True)
 sidebar_status()
 page.run()
+link_notice()

@@ -145,3 +145,19 @@ def test_explorer_own_function_and_refusal():
     assert not at.exception
     assert any("__import__" in e.value for e in at.error)
     assert not charts(at)
+
+
+def test_malformed_link_values_fall_back_with_a_notice():
+    at = open_page("explorer", ex_function="square", ex_eta="abc", ex_steps="99999", ex_x0="10")
+    assert at.select_slider(key="ex_eta").value == 0.2  # the function's preset, not 'abc'
+    assert at.slider(key="ex_steps").value == 10
+    notes = [t.value for t in at.toast]
+    assert notes and "ex_eta=abc" in notes[0] and "ex_steps=99999" in notes[0]
+    assert "ex_function" not in notes[0] and "ex_x0" not in notes[0]
+    at.run()
+    assert not at.toast  # said once
+
+
+def test_a_good_link_gives_no_notice():
+    at = open_page("explorer", ex_function="square", ex_eta="0.05", ex_steps="10")
+    assert not at.toast

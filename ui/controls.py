@@ -145,3 +145,43 @@ def trace_json(trace: Trace, **meta) -> str:
     return json.dumps({**meta, "xs": trace.xs.tolist(), "fs": trace.fs.tolist(),
                        "lrs": trace.lrs.tolist(), "status": trace.status,
                        "stopped_at": trace.stopped_at})
+
+
+def remember_link() -> None:
+    """Keep the query parameters the session was opened with (call before the page runs)."""
+    if "_link" not in st.session_state:
+        st.session_state["_link"] = {k: st.query_params.get_all(k) for k in st.query_params}
+
+
+def link_notice() -> None:
+    """After the page ran: say which values of the opening link were not usable.
+
+    Streamlit silently drops a bound query parameter it cannot use (text where a number belongs,
+    a value outside a slider's range, an unknown option) and the widget falls back to its default;
+    this tells the user, once, instead of leaving them wondering why the link shows something else.
+    """
+    link = st.session_state.get("_link")
+    if not link or st.session_state.get("_link_checked"):
+        return
+    st.session_state["_link_checked"] = True
+    bad = []
+    for key, raw_values in link.items():
+        if key not in st.session_state or key.startswith("_") or not raw_values:
+            continue
+        raw, value = raw_values[-1], st.session_state[key]
+        if not _same(raw, value):
+            bad.append(f"{key}={raw}")
+    if bad:
+        st.toast(t("Some values in the link could not be used, so their defaults are shown: "
+                   "{items}", items=", ".join(bad)), icon="🔗")
+
+
+def _same(raw: str, value) -> bool:
+    if isinstance(value, bool):
+        return raw.lower() in (str(value).lower(), "1" if value else "0")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return float(raw) == float(value)
+        except ValueError:
+            return False
+    return raw == str(value)
