@@ -1,0 +1,194 @@
+"""Several optimizers on one function: run them side by side and summarise where each ended.
+
+Pure numpy (never imports streamlit). Every run goes through the one runner :func:`optim.trace.run`;
+this module only iterates over the entries and measures the results.
+
+    lanes = lineup("ill")                                  # the page's default line-up
+    traces = compare(objective, [lane.entry(steps) for lane in lanes], x0, steps)
+    rows = [summary(name, tr, objective, tol=1e-6) for name, tr in traces]
+
+"Reaching the tolerance" (:func:`steps_to_tolerance`) means
+
+* ``f(x_t) - f* <= tol`` when the objective knows a minimiser (``f* = f(objective.minima[0])``,
+  the global one), otherwise
+* ``||grad f(x_t)|| <= tol`` (a stationary point, which may be a saddle or a maximum).
+
+:func:`criterion` says which of the two applies, so a page can label its column honestly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .functions import Objective
+from .methods import METHODS, Method
+from .schedules import Schedule, get_schedule
+from .trace import Trace, run
+
+Entry = tuple[str, Method, Schedule]
+
+MIN_LANES, MAX_LANES = 2, 5
+
+
+# ---- configuration -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One optimizer of a comparison: a registered method, its learning rate and hyperparameters.
+
+    The schedule is constant: the page compares methods, not schedules.
+    """
+
+    method: str
+    eta: float
+    params: tuple[tuple[str, float], ...] = ()  # (name, value) pairs, hashable
+
+    @classmethod
+    def of(cls, method: str, eta: float, params: Mapping[str, float] | None = None) -> "Lane":
+        if method not in METHODS:
+            raise ValueError(f"unknown method '{method}' (choose from: {', '.join(METHODS)})")
+        eta = float(eta)
+        if not np.isfinite(eta) or eta <= 0:
+            raise ValueError(f"learning rate must be a positive number, got {eta:g}")
+        return cls(method, eta, tuple(sorted((k, float(v)) for k, v in (params or {}).items())))
+
+    def entry(self, steps: int, name: str | None = None) -> Entry:
+        """(name, Method, Schedule) for :func:`compare`; the name defaults to ``method η=...``."""
+        method = METHODS[self.method].make(**dict(self.params))
+        return (name or f"{self.method} η={self.eta:g}", method,
+                get_schedule("constant", self.eta, steps))
+
+
+# Default line-up per function: lane i uses LINEUP_METHODS[i] with the learning rate below, and
+# the number of steps that shows the picture. Chosen by hand so that the first three lanes tell
+# the classic story (on the ill-conditioned quadratic: gradient descent zig-zags across the valley,
+# momentum damps the zig-zag and gets there sooner, Adam walks at a steady pace and hovers).
+LINEUP_METHODS = ("gd", "momentum", "adam", "nesterov", "rmsprop")
+LINEUPS: dict[str, tuple[int, tuple[float, ...]]] = {
+    "xcos": (30, (0.05, 0.05, 0.1, 0.05, 0.05)),
+    "cube": (30, (0.05, 0.05, 0.05, 0.05, 0.05)),
+    "tanh": (30, (0.5, 0.5, 0.3, 0.5, 0.1)),
+    "cosh": (30, (0.5, 0.3, 1.0, 0.3, 1.0)),
+    "square": (30, (0.2, 0.1, 1.0, 0.07, 0.5)),
+    "quadratic": (30, (0.1, 0.1, 0.5, 0.07, 0.2)),
+    "saddle": (30, (0.1, 0.1, 0.05, 0.1, 0.05)),
+    "rosenbrock": (200, (0.002, 0.002, 0.1, 0.001, 0.02)),
+    "himmelblau": (100, (0.01, 0.005, 0.1, 0.005, 0.05)),
+    "ill": (50, (0.15, 0.15, 0.3, 0.1, 0.1)),
+    "bumpy": (100, (0.01, 0.01, 0.5, 0.01, 0.3)),
+}
+FALLBACK_LINEUP = (50, (0.05, 0.05, 0.1, 0.05, 0.05))
+
+
+def lineup(function_id: str) -> tuple[int, list[Lane]]:
+    """(steps, lanes) of the default comparison for a function: MAX_LANES lanes, default
+    hyperparameters."""
+    steps, etas = LINEUPS.get(function_id, FALLBACK_LINEUP)
+    return steps, [Lane.of(m, e) for m, e in zip(LINEUP_METHODS, etas)]
+
+
+# ---- running -------------------------------------------------------------------------------------
+
+
+def compare(objective: Objective, entries: Sequence[Entry], x0,
+            steps: int) -> list[tuple[str, Trace]]:
+    """Run each (name, method, schedule) from the same start for the same number of steps."""
+    return [(name, run(objective, method, schedule, x0, steps))
+            for name, method, schedule in entries]
+
+
+# ---- measuring -----------------------------------------------------------------------------------
+
+
+def criterion(objective: Objective) -> str:
+    """``"gap"`` when :func:`steps_to_tolerance` uses f(x_t) - f*, ``"grad"`` when ||∇f(x_t)||."""
+    return "gap" if objective.minima else "grad"
+
+
+def f_star(objective: Objective) -> float | None:
+    """f at the first (global) known minimiser, or None when none is known."""
+    if not objective.minima:
+        return None
+    return objective.value(objective.minima[0])
+
+
+def _measure(trace: Trace, objective: Objective) -> np.ndarray:
+    """The quantity compared with the tolerance, for every recorded iterate x_0 .. x_n."""
+    fstar = f_star(objective)
+    if fstar is not None:
+        return trace.fs - fstar
+    with np.errstate(all="ignore"):
+        g = np.asarray(objective.grad(trace.xs.T), dtype=float)  # (dim, n + 1): one call
+    return np.sqrt(np.sum(g * g, axis=0))
+
+
+def steps_to_tolerance(trace: Trace, objective: Objective, tol: float) -> int | None:
+    """The first step t (0 = the start) with f(x_t) - f* <= tol, or ||∇f(x_t)|| <= tol when the
+    objective knows no minimiser (see :func:`criterion`). None if no recorded iterate gets there
+    (a run that diverged or stopped is judged on the iterates before it stopped)."""
+    tol = float(tol)
+    if not np.isfinite(tol) or tol < 0:
+        raise ValueError(f"tolerance must be a non-negative number, got {tol:g}")
+    hit = np.flatnonzero(_measure(trace, objective) <= tol)
+    return int(hit[0]) if hit.size else None
+
+
+def distance_to_minimum(x, objective: Objective) -> float | None:
+    """Euclidean distance from x to the nearest known minimiser, or None when none is known."""
+    if not objective.minima:
+        return None
+    m = np.asarray(objective.minima, dtype=float)
+    return float(np.min(np.linalg.norm(m - np.asarray(x, dtype=float)[None, :], axis=1)))
+
+
+def summary(name: str, trace: Trace, objective: Objective, tol: float) -> dict:
+    """Where one run ended, as plain values for a table.
+
+    Keys: ``method`` (the name), ``status`` ("ok" | "diverged" | "singular"), ``stopped_at``
+    (1-based step that failed, or None), ``final_x`` (list), ``final_f``, ``steps`` (steps taken),
+    ``steps_to_tol`` (int or None), ``criterion`` ("gap" | "grad") and ``distance`` (to the nearest
+    known minimiser, or None).
+    """
+    return {
+        "method": name,
+        "status": trace.status,
+        "stopped_at": trace.stopped_at,
+        "final_x": [float(v) for v in trace.final],
+        "final_f": float(trace.fs[-1]),
+        "steps": trace.steps,
+        "steps_to_tol": steps_to_tolerance(trace, objective, tol),
+        "criterion": criterion(objective),
+        "distance": distance_to_minimum(trace.final, objective),
+    }
+
+
+# ---- display -------------------------------------------------------------------------------------
+
+
+def view_box(objective: Objective, margin: float = 1.0) -> np.ndarray:
+    """The plotting domain widened by ``margin`` times its width on each side: (dim, 2)."""
+    box = np.asarray(objective.domain, dtype=float)
+    width = box[:, 1] - box[:, 0]
+    return np.stack([box[:, 0] - margin * width, box[:, 1] + margin * width], axis=1)
+
+
+def clip_to_view(trace: Trace, objective: Objective, margin: float = 1.0) -> Trace:
+    """The part of a path to draw: its iterates up to the first one outside :func:`view_box`.
+
+    One run that flies off (a diverging learning rate reaches |x| ~ 1e8) would otherwise stretch
+    the shared contour until the other paths vanish. Only the drawing is cut; the table and the
+    loss curve use the whole trace. A cut trace keeps its status and message.
+    """
+    box = view_box(objective, margin)
+    inside = np.all((trace.xs >= box[:, 0]) & (trace.xs <= box[:, 1]), axis=1)
+    out = np.flatnonzero(~inside)
+    n = int(out[0]) if out.size else len(trace.xs)
+    if n == len(trace.xs):
+        return trace
+    n = max(n, 1)  # always keep the start point
+    return Trace(trace.xs[:n], trace.fs[:n], trace.lrs[: n - 1], trace.status, trace.stopped_at,
+                 trace.message)
