@@ -1,0 +1,143 @@
+"""Compare optimizers: 2-5 lanes, each a method with its own learning rate and hyperparameters,
+all started from the same point on the same function; paths, loss curves, a table of where each
+ended and a step-by-step playback. Every setting is bound to the URL (lane i's keys: cmp{i}_...)."""
+
+import pandas as pd
+import streamlit as st
+
+from optim.animate import playback_figure
+from optim.compare import (MAX_LANES, MIN_LANES, Lane, clip_to_view, compare, criterion, lineup,
+                           summary)
+from optim.functions import FUNCTIONS, PRESETS
+from optim.methods import METHODS
+from optim.plots import contour_figure, curve_figure, loss_figure, surface_figure
+from ui.controls import (eta_slider, function_select, method_select, param_widgets, start_inputs,
+                         steps_slider)
+from ui.i18n import t
+
+P = "cmp_"
+CHIPS = ["🟧", "🟩", "🟥", "🟪", "🟫"]  # the PALETTE colours of optim.plots, in lane order
+TOLERANCES = [10.0 ** -k for k in range(1, 13)]
+ss = st.session_state
+
+
+def lane_prefix(i: int) -> str:
+    return f"cmp{i}_"
+
+
+# A new function brings its own line-up (learning rates and steps that show the picture). The
+# shared function select already applied the book's preset (start point, parameters); the lanes
+# are this page's, so they are reset here, before their widgets exist.
+new_function = ss.get(f"{P}function")
+if new_function is not None and ss.get("_cmp_seen_function") not in (None, new_function):
+    lineup_steps, lineup_lanes = lineup(new_function)
+    ss[f"{P}steps"] = lineup_steps
+    for i, lane in enumerate(lineup_lanes, start=1):
+        ss[f"{lane_prefix(i)}method"] = lane.method
+        ss[f"{lane_prefix(i)}eta"] = lane.eta
+
+st.title(t("Compare optimizers"))
+st.caption(t("Several optimizers race from the same start point on the same function. The page "
+             "opens on an ill-conditioned quadratic: gradient descent zig-zags across the narrow "
+             "valley, momentum damps the zig-zag and arrives sooner, Adam takes steps of about η "
+             "per coordinate and hovers near the minimum."))
+
+with st.sidebar:
+    st.subheader(t("Settings"))
+    fid = function_select(P, default="ill", ids=list(FUNCTIONS))
+    ss["_cmp_seen_function"] = fid
+    fparams = param_widgets(FUNCTIONS[fid].params, f"{P}f_")
+    objective = FUNCTIONS[fid].make(**fparams)
+    default_steps, default_lanes = lineup(fid)
+    x0 = start_inputs(P, objective.dim, PRESETS.get(fid, {}).get("x0", objective.x0),
+                      where=st.sidebar)
+    steps = steps_slider(P, default=default_steps)
+    tol = st.select_slider(t("Tolerance"), options=TOLERANCES, value=1e-6, key=f"{P}tol",
+                           format_func=lambda v: f"{v:g}", bind="query-params",
+                           help=t("A run reaches the tolerance when f(x_t) − f(x*) ≤ tolerance "
+                                  "(for a function without a known minimum: when the gradient "
+                                  "norm ≤ tolerance)."))
+    n_lanes = st.slider(t("Number of optimizers"), MIN_LANES, MAX_LANES, 3, key=f"{P}lanes",
+                        bind="query-params")
+
+lanes: list[Lane] = []
+names: list[str] = []
+for i, col in enumerate(st.columns(n_lanes), start=1):
+    box = col.container(border=True)
+    box.markdown(f"{CHIPS[i - 1]} **{t('Optimizer {i}', i=i)}**")
+    default = default_lanes[i - 1]
+    mid = method_select(lane_prefix(i), where=box, default=default.method)
+    eta = eta_slider(lane_prefix(i), where=box, default=default.eta)
+    mparams = param_widgets(METHODS[mid].params, f"{lane_prefix(i)}m_", where=box)
+    lanes.append(Lane.of(mid, eta, mparams))
+    names.append(f"{i}: {t(METHODS[mid].title)} (η={eta:g})")
+
+traces = compare(objective, [lane.entry(steps, name) for lane, name in zip(lanes, names)], x0,
+                 steps)
+rows = [summary(name, tr, objective, tol) for name, tr in traces]
+
+for i, (name, tr) in enumerate(traces, start=1):
+    if tr.status == "diverged":
+        st.error(t("Optimizer {i} ({name}) diverged at step {k}: the iterate left |x| ≤ 1e8, so "
+                   "its run stopped there. Try a smaller learning rate.", i=i, name=name,
+                   k=tr.stopped_at), icon="💥")
+    elif tr.status == "singular":
+        st.warning(t("Optimizer {i} ({name}) stopped at step {k}: the Hessian is singular there, "
+                     "so Newton's step is undefined.", i=i, name=name, k=tr.stopped_at), icon="⚠️")
+
+# Draw each path while it stays near the plot, so that one runaway lane cannot shrink the others.
+shown = [(name, clip_to_view(tr, objective)) for name, tr in traces]
+for i, ((_, tr), (_, view)) in enumerate(zip(traces, shown), start=1):
+    if len(view.xs) < len(tr.xs):
+        st.caption(t("Optimizer {i}'s path leaves the plot after step {k}; the loss curve and "
+                     "the table show its whole run.", i=i, k=len(view.xs) - 1))
+
+playback_labels = {"play": t("▶ Play"), "pause": t("❚❚ Pause"), "step": t("step") + " "}
+if objective.dim == 1:
+    tab_paths, tab_play = st.tabs([t("Curve"), t("Playback")], key=f"{P}view", on_change="rerun",
+                                  bind="query-params")
+    tab_surface = None
+else:
+    tab_paths, tab_surface, tab_play = st.tabs([t("Contour"), t("3D surface"), t("Playback")],
+                                               key=f"{P}view", on_change="rerun",
+                                               bind="query-params")
+# Only the open tab is computed (lazy tabs): the playback figure is the heaviest of the page.
+if tab_paths.open:
+    with tab_paths:
+        if objective.dim == 1:
+            st.plotly_chart(curve_figure(objective, shown), key="cmp_curve")
+        else:
+            st.plotly_chart(contour_figure(objective, shown), key="cmp_contour")
+if tab_surface is not None and tab_surface.open:
+    with tab_surface:
+        st.plotly_chart(surface_figure(objective, shown), key="cmp_surface")
+if tab_play.open:
+    with tab_play:
+        st.caption(t("Press play, or drag the slider to step through the iterates; the big dots "
+                     "are where each optimizer is at that step."))
+        st.plotly_chart(playback_figure(objective, shown, labels=playback_labels),
+                        key="cmp_playback")
+
+st.markdown(f"**{t('Objective against step (log scale where possible)')}**")
+st.plotly_chart(loss_figure(traces, objective), key="cmp_loss")
+
+status_words = {
+    "ok": lambda r: t("ran all {n} steps", n=r["steps"]),
+    "diverged": lambda r: t("diverged at step {k}", k=r["stopped_at"]),
+    "singular": lambda r: t("singular at step {k}", k=r["stopped_at"]),
+}
+reach = (t("steps until f − f* ≤ {tol}", tol=f"{tol:g}") if criterion(objective) == "gap"
+         else t("steps until ‖∇f‖ ≤ {tol}", tol=f"{tol:g}"))
+table = {
+    t("optimizer"): [r["method"] for r in rows],
+    t("status"): [status_words[r["status"]](r) for r in rows],
+    t("final x"): [", ".join(f"{v:.6g}" for v in r["final_x"]) for r in rows],
+    t("final f(x)"): [r["final_f"] for r in rows],
+    reach: pd.array([r["steps_to_tol"] for r in rows], dtype="Int64"),
+}
+if objective.minima:
+    table[t("distance to the nearest minimum")] = [r["distance"] for r in rows]
+st.markdown(f"**{t('Where each optimizer ended')}**")
+st.dataframe(pd.DataFrame(table), hide_index=True, key="cmp_table",
+             column_config={t("final f(x)"): st.column_config.NumberColumn(format="%.6g")})
+st.caption(t("None in the steps column: that optimizer never got within the tolerance."))

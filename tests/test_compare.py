@@ -1,0 +1,365 @@
+"""Compare optimizers: the library (optim.compare, optim.animate) against closed forms, and the page
+under AppTest (paths per lane, lanes independent, divergence in words, playback frames)."""
+
+import base64
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from optim import get_function, get_method, get_schedule, run
+from optim.animate import frame_steps, playback_figure
+from optim.compare import (Lane, clip_to_view, compare, criterion, lineup, steps_to_tolerance,
+                           summary, view_box)
+
+ROOT = Path(__file__).resolve().parents[1]
+logging.getLogger("streamlit").setLevel(logging.ERROR)
+
+
+def gd_run(function: str, eta: float, x0, steps: int, **params):
+    obj = get_function(function, **params)
+    return obj, run(obj, get_method("gd"), get_schedule("constant", eta, steps), x0, steps)
+
+
+# ---- steps_to_tolerance ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("eta", [0.05, 0.1, 0.2, 0.3, 0.4, 0.65])
+@pytest.mark.parametrize("tol", [1e-2, 1e-6, 1e-9])
+def test_steps_to_tolerance_matches_the_closed_form_on_the_square(eta, tol):
+    # gd on f = x^2 from x0: x_t = x0 (1 - 2 eta)^t, so f(x_t) - f* = x0^2 (1 - 2 eta)^(2t)
+    x0 = 10.0
+    obj, tr = gd_run("square", eta, (x0,), 400)
+    ratio = math.log(tol / x0**2) / (2 * math.log(abs(1 - 2 * eta)))
+    assert abs(ratio - round(ratio)) > 1e-6  # not on a rounding boundary
+    expected = math.ceil(ratio)
+    assert criterion(obj) == "gap"
+    assert steps_to_tolerance(tr, obj, tol) == expected
+    assert tr.fs[expected] <= tol < tr.fs[expected - 1]
+
+
+def test_steps_to_tolerance_edge_cases():
+    obj, tr = gd_run("square", 0.1, (10.0,), 5)
+    assert steps_to_tolerance(tr, obj, 1e-6) is None  # 5 steps are not enough
+    assert steps_to_tolerance(tr, obj, 1e3) == 0  # the start is already within
+    obj, tr = gd_run("square", 1.5, (10.0,), 100)  # |1 - 2 eta| = 2: diverges
+    assert tr.status == "diverged"
+    assert steps_to_tolerance(tr, obj, 1e-6) is None
+    with pytest.raises(ValueError):
+        steps_to_tolerance(tr, obj, float("nan"))
+
+
+@pytest.mark.parametrize("eta", [0.1, 0.3])
+def test_steps_to_tolerance_uses_the_gradient_without_a_known_minimum(eta):
+    # the saddle x^2 - y^2 from (1, 0): y stays 0, x_t = (1 - 2 eta)^t, |grad| = 2 |x_t|
+    obj, tr = gd_run("saddle", eta, (1.0, 0.0), 200)
+    assert criterion(obj) == "grad" and not obj.minima
+    tol = 1e-5
+    expected = math.ceil(math.log(tol / 2) / math.log(1 - 2 * eta))
+    assert steps_to_tolerance(tr, obj, tol) == expected
+
+
+def test_summary_reports_where_a_run_ended():
+    obj, tr = gd_run("himmelblau", 0.01, (-2.0, 2.0), 200)
+    row = summary("gd", tr, obj, 1e-6)
+    assert row["method"] == "gd" and row["status"] == "ok" and row["stopped_at"] is None
+    assert row["final_x"] == pytest.approx(list(tr.xs[-1]))
+    assert row["final_f"] == pytest.approx(tr.fs[-1])
+    assert row["steps"] == 200
+    assert row["steps_to_tol"] == steps_to_tolerance(tr, obj, 1e-6)
+    # it ends in the second of the four minima, not the first: distance to the *nearest* one
+    nearest = min(np.linalg.norm(np.array(m) - tr.xs[-1]) for m in obj.minima)
+    assert nearest < 1e-4 and row["distance"] == pytest.approx(nearest)
+    assert np.linalg.norm(np.array(obj.minima[0]) - tr.xs[-1]) > 1.0
+
+    obj, tr = gd_run("square", 1.5, (10.0,), 100)
+    row = summary("gd", tr, obj, 1e-6)
+    assert row["status"] == "diverged" and row["stopped_at"] == tr.stopped_at == tr.steps + 1
+    assert row["steps_to_tol"] is None and np.isfinite(row["final_f"])
+
+    obj, tr = gd_run("cube", 0.05, (1.0,), 10)
+    assert summary("gd", tr, obj, 1e-6)["distance"] is None
+
+
+def test_compare_runs_every_entry_through_the_runner():
+    obj = get_function("ill", kappa=10.0)
+    lanes = [Lane.of("gd", 0.15), Lane.of("momentum", 0.15, {"gamma": 0.7}), Lane.of("adam", 0.3)]
+    entries = [lane.entry(40, f"lane {i}") for i, lane in enumerate(lanes)]
+    out = compare(obj, entries, (-4.5, 1.5), 40)
+    assert [name for name, _ in out] == ["lane 0", "lane 1", "lane 2"]
+    direct = run(obj, get_method("momentum", gamma=0.7), get_schedule("constant", 0.15, 40),
+                 (-4.5, 1.5), 40)
+    np.testing.assert_array_equal(out[1][1].xs, direct.xs)
+    assert not np.array_equal(out[0][1].xs, out[1][1].xs)
+    with pytest.raises(ValueError):
+        Lane.of("nope", 0.1)
+    with pytest.raises(ValueError):
+        Lane.of("gd", -1.0)
+
+
+def test_default_lineup_tells_the_classic_story():
+    steps, lanes = lineup("ill")
+    obj = get_function("ill")
+    out = compare(obj, [lane.entry(steps) for lane in lanes[:3]], (-4.5, 1.5), steps)
+    (_, gd), (_, mom), (_, adam) = out
+    assert all(tr.status == "ok" for _, tr in out)
+    assert np.sum(np.diff(np.sign(gd.xs[:, 1])) != 0) >= 5  # gd zig-zags across the valley
+    assert steps_to_tolerance(mom, obj, 1e-6) < steps_to_tolerance(gd, obj, 1e-6)
+    for fid in ("rosenbrock", "himmelblau", "bumpy", "square", "quadratic", "ill"):
+        steps, lanes = lineup(fid)
+        obj = get_function(fid)
+        runs = compare(obj, [lane.entry(steps) for lane in lanes], obj.x0, steps)
+        assert all(tr.status == "ok" for _, tr in runs), fid
+
+
+def test_clip_to_view_cuts_only_a_runaway_path():
+    obj, tr = gd_run("ill", 0.25, (-4.5, 1.5), 200)  # |1 - 0.25 * 10| = 1.5: diverges slowly
+    assert tr.status == "diverged"
+    view = clip_to_view(tr, obj)
+    box = view_box(obj)
+    assert 1 < len(view.xs) < len(tr.xs)
+    assert np.all((view.xs >= box[:, 0]) & (view.xs <= box[:, 1]))
+    np.testing.assert_array_equal(view.xs, tr.xs[: len(view.xs)])
+    assert not np.all((tr.xs[len(view.xs)] >= box[:, 0]) & (tr.xs[len(view.xs)] <= box[:, 1]))
+    obj, ok = gd_run("ill", 0.15, (-4.5, 1.5), 50)
+    assert clip_to_view(ok, obj) is ok
+
+
+# ---- playback ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n, m", [(0, 120), (1, 2), (10, 120), (119, 120), (120, 120), (200, 120),
+                                  (1000, 120), (1000, 7), (5, 2)])
+def test_frame_steps(n, m):
+    ks = frame_steps(n, m)
+    assert ks[0] == 0 and ks[-1] == n
+    assert all(b > a for a, b in zip(ks, ks[1:]))
+    assert len(ks) == min(n + 1, m)
+    if n + 1 <= m:
+        assert ks == list(range(n + 1))
+    else:  # evenly spread: no gap more than one step wider than the average
+        assert max(np.diff(ks)) <= math.ceil(n / (m - 1)) + 1
+
+
+def test_frame_steps_refuses_nonsense():
+    with pytest.raises(ValueError):
+        frame_steps(-1, 10)
+    with pytest.raises(ValueError):
+        frame_steps(10, 1)
+
+
+def decode(values) -> np.ndarray:
+    """Plotly typed arrays ({"dtype", "bdata"}) or plain lists, as a numpy array."""
+    if isinstance(values, dict) and "bdata" in values:
+        arr = np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+        shape = values.get("shape")
+        if isinstance(shape, str):  # "80, 80"
+            shape = [int(v) for v in shape.split(",")]
+        return arr.reshape(shape) if shape else arr
+    return np.asarray(values, dtype=float)
+
+
+def test_playback_figure_2d_frames_grow_each_path():
+    obj = get_function("ill")
+    entries = [Lane.of("gd", 0.15).entry(200, "gd"), Lane.of("adam", 0.3).entry(200, "adam")]
+    traces = compare(obj, entries, (-4.5, 1.5), 200)
+    short = ("stopped", clip_to_view(gd_run("ill", 0.25, (-4.5, 1.5), 200)[1], obj))
+    traces.append(short)
+    fig = playback_figure(obj, traces, max_frames=50)
+    spec = json.loads(fig.to_json())
+    ks = frame_steps(200, 50)
+    assert [f["name"] for f in spec["frames"]] == [str(k) for k in ks]
+    slider = spec["layout"]["sliders"][0]
+    assert [s["args"][0] for s in slider["steps"]] == [[str(k)] for k in ks]
+    labels = [b["label"] for b in spec["layout"]["updatemenus"][0]["buttons"]]
+    assert any("Play" in label for label in labels) and any("Pause" in label for label in labels)
+    paths = [i for i, d in enumerate(spec["data"]) if d.get("mode") == "lines+markers"]
+    assert [spec["data"][i]["name"] for i in paths] == ["gd", "adam", "stopped"]
+    for frame, k in zip(spec["frames"], ks):
+        assert frame["traces"][:3] == paths
+        for (name, tr), d in zip(traces, frame["data"]):
+            head = min(k, len(tr.xs) - 1)  # a run that stopped stays at its last point
+            x, y = decode(d["x"]), decode(d["y"])
+            assert len(x) == head + 1
+            np.testing.assert_allclose(x, tr.xs[: head + 1, 0], rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(y, tr.xs[: head + 1, 1], rtol=1e-6, atol=1e-6)
+        heads = frame["data"][3]
+        where = [tr.xs[min(k, len(tr.xs) - 1), 0] for _, tr in traces]
+        np.testing.assert_allclose(decode(heads["x"]), where, rtol=1e-6)
+    # every property is valid plotly: full validation of the plain-dict figure, frames included
+    checked = go.Figure(fig.to_dict())
+    assert len(checked.frames) == len(ks)
+    assert len(fig.frames) == len(ks) and fig.frames[-1].name == str(ks[-1])
+    assert json.loads(fig.to_json())["frames"][5]["traces"] == spec["frames"][5]["traces"]
+
+
+def test_playback_figure_1d_moves_along_the_curve():
+    obj = get_function("square")
+    traces = compare(obj, [Lane.of("gd", 0.2).entry(10, "gd")], (10.0,), 10)
+    fig = playback_figure(obj, traces, labels={"play": "Go", "pause": "Stop", "step": "t = "})
+    spec = json.loads(fig.to_json())
+    assert len(spec["frames"]) == 11
+    last = spec["frames"][-1]["data"][0]
+    np.testing.assert_allclose(decode(last["y"]), traces[0][1].fs, rtol=1e-6)
+    assert [b["label"] for b in spec["layout"]["updatemenus"][0]["buttons"]] == ["Go", "Stop"]
+    assert spec["layout"]["sliders"][0]["currentvalue"]["prefix"] == "t = "
+    go.Figure(fig.to_dict())
+
+
+# ---- the page ----------------------------------------------------------------------------------
+
+
+def open_page(**query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app_pages" / "compare.py"), default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def chart(at: AppTest, kind: str) -> dict:
+    for spec in charts(at).values():
+        if spec["data"] and spec["data"][0]["type"] == kind:
+            return spec
+    raise AssertionError(f"no {kind} chart")
+
+
+def paths(spec: dict) -> dict[str, list]:
+    return {d["name"]: [decode(d["x"]).tolist(), decode(d["y"]).tolist()]
+            for d in spec["data"] if d.get("mode") == "lines+markers"}
+
+
+def by_lane(spec: dict) -> dict[str, list]:
+    """Paths keyed by lane number (the name starts with "i:")."""
+    return {name.split(":")[0]: xy for name, xy in paths(spec).items()}
+
+
+def all_numbers_finite(spec) -> bool:
+    if isinstance(spec, dict):
+        if "bdata" in spec and "dtype" in spec:
+            return bool(np.all(np.isfinite(decode(spec))))
+        return all(all_numbers_finite(v) for v in spec.values())
+    if isinstance(spec, list):
+        return all(all_numbers_finite(v) for v in spec)
+    if isinstance(spec, float):
+        return math.isfinite(spec)
+    return True
+
+
+def test_page_opens_with_three_lanes_on_the_ill_conditioned_quadratic():
+    at = open_page()
+    assert at.title[0].value == "Compare optimizers"
+    assert at.selectbox(key="cmp_function").value == "ill"
+    assert at.slider(key="cmp_f_kappa").value == 10.0
+    contour = chart(at, "contour")
+    names = list(paths(contour))
+    assert len(names) == 3
+    methods = [at.selectbox(key=f"cmp{i}_method").value for i in (1, 2, 3)]
+    assert methods == ["gd", "momentum", "adam"]
+    # the table is the library's summary of the same runs
+    steps = at.slider(key="cmp_steps").value
+    obj = get_function("ill", kappa=10.0)
+    expected = [steps_to_tolerance(tr, obj, 1e-6) for _, tr in compare(
+        obj, [lane.entry(steps) for lane in lineup("ill")[1][:3]], (-4.5, 1.5), steps)]
+    df = at.dataframe[0].value
+    column = [c for c in df.columns if c.startswith("steps until")][0]
+    assert [None if pd.isna(v) else int(v) for v in df[column].tolist()] == expected
+    assert expected[1] < expected[0]  # momentum before gradient descent
+    loss = [s for s in charts(at).values() if s["layout"]["yaxis"].get("type") == "log"]
+    assert loss and len(loss[0]["data"]) == 3
+
+
+def test_changing_one_lane_changes_only_its_path():
+    at = open_page()
+    before = by_lane(chart(at, "contour"))
+    at.selectbox(key="cmp2_method").set_value("nesterov").run()
+    after = by_lane(chart(at, "contour"))
+    assert not at.exception
+    assert after["2"] != before["2"]
+    assert after["1"] == before["1"] and after["3"] == before["3"]
+    at.select_slider(key="cmp1_eta").set_value(0.05).run()
+    again = by_lane(chart(at, "contour"))
+    assert again["1"] != after["1"]
+    assert again["2"] == after["2"] and again["3"] == after["3"]
+    # a lane's own hyperparameters
+    at.number_input(key="cmp2_m_gamma").set_value(0.9).run()
+    assert by_lane(chart(at, "contour"))["2"] != again["2"]
+
+
+def test_adding_a_lane_adds_a_path():
+    at = open_page()
+    before = by_lane(chart(at, "contour"))
+    at.slider(key="cmp_lanes").set_value(4).run()
+    after = by_lane(chart(at, "contour"))
+    assert not at.exception and len(after) == 4
+    assert {k: after[k] for k in before} == before
+    assert at.selectbox(key="cmp4_method").value == "nesterov"
+    assert len(at.dataframe[0].value) == 4
+
+
+def test_a_diverging_lane_is_reported_in_words_and_no_nan_reaches_a_figure():
+    at = open_page()
+    at.select_slider(key="cmp3_eta").set_value(20.0).run()
+    at.select_slider(key="cmp1_eta").set_value(0.3).run()  # 1 - 0.3 * 10 = -2: diverges too
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Optimizer 1") and "diverged at step" in e for e in errors)
+    df = at.dataframe[0].value
+    assert "diverged at step" in df["status"][0]
+    for spec in charts(at).values():
+        assert "NaN" not in json.dumps(spec) and all_numbers_finite(spec)
+    # the runaway lane is cut at the edge of the view; the others keep their scale
+    box = view_box(get_function("ill"))
+    for xy in by_lane(chart(at, "contour")).values():
+        assert np.all(np.abs(np.array(xy)) <= np.abs(box).max())
+    at.session_state["cmp_view"] = "Playback"
+    at.run()
+    play = [s for s in charts(at).values() if s.get("frames")][0]
+    assert all_numbers_finite(play)
+
+
+def test_playback_tab_has_frames_and_a_slider():
+    at = open_page()
+    assert not any(s.get("frames") for s in charts(at).values())  # lazy: only when opened
+    at.session_state["cmp_view"] = "Playback"
+    at.run()
+    assert not at.exception
+    play = [s for s in charts(at).values() if s.get("frames")]
+    assert len(play) == 1
+    spec = play[0]
+    steps = at.slider(key="cmp_steps").value
+    assert len(spec["frames"]) == len(frame_steps(steps, 120))
+    assert len(spec["layout"]["sliders"][0]["steps"]) == len(spec["frames"])
+    assert [d["name"] for d in spec["data"] if d.get("mode") == "lines+markers"] == list(
+        paths(play[0]))
+    assert len(paths(spec)) == 3
+
+
+def test_switching_to_a_1d_function_brings_its_lineup():
+    at = open_page()
+    at.selectbox(key="cmp_function").set_value("square").run()
+    assert not at.exception
+    steps, lanes = lineup("square")
+    assert at.slider(key="cmp_steps").value == steps
+    assert at.select_slider(key="cmp1_eta").value == lanes[0].eta
+    assert at.number_input(key="cmp_x0").value == 10.0
+    curve = [s for s in charts(at).values() if s["data"][0].get("name") == "f(x)"]
+    assert curve and len(paths(curve[0])) == 3
+
+
+def test_settings_come_from_the_url():
+    at = open_page(cmp_function="rosenbrock", cmp_lanes="2", cmp2_method="adam", cmp2_eta="0.05")
+    assert at.selectbox(key="cmp2_method").value == "adam"
+    names = list(paths(chart(at, "contour")))
+    assert len(names) == 2 and names[1].startswith("2: Adam (η=0.05)")
