@@ -17,6 +17,7 @@ PAGES = {
                 url_path="challenges"),
         st.Page("app_pages/convexity.py", title=t("Convexity"), icon="🥣", url_path="convexity"),
         st.Page("app_pages/explorer.py", title=t("Explorer"), icon="🧭", url_path="explorer"),
+        st.Page("app_pages/compare.py", title=t("Compare optimizers"), icon="🏁", url_path="compare"),
     ],
     t("Training"): [
         st.Page("app_pages/batchnorm.py", title=t("Batch normalization"), icon="📊",

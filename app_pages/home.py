@@ -22,9 +22,18 @@ with c1:
     st.page_link("app_pages/explorer.py", label=t("Explorer"), icon="🧭")
     st.caption(t("Any function, method and learning-rate schedule; contour, surface, loss and "
                  "learning-rate plots; the table of iterates; CSV/JSON/PNG/SVG export."))
+    st.page_link("app_pages/compare.py", label=t("Compare optimizers"), icon="🏁")
+    st.caption(t("Several optimizers on one landscape, side by side, with playback step by step "
+                 "and how many steps each needs to reach the minimum."))
 with c2:
     st.subheader(t("Training"))
     st.caption(t("Batch normalization, ResNet-18 and DenseNet trained on Fashion-MNIST (or the "
                  "offline digits dataset) on CPU or GPU, with a live accuracy chart."))
+    st.page_link("app_pages/batchnorm.py", label=t("Batch normalization"), icon="📊")
+    st.page_link("app_pages/resnet.py", label=t("ResNet"), icon="🧱")
+    st.page_link("app_pages/densenet.py", label=t("DenseNet"), icon="🕸️")
+    st.page_link("app_pages/runs.py", label=t("Runs"), icon="🗂️")
+    st.caption(t("Every finished run is kept: overlay the curves of any runs, download their "
+                 "weights, delete the ones you do not need."))
 st.info(t("Every page opens at the book's own settings, so the first view is the book's figure. "
           "Every setting is kept in the link: copy the URL to share exactly what you see."))

@@ -43,7 +43,7 @@ def path_of(spec: dict, name_prefix: str = "") -> list:
     raise AssertionError("no path in the figure")
 
 
-@pytest.mark.parametrize("page", ["home", "challenges", "convexity", "explorer"])
+@pytest.mark.parametrize("page", ["home", "challenges", "convexity", "explorer", "compare"])
 def test_page_loads_without_exception(page):
     at = open_page(page)
     assert at.title  # every page has a title
