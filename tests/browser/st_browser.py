@@ -1,0 +1,380 @@
+"""Drive the real app in Debian's Chromium: start a Streamlit server, launch the browser, wait for
+reruns, read plotly data out of the DOM, time a slider step to the redrawn chart.
+
+Shared by tests/browser/ (pytest) and bench/slider_latency.py, bench/soak.py (scripts). No pytest
+here. Only 127.0.0.1 is ever contacted.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1400, "height": 1000}
+
+# ---- the server ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppServer:
+    """``python -m streamlit run app.py`` on 127.0.0.1 and a free port, output into ``log_path``."""
+
+    def __init__(self, log_path: Path, root: Path = ROOT, port: int | None = None):
+        self.root, self.log_path, self.port = Path(root), Path(log_path), port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    def start(self, timeout: float = 60.0) -> "AppServer":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "wb")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+             "--server.headless", "true", "--server.address", "127.0.0.1",
+             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+            cwd=self.root, stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.proc.returncode}: "
+                                   f"{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200 and r.read().strip() == b"ok":
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"streamlit not healthy after {timeout:.0f} s: {self.log_tail()}")
+
+    def log_tail(self, n: int = 2000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # the process we started, by its id
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(current RSS, peak RSS) of a process in MiB, from /proc (psutil is not needed)."""
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, value = line.split(":", 1)
+                fields[key] = int(value.split()[0]) / 1024  # kB -> MiB
+    return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} not found (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright python package is not installed"
+    return None
+
+
+def launch(playwright):
+    """Debian's Chromium through Playwright (Playwright's own browser download is not used)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+# ---- in-page JavaScript --------------------------------------------------------------------------
+
+# Counts finished script runs: stApp's data-test-script-state goes running -> notRunning.
+INIT_JS = """
+(() => {
+  if (window.__st) return;
+  window.__st = {runs: 0};
+  const obs = new MutationObserver(records => {
+    for (const r of records) {
+      if (r.attributeName === 'data-test-script-state' && r.oldValue === 'running'
+          && r.target.getAttribute('data-test-script-state') !== 'running') window.__st.runs++;
+    }
+  });
+  const start = () => obs.observe(document, {subtree: true, attributes: true,
+      attributeOldValue: true, attributeFilter: ['data-test-script-state']});
+  start();
+})();
+"""
+
+IDLE_JS = """
+() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-connection-state') !== 'CONNECTED') return false;
+  if (app.getAttribute('data-test-script-state') === 'running') return false;
+  const status = document.querySelector('[data-testid="stStatusWidget"]');
+  if (status && status.offsetParent !== null && /running/i.test(status.innerText)) return false;
+  return !document.querySelector('[data-stale="true"]');
+}
+"""
+
+# Plotly 7 sends numpy arrays as {"dtype", "bdata"}; decode them to plain arrays. Plotly.js may
+# also hold them as typed arrays; both decode to the same values.
+_DECODE = """
+  const T = {f8: Float64Array, f4: Float32Array, i4: Int32Array, u4: Uint32Array,
+             i2: Int16Array, u2: Uint16Array, i1: Int8Array, u1: Uint8Array};
+  const dec = v => {
+    if (v && typeof v === 'object' && typeof v.bdata === 'string') {
+      const bin = atob(v.bdata), buf = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) buf[i] = bin.charCodeAt(i);
+      const Ctor = T[String(v.dtype).replace(/^[<>|=]/, '')];
+      return Ctor ? Array.from(new Ctor(buf.buffer)) : null;
+    }
+    if (ArrayBuffer.isView(v)) return Array.from(v);
+    return v === undefined ? null : v;
+  };
+"""
+
+PLOTS_JS = """
+(which) => {""" + _DECODE + """
+  const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
+  const pick = which === null || which === undefined ? plots : [plots[which]];
+  return pick.map(gd => (gd && gd.data) ? gd.data.map(t => ({
+      name: t.name === undefined ? null : t.name, mode: t.mode || null, type: t.type || null,
+      x: dec(t.x), y: dec(t.y)})) : null);
+}
+"""
+
+# A fingerprint of one plot's values (decoded, so a change of encoding alone does not count).
+_FP = """
+  const fp = i => {
+    const gd = document.querySelectorAll('.js-plotly-plot')[i];
+    return gd && gd.data ? JSON.stringify(gd.data.map(t => [dec(t.x), dec(t.y)])) : null;
+  };
+"""
+FINGERPRINT_JS = "(i) => {" + _DECODE + _FP + "  return fp(i);\n}"
+
+# Arms a one-shot timer: from the next keydown on the slider's thumb to the first animation frame in
+# which plot i's data differs from now; the result lands in window.__latency (ms). A keyboard step
+# is a complete slider gesture: Streamlit sends the new value on keydown (the keyup can arrive
+# hundreds of ms later when the page is busy redrawing, so it would be the wrong clock start).
+ARM_LATENCY_JS = """
+(i) => {""" + _DECODE + _FP + """
+  const before = fp(i);
+  window.__latency = null;
+  const onDown = () => {
+    document.removeEventListener('keydown', onDown, true);
+    const t0 = performance.now();
+    const tick = () => {
+      const now = fp(i);
+      if (now !== null && now !== before) { window.__latency = performance.now() - t0; return; }
+      if (performance.now() - t0 > 60000) { window.__latency = -1; return; }
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  };
+  document.addEventListener('keydown', onDown, true);
+}
+"""
+
+
+# ---- page helpers --------------------------------------------------------------------------------
+
+KNOWN_404 = re.compile(r"^/[^/]+/_stcore/(health|host-config)$")
+
+
+class Console:
+    """Console errors and uncaught page errors of one page; Streamlit's two known 404s on deep
+    links (``<page>/_stcore/health`` and ``<page>/_stcore/host-config``) are not counted."""
+
+    def __init__(self, page, base_url: str):
+        self.base = base_url.rstrip("/")
+        self.errors: list[str] = []
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def _on_console(self, msg) -> None:
+        if msg.type != "error":
+            return
+        url = (msg.location or {}).get("url", "") or ""
+        if ("status of 404" in msg.text and url.startswith(self.base + "/")
+                and KNOWN_404.match(url[len(self.base):])):
+            return
+        self.errors.append(f"console.{msg.type}: {msg.text} [{url}]")
+
+
+def new_page(browser, base_url: str):
+    """A fresh context (its own Streamlit session) and page, with the run counter installed."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(INIT_JS)
+    page = context.new_page()
+    return page, Console(page, base_url)
+
+
+def wait_idle(page, timeout_ms: float = 60_000) -> None:
+    page.wait_for_function(IDLE_JS, timeout=timeout_ms, polling=50)
+
+
+def runs(page) -> int:
+    return page.evaluate("window.__st ? window.__st.runs : 0")
+
+
+def wait_rerun(page, before: int, timeout_ms: float = 60_000) -> None:
+    """Wait until a script run that started after ``before`` finished and the app is idle."""
+    page.wait_for_function(f"window.__st && window.__st.runs > {before}", timeout=timeout_ms,
+                           polling=50)
+    wait_idle(page, timeout_ms)
+
+
+def open_app(page, base_url: str, path: str = "", timeout_ms: float = 60_000) -> None:
+    page.goto(f"{base_url.rstrip('/')}/{path.lstrip('/')}", wait_until="domcontentloaded",
+              timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]',
+                           timeout=timeout_ms)
+    page.wait_for_selector("h1", timeout=timeout_ms)
+    wait_idle(page, timeout_ms)
+
+
+def plots(page) -> list:
+    return page.evaluate(PLOTS_JS, None)
+
+
+def plot(page, i: int) -> list | None:
+    return page.evaluate(PLOTS_JS, i)[0]
+
+
+def wait_plots(page, n: int, timeout_ms: float = 60_000) -> None:
+    page.wait_for_function(
+        f"Array.from(document.querySelectorAll('.js-plotly-plot')).filter(p => p.data).length"
+        f" >= {n}", timeout=timeout_ms, polling=50)
+
+
+def path_trace(traces: list) -> dict:
+    """The optimiser's path in a figure: the first 'lines+markers' trace."""
+    for t in traces or []:
+        if t.get("mode") == "lines+markers":
+            return t
+    raise AssertionError(f"no path trace in {[t.get('name') for t in traces or []]}")
+
+
+def fingerprint(page, i: int) -> str | None:
+    return page.evaluate(FINGERPRINT_JS, i)
+
+
+def wait_plot_change(page, i: int, before: str | None, timeout_ms: float = 60_000) -> None:
+    """Wait until plot i's data differs from the fingerprint ``before``."""
+    page.wait_for_function(
+        "([i, before]) => { const f = (" + FINGERPRINT_JS + ")(i);"
+        " return f !== null && f !== before; }",
+        arg=[i, before], timeout=timeout_ms, polling=20)
+
+
+def slider_input(page, label: str):
+    """The keyboard-focusable thumb (an <input type=range>) of the slider with this label."""
+    return page.locator('[data-testid="stSlider"]').filter(has_text=label).locator(
+        'input[type="range"]').first
+
+
+def metric_values(page) -> list[str]:
+    return page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+
+
+def wait_metric(page, i: int, text: str, timeout_ms: float = 60_000) -> None:
+    """Wait until the i-th st.metric shows exactly ``text``."""
+    page.wait_for_function(
+        "([i, text]) => { const m = document.querySelectorAll('[data-testid=\"stMetricValue\"]')[i];"
+        " return !!m && m.innerText.trim() === text; }", arg=[i, text], timeout=timeout_ms,
+        polling=50)
+
+
+def exceptions(page) -> list[str]:
+    return page.locator('[data-testid="stException"]').all_inner_texts()
+
+
+def choose(page, label: str, option: str, timeout_ms: float = 30_000) -> None:
+    """Open the selectbox with this label and click one option."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    box.click(timeout=timeout_ms)
+    page.get_by_role("option", name=option, exact=True).first.click(timeout=timeout_ms)
+
+
+def slider_step_latency(page, label: str, plot_index: int, reps: int = 15,
+                        timeout_ms: float = 60_000) -> list[float]:
+    """Press ArrowRight / ArrowLeft alternately on a slider; for each step, milliseconds from the
+    key going down (the value changes) to the first frame in which plot ``plot_index`` shows new
+    data."""
+    thumb = slider_input(page, label)
+    out = []
+    for k in range(reps):
+        thumb.focus()
+        before = runs(page)
+        page.evaluate(ARM_LATENCY_JS, plot_index)
+        page.keyboard.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
+        page.wait_for_function("window.__latency !== null", timeout=timeout_ms, polling=20)
+        ms = page.evaluate("window.__latency")
+        if ms < 0:
+            raise AssertionError(f"step {k}: the chart did not change within 60 s")
+        out.append(float(ms))
+        wait_rerun(page, before, timeout_ms)
+    return out
+
+
+def summarize(ms: list[float]) -> dict:
+    s = sorted(ms)
+    p95 = s[max(0, math.ceil(0.95 * len(s)) - 1)] if s else None  # nearest rank
+    return {"n": len(s), "median_ms": round(statistics.median(s), 1) if s else None,
+            "p95_ms": round(p95, 1) if s else None, "min_ms": round(s[0], 1) if s else None,
+            "max_ms": round(s[-1], 1) if s else None}
