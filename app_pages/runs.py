@@ -13,15 +13,19 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from nets.runs import RunStore, RunStoreError
-from ui.i18n import t
+from ui.i18n import N_, t
 from ui.training import history_figure
 
 TABLE_KEY = "runs_table"
 CONFIRM_KEY = "runs_confirm"
 MESSAGE_KEY = "runs_message"
-TRAINING_PAGES = (("app_pages/batchnorm.py", "Batch normalization", "📊"),
-                  ("app_pages/resnet.py", "ResNet", "🧱"),
-                  ("app_pages/densenet.py", "DenseNet", "🕸️"))
+TRAINING_PAGES = (("app_pages/batchnorm.py", N_("Batch normalization"), "📊"),
+                  ("app_pages/resnet.py", N_("ResNet"), "🧱"),
+                  ("app_pages/densenet.py", N_("DenseNet"), "🕸️"))
+STATUS_WORDS = {"done": N_("done"), "stopped": N_("stopped"), "failed": N_("failed")}
+# History.epochs keys, shown as the per-epoch table's columns
+EPOCH_COLUMNS = (N_("epoch"), N_("train_loss"), N_("train_acc"), N_("test_acc"),
+                 N_("examples_per_s"), N_("seconds"))
 
 
 def training_links() -> None:
@@ -67,7 +71,7 @@ def run_table(rows) -> pd.DataFrame:
         t("batch size"): [r.batch_size for r in rows],
         t("epochs"): [r.epochs for r in rows],
         t("fast"): [r.fast for r in rows],
-        t("status"): [r.status for r in rows],
+        t("status"): [t(STATUS_WORDS.get(r.status, r.status)) for r in rows],
         t("test accuracy"): [r.final_test_acc for r in rows],
         t("seconds"): [r.seconds for r in rows],
         t("device"): [r.device for r in rows],
@@ -140,7 +144,8 @@ for r in shown:
     with st.expander(f"{r.label()} · {t('test accuracy')} {acc}", expanded=len(shown) == 1):
         epochs = histories[r.id].get("epochs") or []
         if epochs:
-            st.dataframe(pd.DataFrame(epochs), hide_index=True, width="stretch",
+            st.dataframe(pd.DataFrame(epochs).rename(columns={c: t(c) for c in EPOCH_COLUMNS}),
+                         hide_index=True, width="stretch",
                          key=f"runs_epochs_{r.id}")
         else:
             st.caption(t("This run stopped before finishing an epoch."))

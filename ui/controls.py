@@ -15,7 +15,7 @@ from optim.methods import METHODS
 from optim.schedules import SCHEDULES
 from optim.trace import Trace
 
-from .i18n import t
+from .i18n import N_, t
 
 # Log-spaced learning rates, with the book's own values (0.05, 0.1, 0.2, 1.1) among them.
 ETAS = sorted({round(m * 10.0**k, 10) for k in range(-4, 2) for m in (1, 1.5, 2, 3, 5, 7)}
@@ -75,11 +75,11 @@ def function_select(prefix: str, where=st, default: str = "quadratic", ids=None)
     return fid
 
 
-def method_select(prefix: str, where=st, default: str = "gd", ids=None, label="Method") -> str:
+def method_select(prefix: str, where=st, default: str = "gd", ids=None, label=N_("Method")) -> str:
     ids = list(ids or METHODS)
     mid = where.selectbox(t(label), ids, index=ids.index(default), key=f"{prefix}method",
                           bind="query-params")
-    where.caption(f"{t(METHODS[mid].title)}: {METHODS[mid].note}")
+    where.caption(f"{t(METHODS[mid].title)}: {t(METHODS[mid].note)}")
     return mid
 
 

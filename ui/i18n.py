@@ -12,11 +12,12 @@ import streamlit as st
 from .strings_zh import ZH
 
 LANGUAGES = {"en": "English", "zh": "中文"}
+CODES = {name: code for code, name in LANGUAGES.items()}
 
 
 def lang() -> str:
-    value = st.session_state.get("lang", "en")
-    return value if value in LANGUAGES else "en"
+    """The interface language's code: "en" or "zh"."""
+    return CODES.get(st.session_state.get("lang"), "en")
 
 
 def t(text: str, **fmt) -> str:
@@ -30,7 +31,12 @@ def N_(text: str) -> str:
 
 
 def language_picker() -> None:
-    """The sidebar switch; bound to the URL (?lang=zh) so a shared link keeps the language."""
+    """The sidebar switch; bound to the URL (?lang=中文) so a shared link keeps the language.
+
+    The options are the languages' own names, not codes: a bound widget writes what it shows into
+    the URL, so with codes plus a format_func the link would read ``?lang=中文`` while the value is
+    ``zh``, and the link check (ui.controls.link_notice) would call the link's value unusable.
+    """
     st.sidebar.segmented_control(
-        "Language / 语言", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
-        default="en", required=True, bind="query-params", persist_state="session")
+        "Language / 语言", options=list(CODES), key="lang", default=LANGUAGES["en"],
+        required=True, bind="query-params", persist_state="session")

@@ -1,4 +1,455 @@
-"""Chinese text for every English string a page passes to ``t()``."""
+"""Chinese text for every English string a page passes to ``t()``.
+
+Terminology follows the Chinese edition of *Dive into Deep Learning* (动手学深度学习): 批量归一化,
+残差网络, 稠密连接网络, 稠密块, 过渡层, 局部最小值, 鞍点, 梯度消失, 凸优化, 梯度下降,
+随机梯度下降, 学习率, 牛顿法. Placeholders such as ``{n}`` and format specs such as ``{x:.4f}``
+stay exactly as in the English text; ``tests/test_i18n.py`` checks that.
+"""
 
 ZH: dict[str, str] = {
+    # ---- router (app.py) and home --------------------------------------------------------------
+    "Home": "首页",
+    "Optimization": "优化",
+    "Training": "训练",
+    "Optimization challenges": "优化中的挑战",
+    "Convexity": "凸性",
+    "Explorer": "探索器",
+    "Compare optimizers": "比较优化算法",
+    "Batch normalization": "批量归一化",
+    "ResNet": "残差网络",
+    "DenseNet": "稠密连接网络",
+    "Runs": "训练记录",
+    "D2L Lab: optimization and modern CNNs, hands on": "D2L 实验室：动手玩转优化算法与现代卷积神经网络",
+    "Two chapters of *Dive into Deep Learning* as pages you can play with: the optimization chapter "
+    "(local minima, saddle points, vanishing gradients, convexity, gradient descent, Newton's "
+    "method, SGD, learning-rate schedules) and the modern-CNN chapter (batch normalization, "
+    "ResNet, DenseNet), trained live on Fashion-MNIST.":
+        "把《动手学深度学习》的两章做成可以动手操作的页面：优化一章（局部最小值、鞍点、梯度消失、"
+        "凸性、梯度下降、牛顿法、随机梯度下降、学习率调度）和现代卷积神经网络一章（批量归一化、"
+        "残差网络、稠密连接网络），并在 Fashion-MNIST 上实时训练。",
+    "Local vs global minima, saddle points and vanishing gradients: drop a start point and watch "
+    "gradient descent stall or escape.":
+        "局部最小值与全局最小值、鞍点和梯度消失：选一个起点，看梯度下降是停滞不前还是成功逃离。",
+    "Second derivatives, the secant (Jensen) test, and why local minima of convex functions are "
+    "global.":
+        "二阶导数、割线（詹森不等式）检验，以及为什么凸函数的局部最小值就是全局最小值。",
+    "Any function, method and learning-rate schedule; contour, surface, loss and learning-rate "
+    "plots; the table of iterates; CSV/JSON/PNG/SVG export.":
+        "任选目标函数、优化方法和学习率调度；等高线图、曲面图、目标函数值和学习率曲线；"
+        "迭代过程表格；可导出 CSV/JSON/PNG/SVG。",
+    "Several optimizers on one landscape, side by side, with playback step by step and how many "
+    "steps each needs to reach the minimum.":
+        "在同一个函数上并排比较多个优化算法，可逐步回放，并给出各自到达最小值所需的步数。",
+    "Batch normalization, ResNet-18 and DenseNet trained on Fashion-MNIST (or the offline digits "
+    "dataset) on CPU or GPU, with a live accuracy chart.":
+        "在 Fashion-MNIST（或离线的 digits 手写数字数据集）上用 CPU 或 GPU 训练批量归一化模型、"
+        "ResNet-18 和 DenseNet，并实时绘制准确率曲线。",
+    "Every finished run is kept: overlay the curves of any runs, download their weights, delete "
+    "the ones you do not need.":
+        "每次训练完成后都会保存：可以叠加任意几次训练的曲线、下载权重、删除不再需要的记录。",
+    "Every page opens at the book's own settings, so the first view is the book's figure. Every "
+    "setting is kept in the link: copy the URL to share exactly what you see.":
+        "每个页面打开时都采用书中的设置，因此第一眼看到的就是书中的图。所有设置都保存在链接里："
+        "复制网址即可把你看到的画面原样分享给别人。",
+
+    # ---- optimization challenges -----------------------------------------------------------
+    "Optimization minimizes the training loss; deep learning cares about the test loss. Even the "
+    "first goal is hard: gradient descent can stop in a **local minimum**, stall at a **saddle "
+    "point**, or crawl where the **gradient vanishes**. Drop a start point (slider, or click the "
+    "curve) and watch gradient descent stall or escape.":
+        "优化方法最小化的是训练集上的损失，而深度学习关心的是测试集上的损失（泛化）。即便是前一个"
+        "目标也不容易达到：梯度下降可能停在**局部最小值**，在**鞍点**处停滞，或在**梯度消失**的"
+        "地方缓慢爬行。选一个起点（拖动滑块，或点击曲线），看梯度下降是停滞不前还是成功逃离。",
+    "Local minimum": "局部最小值",
+    "Saddle point (1D)": "鞍点（一维）",
+    "Saddle surface (2D)": "鞍面（二维）",
+    "Vanishing gradient": "梯度消失",
+    "f(x, y) = x² − y² curves up along x and down along y: the origin is a minimum in one "
+    "direction and a maximum in the other. Start gradient descent slightly off the x axis and it "
+    "first slides toward the saddle, then escapes along y.":
+        "f(x, y) = x² − y² 沿 x 方向向上弯曲，沿 y 方向向下弯曲：原点在一个方向上是最小值，在另一个"
+        "方向上是最大值。让梯度下降从略微偏离 x 轴的地方出发，它会先滑向鞍点，然后沿 y 方向逃离。",
+    "Start y₀ (x₀ = 1)": "起点 y₀（x₀ = 1）",
+    "Learning rate η": "学习率 η",
+    "Steps": "步数",
+    "After {n} steps: x = ({x:.4f}, {y:.4f}), f = {f:.4f}":
+        "{n} 步之后：x = ({x:.4f}, {y:.4f})，f = {f:.4f}",
+    "Local vs global minimum: f(x) = x·cos(πx)": "局部最小值与全局最小值：f(x) = x·cos(πx)",
+    "From the left of x ≈ 0.3 gradient descent settles in the local minimum near −0.3; start right "
+    "of it and it finds the global one near 1.1.":
+        "从 x ≈ 0.3 左侧出发，梯度下降会停在 −0.3 附近的局部最小值；从它右侧出发，则会找到 1.1 附近的"
+        "全局最小值。",
+    "Saddle point: f(x) = x³": "鞍点：f(x) = x³",
+    "Gradient and second derivative are both zero at 0: from the right, descent slows to a crawl "
+    "at the saddle; from the left it runs away.":
+        "在 0 处梯度和二阶导数都为零：从右侧出发，下降在鞍点处慢得几乎停住；从左侧出发，它会一路跑远。",
+    "Vanishing gradient: f(x) = tanh(x)": "梯度消失：f(x) = tanh(x)",
+    "At x = 4 the gradient is 1 − tanh²(4) ≈ 0.0013: twenty steps barely move.":
+        "在 x = 4 处梯度为 1 − tanh²(4) ≈ 0.0013：走二十步也几乎纹丝不动。",
+    "Start x₀": "起点 x₀",
+    "After {n} steps: x = {x:.4f}, f(x) = {f:.4f}, |f′(x)| = {g:.2e}":
+        "{n} 步之后：x = {x:.4f}，f(x) = {f:.4f}，|f′(x)| = {g:.2e}",
+    "Saddle surface: f(x, y) = x² − y²": "鞍面：f(x, y) = x² − y²",
+    "gradient descent": "梯度下降",
+    "local minimum": "局部最小值",
+    "global minimum": "全局最小值",
+    "saddle point": "鞍点",
+    "vanishing gradient": "梯度消失",
+
+    # ---- convexity -------------------------------------------------------------------------
+    "A function is convex when every chord lies above its graph: f(λa + (1−λ)b) ≤ λf(a) + "
+    "(1−λ)f(b). For a twice-differentiable function this holds exactly when f″(x) ≥ 0 everywhere. "
+    "On a convex function every local minimum is a global one, so gradient descent cannot get "
+    "stuck in a worse valley.":
+        "如果函数图像上任意两点间的弦都位于图像上方，即 f(λa + (1−λ)b) ≤ λf(a) + (1−λ)f(b)，"
+        "那么这个函数就是凸函数。对二阶可导的函数，这恰好等价于处处有 f″(x) ≥ 0。凸函数没有"
+        "非全局的局部最小值：每个局部最小值都是全局最小值，所以梯度下降不会困在更差的山谷里。",
+    "Function": "目标函数",
+    "Second derivative": "二阶导数",
+    "Secant (Jensen) test": "割线（詹森不等式）检验",
+    "Local minima of convex functions are global": "凸函数的局部最小值即全局最小值",
+    "Gradient descent from nine start points spread over the interval. On a convex function all "
+    "runs end at the same minimum; on a non-convex one they can end in different valleys.":
+        "从区间内均匀分布的九个起点分别运行梯度下降。在凸函数上，所有运行都停在同一个最小值；"
+        "在非凸函数上，它们可能停在不同的山谷里。",
+    "{k} distinct end point(s) after 200 steps.": "200 步后共有 {k} 个不同的终点。",
+    "f″(x) ≥ 0 on the whole interval: the function is convex here.":
+        "在整个区间上 f″(x) ≥ 0：函数在这里是凸的。",
+    "f″(x) ≥ 0 on {p:.0f}% of the interval (shaded): convex there, not convex elsewhere.":
+        "在 {p:.0f}% 的区间上 f″(x) ≥ 0（阴影部分）：那里是凸的，其余部分不是凸的。",
+    "Holds here: f(λa+(1−λ)b) = {fm:.4f} ≤ λf(a)+(1−λ)f(b) = {ch:.4f}":
+        "此处成立：f(λa+(1−λ)b) = {fm:.4f} ≤ λf(a)+(1−λ)f(b) = {ch:.4f}",
+    "Violated here: f(λa+(1−λ)b) = {fm:.4f} > λf(a)+(1−λ)f(b) = {ch:.4f}, so f is not convex on "
+    "[a, b].":
+        "此处不成立：f(λa+(1−λ)b) = {fm:.4f} > λf(a)+(1−λ)f(b) = {ch:.4f}，所以 f 在 [a, b] 上"
+        "不是凸的。",
+    "end x": "终点 x",
+    "end f(x)": "终点 f(x)",
+    "chord": "弦",
+
+    # ---- explorer and shared optimization widgets -------------------------------------------
+    "Pick a function, a method and a learning-rate schedule; every plot follows the sliders. The "
+    "page opens at the book's 2D example: x₁² + 2x₂², η = 0.1, 20 steps from (−5, −2).":
+        "选择目标函数、优化方法和学习率调度；所有图都会随滑块实时更新。页面打开时是书中的二维例子："
+        "x₁² + 2x₂²，η = 0.1，从 (−5, −2) 出发走 20 步。",
+    "Settings": "设置",
+    "Your own f(x) or f(x, y)": "自定义 f(x) 或 f(x, y)",
+    "Numbers, x, y, + − * / ^, parentheses, sin cos tan exp log sqrt abs tanh cosh sinh, pi, e.":
+        "可用：数字、x、y、+ − * / ^、括号、sin cos tan exp log sqrt abs tanh cosh sinh、pi、e。",
+    "Cannot use this function: {why}": "无法使用这个函数：{why}",
+    "Final x": "最终 x",
+    "Final f(x)": "最终 f(x)",
+    "Steps taken": "已走步数",
+    "Contour": "等高线图",
+    "3D surface": "三维曲面",
+    "Objective against step": "目标函数值随步数的变化",
+    "Learning rate against step": "学习率随步数的变化",
+    "Iterates": "迭代过程",
+    "Download CSV": "下载 CSV",
+    "Download JSON": "下载 JSON",
+    "Static figure for slides": "用于幻灯片的静态图",
+    "Format": "格式",
+    "Render": "生成",
+    "Download {fmt}": "下载 {fmt}",
+    "Method": "优化方法",
+    "Learning-rate schedule": "学习率调度",
+    "Learning rate η (log scale)": "学习率 η（对数刻度）",
+    "Start": "起点",
+    "Diverged at step {k}: the iterate left |x| ≤ 1e8, so the run stopped there. Try a smaller "
+    "learning rate.":
+        "在第 {k} 步发散：迭代点超出了 |x| ≤ 1e8 的范围，运行在此停止。请尝试更小的学习率。",
+    "Singular at step {k}: the second derivative is zero at x = {x}, so Newton's step is "
+    "undefined. Try another start point.":
+        "在第 {k} 步遇到奇异点：x = {x} 处二阶导数为零，牛顿法的步长无定义。请换一个起点。",
+    "Some values in the link could not be used, so their defaults are shown: {items}":
+        "链接中的部分值无法使用，已改用默认值：{items}",
+
+    # ---- compare optimizers ----------------------------------------------------------------
+    "Several optimizers race from the same start point on the same function. The page opens on "
+    "an ill-conditioned quadratic: gradient descent zig-zags across the narrow valley, momentum "
+    "damps the zig-zag and arrives sooner, Adam takes steps of about η per coordinate and hovers "
+    "near the minimum.":
+        "多个优化算法在同一个函数上从同一个起点出发比赛。页面打开时是一个病态的二次函数：梯度下降"
+        "在狭窄的山谷两侧来回振荡，动量法抑制了振荡、更快到达，Adam 在每个坐标上的步长约为 η，"
+        "并在最小值附近徘徊。",
+    "Tolerance": "容差",
+    "A run reaches the tolerance when f(x_t) − f(x*) ≤ tolerance (for a function without a known "
+    "minimum: when the gradient norm ≤ tolerance).":
+        "当 f(x_t) − f(x*) ≤ 容差时，认为一次运行达到了容差（对于最小值未知的函数：当梯度范数 ≤ "
+        "容差时）。",
+    "Number of optimizers": "优化算法个数",
+    "Optimizer {i}": "优化算法 {i}",
+    "Optimizer {i} ({name}) diverged at step {k}: the iterate left |x| ≤ 1e8, so its run stopped "
+    "there. Try a smaller learning rate.":
+        "优化算法 {i}（{name}）在第 {k} 步发散：迭代点超出了 |x| ≤ 1e8 的范围，它的运行在此停止。"
+        "请尝试更小的学习率。",
+    "Optimizer {i} ({name}) stopped at step {k}: the Hessian is singular there, so Newton's step "
+    "is undefined.":
+        "优化算法 {i}（{name}）在第 {k} 步停止：那里的黑塞矩阵是奇异的，牛顿法的步长无定义。",
+    "Optimizer {i}'s path leaves the plot after step {k}; the loss curve and the table show its "
+    "whole run.":
+        "优化算法 {i} 的路径在第 {k} 步之后离开了绘图区域；目标函数曲线和表格给出了它的完整运行。",
+    "▶ Play": "▶ 播放",
+    "❚❚ Pause": "❚❚ 暂停",
+    "step": "步",
+    "Curve": "曲线",
+    "Playback": "回放",
+    "Press play, or drag the slider to step through the iterates; the big dots are where each "
+    "optimizer is at that step.":
+        "点击播放，或拖动滑块逐步查看迭代过程；大圆点表示各优化算法在该步所处的位置。",
+    "Objective against step (log scale where possible)": "目标函数值随步数的变化（尽可能用对数刻度）",
+    "ran all {n} steps": "跑完全部 {n} 步",
+    "diverged at step {k}": "在第 {k} 步发散",
+    "singular at step {k}": "在第 {k} 步遇到奇异点",
+    "steps until f − f* ≤ {tol}": "达到 f − f* ≤ {tol} 的步数",
+    "steps until ‖∇f‖ ≤ {tol}": "达到 ‖∇f‖ ≤ {tol} 的步数",
+    "optimizer": "优化算法",
+    "status": "状态",
+    "final x": "最终 x",
+    "final f(x)": "最终 f(x)",
+    "distance to the nearest minimum": "到最近最小值的距离",
+    "Where each optimizer ended": "各优化算法的终点",
+    "None in the steps column: that optimizer never got within the tolerance.":
+        "步数一栏为 None：表示该优化算法始终没有达到容差。",
+
+    # ---- training pages --------------------------------------------------------------------
+    "Standardizing the inputs makes every feature have mean 0 and variance 1 over the dataset. "
+    "**Batch normalization** does the same for a deep network's intermediate outputs, using the "
+    "mean and variance of each minibatch, so that the values flowing through the network stay "
+    "stable.\n\n"
+    "- **Fully connected layers**: between the affine transform and the activation, per "
+    "feature.\n"
+    "- **Convolutional layers**: after the convolution and before the activation, per channel, "
+    "over all m × p × q values of that channel in the batch; each channel has its own scale γ "
+    "and shift β.\n"
+    "- **Prediction**: training uses each batch's statistics; evaluation uses moving averages "
+    "estimated during training (momentum 0.9 on the old value).":
+        "对输入做标准化，使每个特征在数据集所有样本上的均值为 0、方差为 1。**批量归一化**对深度"
+        "网络的中间输出做同样的事：利用每个小批量上的均值和方差不断调整中间输出，使整个网络各层"
+        "中间输出的数值更稳定。\n\n"
+        "- **全连接层**：位于仿射变换和激活函数之间，对每个特征分别归一化。\n"
+        "- **卷积层**：位于卷积计算之后、激活函数之前，对每个通道分别归一化，使用该通道在小批量中"
+        "全部 m × p × q 个元素的均值和方差；每个通道都有独立的拉伸参数 γ 和偏移参数 β。\n"
+        "- **预测**：训练时使用每个小批量的统计量；预测时使用训练中以移动平均估算的均值和方差"
+        "（动量 0.9 作用于旧值）。",
+    "Train LeNet without BN, then with BN (from scratch, or nn.BatchNorm): finished runs are "
+    "overlaid, the chapter's point. Sigmoid LeNet without BN learns slowly.":
+        "先训练不带批量归一化的 LeNet，再训练带批量归一化的版本（从零实现，或 nn.BatchNorm）："
+        "训练完成的曲线会叠加在一起，这正是本章要说明的。不带批量归一化的 sigmoid LeNet 学得很慢。",
+    "Layers of the model (output shape and parameters)": "模型的各层（输出形状和参数量）",
+    "Residual networks (ResNet)": "残差网络（ResNet）",
+    "Past a certain depth, adding layers to a plain CNN stops helping: training converges more "
+    "slowly and accuracy gets worse. A **residual block** learns f(x) − x instead of f(x): its "
+    "input skips over two 3 × 3 convolutions (each followed by batch normalization) and is added "
+    "back before the last ReLU, so a block can fall back to the identity easily. When the block "
+    "halves the height and width or changes the channels, a 1 × 1 convolution with stride 2 "
+    "reshapes the shortcut.\n\n"
+    "ResNet-18: a 7 × 7 convolution with 64 channels, batch normalization and 3 × 3 max pooling, "
+    "then four modules of two residual blocks (64, 128, 256, 512 channels; each later module "
+    "halves height and width), global average pooling and a fully connected layer.":
+        "普通的卷积神经网络达到一定深度后，再一味增加层数并不能进一步提高性能，反而会使网络收敛"
+        "更慢、准确率更差。**残差块**学习的是 f(x) − x 而不是 f(x)：输入跨过两个 3 × 3 卷积层"
+        "（每个之后都接批量归一化），在最后一个 ReLU 之前加回输出，因此残差块很容易退化为恒等映射。"
+        "当残差块把高和宽减半或改变通道数时，用一个步幅为 2 的 1 × 1 卷积层调整捷径上的输入形状。\n\n"
+        "ResNet-18：一个 64 通道的 7 × 7 卷积层、批量归一化和 3 × 3 最大池化层，接着是四个各含两个"
+        "残差块的模块（通道数分别为 64、128、256、512；之后的每个模块都把高和宽减半），最后是"
+        "全局平均池化层和全连接层。",
+    "Input size for the table": "表格所用的输入尺寸",
+    "Densely connected networks (DenseNet)": "稠密连接网络（DenseNet）",
+    "Where ResNet **adds** a block's input to its output, DenseNet **concatenates** them on the "
+    "channel axis, so every layer sees the outputs of all the layers before it.\n\n"
+    "- A **dense block** is a chain of convolution blocks (batch norm, ReLU, 3 × 3 convolution); "
+    "each adds `growth` new channels (32 here) to what came in: 4 convolutions take 64 channels "
+    "to 64 + 4 × 32 = 192.\n"
+    "- A **transition layer** (batch norm, ReLU, 1 × 1 convolution, 2 × 2 average pooling) "
+    "halves the channels and the height and width, so the model does not grow too large.\n\n"
+    "The model: the same stem as ResNet, four dense blocks of 4 convolutions with transition "
+    "layers between them, then batch norm, ReLU, global pooling and a fully connected layer.":
+        "残差网络把块的输入与输出**相加**，而稠密连接网络在通道维上把它们**连结**起来，因此每一层"
+        "都能看到它之前所有层的输出。\n\n"
+        "- **稠密块**由若干卷积块（批量归一化、ReLU、3 × 3 卷积）串联而成；每个卷积块在输入的基础上"
+        "增加 `growth` 个新通道（这里为 32）：4 个卷积块把 64 个通道变为 64 + 4 × 32 = 192 个。\n"
+        "- **过渡层**（批量归一化、ReLU、1 × 1 卷积、2 × 2 平均池化）把通道数以及高和宽都减半，"
+        "以控制模型的复杂度，使通道数不至于过大。\n\n"
+        "模型结构：与残差网络相同的起始部分，四个各含 4 个卷积块的稠密块，块与块之间是过渡层，"
+        "最后是批量归一化、ReLU、全局池化层和全连接层。",
+    "{n:,} parameters; input 1 × 1 × {s} × {s}.": "共 {n:,} 个参数；输入 1 × 1 × {s} × {s}。",
+    "layer": "层",
+    "type": "类型",
+    "output shape": "输出形状",
+    "parameters": "参数量",
+    "Model": "模型",
+    "Dataset": "数据集",
+    "Device": "设备",
+    "Optimizer": "优化器",
+    "Batch size": "批量大小",
+    "Epochs": "迭代周期数",
+    "Learning rate": "学习率",
+    "Seed": "随机种子",
+    "Input 28 × 28 (LeNet's size).": "输入 28 × 28（LeNet 的尺寸）。",
+    "Resize input to": "将输入缩放到",
+    "Fast mode": "快速模式",
+    "Larger batches with the learning rate scaled and warmed up, fewer host syncs, bf16 on GPU. "
+    "Same accuracy, less time.":
+        "使用更大的批量，并相应放大学习率、加入预热；减少与主机的同步；在 GPU 上使用 bf16。"
+        "准确率相同，用时更短。",
+    "Fashion-MNIST is not in {dir} yet: it will be downloaded on Start (about 30 MB). Without "
+    "network, choose the offline 'digits' dataset.":
+        "{dir} 中还没有 Fashion-MNIST：点击“开始”时会自动下载（约 30 MB）。如果没有网络，请选择"
+        "离线的“digits”数据集。",
+    "Cannot train with these settings: {why}": "无法用这些设置训练：{why}",
+    "train loss": "训练损失",
+    "train acc": "训练准确率",
+    "test acc": "测试准确率",
+    "epoch": "迭代周期",
+    "accuracy": "准确率",
+    "loss": "损失",
+    "Training finished.": "训练已完成。",
+    "Training {label}: {pct:.0f}%": "正在训练 {label}：{pct:.0f}%",
+    "Starting…": "正在启动…",
+    "Loading data: {msg}": "正在加载数据：{msg}",
+    "Epoch {e}, step {s}/{n}: {eps:,.0f} examples/s, about {left} left":
+        "第 {e} 个迭代周期，第 {s}/{n} 步：每秒 {eps:,.0f} 个样本，约剩 {left}",
+    "predicted": "预测",
+    "true": "真实",
+    "Test accuracy": "测试准确率",
+    "Train accuracy": "训练准确率",
+    "Examples/s": "样本/秒",
+    "Time": "用时",
+    "This run was not saved to the history: {why}": "这次训练没有保存到训练记录：{why}",
+    "Confusion matrix": "混淆矩阵",
+    "Test images": "测试图像",
+    "Download weights (.pt)": "下载权重 (.pt)",
+    "Stop": "停止",
+    "This session is already training; stop it first.": "本会话已有训练在进行，请先停止它。",
+    "A run started on another page is in progress; it keeps going while you are here. Stop it "
+    "there (or here) to start one on this page.":
+        "另一个页面启动的训练正在进行，你在这里时它也会继续。请在那里（或这里）停止它，"
+        "才能在本页开始新的训练。",
+    "Queued: position {n}. Another session is training; yours starts next.":
+        "排队中：第 {n} 位。另一个会话正在训练，接下来轮到你。",
+    "Training failed: {why}": "训练失败：{why}",
+    "unknown error": "未知错误",
+    "Stopped after {s} steps.": "已在 {s} 步后停止。",
+    "Runs to overlay": "要叠加显示的训练",
+
+    # ---- runs ------------------------------------------------------------------------------
+    "done": "完成",
+    "stopped": "已停止",
+    "failed": "失败",
+    "Deleted {n} run(s) and their weights.": "已删除 {n} 次训练及其权重。",
+    "Could not delete: {why}": "无法删除：{why}",
+    "train_loss": "训练损失",
+    "train_acc": "训练准确率",
+    "test_acc": "测试准确率",
+    "examples_per_s": "样本/秒",
+    "created": "创建时间",
+    "model": "模型",
+    "dataset": "数据集",
+    "learning rate": "学习率",
+    "batch size": "批量大小",
+    "epochs": "迭代周期数",
+    "fast": "快速模式",
+    "test accuracy": "测试准确率",
+    "seconds": "秒",
+    "device": "设备",
+    "Every finished training run is saved here with its curves, settings and weights. Pick runs "
+    "in the table to overlay their curves.":
+        "每次完成的训练都会连同曲线、设置和权重保存在这里。在表格中选择若干次训练即可叠加它们的曲线。",
+    "The run history cannot be read: {why}": "无法读取训练记录：{why}",
+    "No runs yet. Train a model on one of the training pages; every finished run appears here, "
+    "so you can compare them later.":
+        "还没有训练记录。请在任一训练页面训练一个模型；每次完成的训练都会出现在这里，方便日后比较。",
+    "Models": "模型",
+    "All models": "全部模型",
+    "Datasets": "数据集",
+    "All datasets": "全部数据集",
+    "{n} run(s) shown, {k} selected.": "显示 {n} 次训练，已选择 {k} 次。",
+    "Select one or more runs in the table (tick the boxes on the left) to compare their curves, "
+    "see their settings and download their weights.":
+        "在表格中选择一次或多次训练（勾选左侧的复选框），即可比较它们的曲线、查看设置并下载权重。",
+    "Run {id} cannot be shown: {why}": "无法显示训练 {id}：{why}",
+    "Curves": "曲线",
+    "This run stopped before finishing an epoch.": "这次训练在完成一个迭代周期之前就停止了。",
+    "No weights stored for this run.": "这次训练没有保存权重。",
+    "Delete selected runs": "删除所选训练",
+    "Deletes {n} run(s) and their weights files. This cannot be undone.":
+        "将删除 {n} 次训练及其权重文件。此操作无法撤销。",
+    "I am sure": "我确定",
+    "Delete": "删除",
+
+    # ---- registries: optim.functions.FUNCTIONS -----------------------------------------------
+    "x·cos(cx): local vs global minimum": "x·cos(cx)：局部最小值与全局最小值",
+    "x³: a saddle point in 1D": "x³：一维中的鞍点",
+    "tanh(x): vanishing gradient": "tanh(x)：梯度消失",
+    "cosh(cx): Newton's method": "cosh(cx)：牛顿法",
+    "x²: 1D gradient descent": "x²：一维梯度下降",
+    "x₁² + 2x₂²: 2D gradient descent": "x₁² + 2x₂²：二维梯度下降",
+    "x² − y²: saddle surface": "x² − y²：鞍面",
+    "Rosenbrock: a curved valley": "Rosenbrock 函数：弯曲的山谷",
+    "Himmelblau: four minima": "Himmelblau 函数：四个最小值",
+    "Ill-conditioned quadratic": "病态二次函数",
+    "Bumpy bowl: many local minima": "起伏的碗：许多局部最小值",
+    "frequency c": "频率 c",
+    "scale c": "缩放系数 c",
+    "a: the minimum sits at (a, a²)": "a：最小值位于 (a, a²)",
+    "b: steepness of the valley walls": "b：谷壁的陡峭程度",
+    "condition number κ (curvature ratio y : x)": "条件数 κ（y 与 x 方向的曲率之比）",
+    "amplitude A of the bumps": "起伏的振幅 A",
+    "Non-convex: gradient descent can stop in a local minimum.":
+        "非凸函数：梯度下降可能停在局部最小值。",
+    "Gradient and second derivative both vanish at 0.": "梯度和二阶导数在 0 处都为零。",
+    "Far from 0 the gradient is almost zero and descent crawls.":
+        "远离 0 处梯度几乎为零，下降得非常缓慢。",
+    "Convex; Newton's method converges in a few steps.": "凸函数；牛顿法几步之内就能收敛。",
+    "The book's first example of gradient descent.": "书中第一个梯度下降的例子。",
+    "Convex, with different curvature along the two axes.": "凸函数，两个坐标轴方向的曲率不同。",
+    "A minimum along x and a maximum along y.": "沿 x 方向是最小值，沿 y 方向是最大值。",
+    "The valley floor is easy to reach and slow to follow to the minimum (a, a²).":
+        "谷底很容易到达，但沿谷底走到最小值 (a, a²) 却很慢。",
+    "Which of the four equal minima you reach depends on the start point.":
+        "到达四个同样大小的最小值中的哪一个，取决于起点。",
+    "Gradient descent is stable only for η < 2/κ and zig-zags across the valley; Newton's method "
+    "needs one step.":
+        "梯度下降只在 η < 2/κ 时稳定，并会在山谷两侧来回振荡；牛顿法只需一步。",
+    "A bowl with ripples: plain gradient descent stops in the nearest dip.":
+        "带有波纹的碗：普通的梯度下降会停在最近的小坑里。",
+
+    # ---- registries: optim.methods.METHODS -------------------------------------------------
+    "Gradient descent": "梯度下降",
+    "Newton's method": "牛顿法",
+    "SGD (noisy gradient)": "随机梯度下降（带噪声的梯度）",
+    "Momentum": "动量法",
+    "Nesterov momentum": "Nesterov 动量法",
+    "AdaGrad": "AdaGrad 算法",
+    "RMSProp": "RMSProp 算法",
+    "Adam": "Adam 算法",
+    "x ← x − η∇f(x)": "x ← x − η∇f(x)",
+    "x ← x − η f'(x) / f''(x)": "x ← x − η f'(x) / f''(x)",
+    "x ← x − η(∇f(x) + ε), ε ~ N(0, σ²)": "x ← x − η(∇f(x) + ε)，ε ~ N(0, σ²)",
+    "v ← γv + η∇f; x ← x − v": "v ← γv + η∇f；x ← x − v",
+    "look-ahead momentum": "前瞻式动量",
+    "per-coordinate rate from Σg²": "按坐标由 Σg² 调整学习率",
+    "per-coordinate rate from a moving average of g²": "按坐标由 g² 的移动平均调整学习率",
+    "momentum plus RMSProp, bias-corrected": "动量法加 RMSProp，带偏差修正",
+    "standard deviation of the gradient noise": "梯度噪声的标准差",
+    "random seed": "随机种子",
+    "momentum γ": "动量 γ",
+    "decay γ": "衰减率 γ",
+    "ε": "ε",
+    "β₁": "β₁",
+    "β₂": "β₂",
+
+    # ---- registries: optim.schedules.SCHEDULES ----------------------------------------------
+    "Constant": "常数",
+    "Exponential decay": "指数衰减",
+    "Polynomial decay": "多项式衰减",
+    "Cosine decay": "余弦衰减",
+    "Step decay": "分段（阶梯）衰减",
+    "decay rate k": "衰减率 k",
+    "a": "a",
+    "power b": "幂次 b",
+    "final fraction of eta": "最终学习率占初始 η 的比例",
+    "steps between drops": "每次下降之间的步数",
+    "factor per drop": "每次下降的乘数",
 }

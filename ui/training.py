@@ -26,7 +26,7 @@ from nets.runs import RunStore, recording
 from nets.train import TrainConfig, save_checkpoint
 from optim.plots import PALETTE, figure, make_layout
 
-from .i18n import t
+from .i18n import N_, t
 
 LRS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 BATCHES = [16, 32, 64, 128, 256, 512, 1024]
@@ -54,9 +54,9 @@ def devices() -> list[str]:
 @st.cache_data(show_spinner=False, max_entries=32)
 def layer_table(model_id: str, size: int) -> tuple[list[dict], int]:
     info = inspect_model(model_id, (1, 1, size, size))
-    rows = [{"layer": layer["name"], "type": layer.get("type", ""),
-             "output shape": " × ".join(str(s) for s in layer["shape"]),
-             "parameters": layer["params"]} for layer in info["layers"]]
+    rows = [{N_("layer"): layer["name"], N_("type"): layer.get("type", ""),
+             N_("output shape"): " × ".join(str(s) for s in layer["shape"]),
+             N_("parameters"): layer["params"]} for layer in info["layers"]]
     return rows, info["params"]
 
 
@@ -66,7 +66,7 @@ def show_layers(model_id: str, size: int) -> None:
     except ShapeError as exc:
         st.error(str(exc))
         return
-    st.dataframe(rows, hide_index=True)
+    st.dataframe([{t(k): v for k, v in row.items()} for row in rows], hide_index=True)
     st.caption(t("{n:,} parameters; input 1 × 1 × {s} × {s}.", n=total, s=size))
 
 
@@ -200,7 +200,8 @@ def confusion_figure(confusion: np.ndarray, classes) -> dict:
     layout["yaxis"]["autorange"] = "reversed"
     return figure([dict(type="heatmap", z=confusion, x=list(classes), y=list(classes),
                         colorscale="Blues", text=confusion, texttemplate="%{text}",
-                        hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>")],
+                        hovertemplate=t("true") + " %{y}<br>" + t("predicted")
+                        + " %{x}<br>%{z}<extra></extra>")],
                   layout)
 
 
@@ -310,7 +311,7 @@ def finished(prefix: str) -> None:
         return
     last = runs[-1]
     if last["status"] == "failed":
-        st.error(t("Training failed: {why}", why=last["error"] or "unknown error"))
+        st.error(t("Training failed: {why}", why=last["error"] or t("unknown error")))
     elif last["status"] == "stopped":
         st.warning(t("Stopped after {s} steps.", s=last["steps"]))
     done = [r for r in runs if r["result"] is not None]
