@@ -1,0 +1,339 @@
+"""Training speed: the chapter's own loop against the project's trainer (default and fast mode).
+
+    python bench/train_speed.py --device cpu --model lenet-bn-scratch --seconds 10 --json
+    python bench/train_speed.py --device cuda --model resnet18 --resize 96 --json
+    python bench/train_speed.py --accuracy --model lenet-bn-scratch --json
+
+Speed (the default): in one process, on the same synthetic data of Fashion-MNIST's exact shape
+(``--n-train`` x 1 x 28 x 28 uint8, ten classes; 60000 by default), it times
+
+1. ``chapter``: :mod:`nets.chapter_loop`, the chapter's loop as the chapter writes it (its
+   BatchNorm with chained means where the chapter uses it, a DataLoader with 2 workers and per-image
+   resize on the CPU, ``.to(device)`` per batch, ``.cpu().item()`` every step, Adam lr 0.001);
+2. ``default``: ``nets.train.fit`` at the same batch size and optimizer;
+3. ``fast``: ``nets.train.fit`` with ``fast=True`` (its own, larger, batch).
+
+Each mode first runs ``--warmup-steps`` steps (worker start-up, allocator, cuDNN autotuning;
+reported separately as ``warmup_seconds``), then trains for ``--seconds`` of wall clock (or
+``--steps`` steps), synchronising CUDA before every clock read. fit is stopped through its
+``should_stop`` hook, so no evaluation falls inside the timed window. Output: examples/s of each
+mode and the ratios default/chapter and fast/chapter.
+
+Accuracy (``--accuracy``): trains the model on the offline ``digits`` dataset in default mode and
+in fast mode with the same epochs and seed, and prints each mode's final test accuracy and wall
+time (``--repeats`` runs each, median time).
+
+Bad arguments: one line on stderr, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+MODES = ("chapter", "default", "fast")
+FASHION_SHAPE = (1, 28, 28)
+NUM_CLASSES = 10
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from nets.models import MODELS
+
+    p = _Parser(prog="python bench/train_speed.py",
+                description="Examples/s of the chapter's loop vs nets.train.fit (default, fast).")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--model", default="lenet-bn-scratch", help="one of: " + ", ".join(MODELS))
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--resize", type=int, default=None,
+                   help="input side length (default: the model's own, 96 for resnet18/densenet)")
+    p.add_argument("--seconds", type=float, default=10.0, help="timed wall clock per mode")
+    p.add_argument("--steps", type=int, default=None,
+                   help="time this many steps per mode instead of --seconds")
+    p.add_argument("--warmup-steps", type=int, default=3)
+    p.add_argument("--n-train", type=int, default=60000, help="synthetic training-set size")
+    p.add_argument("--modes", default=",".join(MODES),
+                   help="comma-separated subset of: " + ", ".join(MODES))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--accuracy", action="store_true",
+                   help="instead: default vs fast mode on digits, final test accuracy and time")
+    p.add_argument("--epochs", type=int, default=5, help="epochs for --accuracy")
+    p.add_argument("--repeats", type=int, default=3, help="runs per mode for --accuracy")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def check_args(a: argparse.Namespace) -> argparse.Namespace:
+    from nets.models import MODELS
+
+    if a.device not in ("cpu", "cuda"):
+        raise UsageError(f"--device must be cpu or cuda, got '{a.device}'")
+    if a.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA GPU is available here")
+    if a.model not in MODELS:
+        raise UsageError(f"unknown model '{a.model}' (choose from: {', '.join(MODELS)})")
+    spec = MODELS[a.model]
+    if a.resize is None:
+        a.resize = spec.default_resize
+    if a.resize is not None:
+        if not 1 <= a.resize <= 256 or not spec.accepts(a.resize):
+            raise UsageError(f"--resize {a.resize} does not fit {a.model} "
+                             f"(it needs {spec.min_input}"
+                             + (f"..{spec.max_input}" if spec.max_input else " or more") + ")")
+        if a.resize == FASHION_SHAPE[-1]:
+            a.resize = None
+    if not 2 <= a.batch_size <= 65536:
+        raise UsageError(f"--batch-size must be between 2 and 65536, got {a.batch_size}")
+    if not (a.seconds > 0 and a.seconds <= 3600):
+        raise UsageError(f"--seconds must be in (0, 3600], got {a.seconds:g}")
+    if a.steps is not None and not 1 <= a.steps <= 10**6:
+        raise UsageError(f"--steps must be between 1 and 1000000, got {a.steps}")
+    if not 0 <= a.warmup_steps <= 1000:
+        raise UsageError(f"--warmup-steps must be between 0 and 1000, got {a.warmup_steps}")
+    if not 2 <= a.n_train <= 10**6:
+        raise UsageError(f"--n-train must be between 2 and 1000000, got {a.n_train}")
+    if a.batch_size > a.n_train:
+        raise UsageError(f"--batch-size {a.batch_size} is larger than --n-train {a.n_train}")
+    modes = [m.strip() for m in a.modes.split(",") if m.strip()]
+    bad = [m for m in modes if m not in MODES]
+    if bad or not modes:
+        raise UsageError(f"--modes: unknown mode '{bad[0] if bad else a.modes}' "
+                         f"(choose from: {', '.join(MODES)})")
+    a.modes = [m for m in MODES if m in modes]
+    if not 1 <= a.epochs <= 100:
+        raise UsageError(f"--epochs must be between 1 and 100, got {a.epochs}")
+    if not 1 <= a.repeats <= 20:
+        raise UsageError(f"--repeats must be between 1 and 20, got {a.repeats}")
+    if a.seed < 0:
+        raise UsageError(f"--seed must be 0 or more, got {a.seed}")
+    return a
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def synthetic_data(n_train: int, n_test: int = 256, seed: int = 0):
+    """Random uint8 images of Fashion-MNIST's shape and random labels in 0..9."""
+    from nets.data import Dataset
+
+    g = torch.Generator().manual_seed(seed)
+    tx = torch.randint(0, 256, (n_train, *FASHION_SHAPE), dtype=torch.uint8, generator=g)
+    ty = torch.randint(0, NUM_CLASSES, (n_train,), dtype=torch.int64, generator=g)
+    vx = torch.randint(0, 256, (n_test, *FASHION_SHAPE), dtype=torch.uint8, generator=g)
+    vy = torch.randint(0, NUM_CLASSES, (n_test,), dtype=torch.int64, generator=g)
+    return Dataset("synthetic", tx, ty, vx, vy, tuple(str(i) for i in range(NUM_CLASSES)))
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class _Limit:
+    """should_stop for a phase: True once ``steps`` batches were started or the deadline passed
+    (the deadline only when ``seconds`` is given). Counts the batches it let through."""
+
+    def __init__(self, steps: int | None = None, seconds: float | None = None):
+        self.steps = steps
+        self.deadline = None if seconds is None else time.perf_counter() + seconds
+        self.taken = 0
+
+    def __call__(self) -> bool:
+        if self.steps is not None and self.taken >= self.steps:
+            return True
+        if self.deadline is not None and time.perf_counter() >= self.deadline:
+            return True
+        self.taken += 1
+        return False
+
+
+def time_chapter(a, data, device: torch.device) -> dict:
+    from nets import chapter_loop as ch
+
+    torch.manual_seed(a.seed)
+    net = ch.build_chapter_model(a.model).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=ch.CHAPTER_LR)
+    loader = ch.make_loader(data.train_x, data.train_y, a.batch_size, resize=a.resize)
+    batches = ch.batches_forever(loader)
+    try:
+        _sync(device)
+        t0 = time.perf_counter()
+        warm = ch.train_steps(net, batches, optimizer, device, max_steps=a.warmup_steps)
+        _sync(device)
+        warm_s = time.perf_counter() - t0
+        limit = _Limit(a.steps, None if a.steps else a.seconds)
+        t0 = time.perf_counter()
+        run = ch.train_steps(net, batches, optimizer, device, should_stop=limit)
+        _sync(device)
+        secs = time.perf_counter() - t0
+    finally:
+        batches.close()  # shuts the worker processes down
+    return {"mode": "chapter", "batch_size": a.batch_size, "steps": run["steps"],
+            "examples": run["examples"], "seconds": secs,
+            "examples_per_s": run["examples"] / secs if secs > 0 else 0.0,
+            "warmup_steps": warm["steps"], "warmup_seconds": warm_s}
+
+
+def time_fit(a, data, device: torch.device, fast: bool) -> dict:
+    from nets.models import build_model
+    from nets.train import TrainConfig, fit
+
+    config = TrainConfig(model=a.model, dataset="digits", epochs=1000, batch_size=a.batch_size,
+                         lr=0.001, optimizer="adam", resize=a.resize, device=device.type,
+                         seed=a.seed, fast=fast)
+    torch.manual_seed(a.seed)
+    model = build_model(a.model, num_classes=NUM_CLASSES)
+    _sync(device)
+    t0 = time.perf_counter()
+    warm_s, warm_steps = 0.0, 0
+    if a.warmup_steps:
+        h = fit(model, data, config, should_stop=_Limit(a.warmup_steps))
+        _sync(device)
+        warm_s, warm_steps = time.perf_counter() - t0, h.steps
+    limit = _Limit(a.steps, None if a.steps else a.seconds)
+    t0 = time.perf_counter()
+    hist = fit(model, data, config, should_stop=limit)
+    _sync(device)
+    secs = time.perf_counter() - t0
+    examples = _examples(hist.steps, hist.batch_size, int(data.train_x.shape[0]))
+    return {"mode": "fast" if fast else "default", "batch_size": hist.batch_size,
+            "lr": hist.lr, "steps": hist.steps, "examples": examples, "seconds": secs,
+            "examples_per_s": examples / secs if secs > 0 else 0.0,
+            "warmup_steps": warm_steps, "warmup_seconds": warm_s}
+
+
+def _examples(steps: int, batch: int, n_train: int) -> int:
+    """Examples in ``steps`` of fit's steps: its epochs end with a partial batch (never of 1)."""
+    per_epoch = max(n_train // batch + (1 if n_train % batch >= 2 else 0), 1)
+    sizes = [min(batch, n_train - i * batch) for i in range(per_epoch)]
+    full, rest = divmod(steps, per_epoch)
+    return full * sum(sizes) + sum(sizes[:rest])
+
+
+def run_speed(a) -> dict:
+    device = torch.device(a.device)
+    data = synthetic_data(a.n_train, seed=a.seed)
+    results = []
+    for mode in a.modes:
+        if mode == "chapter":
+            results.append(time_chapter(a, data, device))
+        else:
+            results.append(time_fit(a, data, device, fast=(mode == "fast")))
+    by_mode = {r["mode"]: r["examples_per_s"] for r in results}
+    ratios = {}
+    base = by_mode.get("chapter")
+    for mode in ("default", "fast"):
+        if base and mode in by_mode:
+            ratios[f"{mode}/chapter"] = by_mode[mode] / base
+    return {"device": a.device, "device_name": _device_name(device), "model": a.model,
+            "batch_size": a.batch_size, "resize": a.resize or FASHION_SHAPE[-1],
+            "n_train": a.n_train, "threads": torch.get_num_threads(),
+            "cpu_count": os.cpu_count(), "load_avg": _load(), "torch": torch.__version__,
+            "timing": (f"{a.steps} steps" if a.steps else f"{a.seconds:g} s") + " per mode",
+            "results": results, "ratios": ratios}
+
+
+def run_accuracy(a) -> dict:
+    from nets.data import load_dataset
+    from nets.models import build_model
+    from nets.train import TrainConfig, fit
+
+    device = torch.device(a.device)
+    data = load_dataset("digits")
+    out = []
+    for fast in (False, True):
+        config = TrainConfig(model=a.model, dataset="digits", epochs=a.epochs,
+                             batch_size=a.batch_size, resize=a.resize, device=a.device,
+                             seed=a.seed, fast=fast)
+        accs, times = [], []
+        for r in range(a.repeats):
+            torch.manual_seed(a.seed + r)
+            model = build_model(a.model, num_classes=len(data.classes))
+            cfg = TrainConfig(**{**config.to_dict(), "seed": a.seed + r, "schedule_params": ()})
+            _sync(device)
+            t0 = time.perf_counter()
+            hist = fit(model, data, cfg)
+            _sync(device)
+            times.append(time.perf_counter() - t0)
+            accs.append(hist.final_test_acc)
+            batch, lr = hist.batch_size, hist.lr
+        out.append({"mode": "fast" if fast else "default", "batch_size": batch, "lr": lr,
+                    "epochs": a.epochs, "test_acc": statistics.mean(accs), "test_accs": accs,
+                    "seconds": statistics.median(times), "all_seconds": times})
+    d, f = out
+    return {"device": a.device, "model": a.model, "dataset": "digits", "load_avg": _load(),
+            "results": out, "acc_gap": f["test_acc"] - d["test_acc"],
+            "time_ratio": f["seconds"] / d["seconds"] if d["seconds"] > 0 else None}
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu x{os.cpu_count()}"
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def format_speed(r: dict) -> str:
+    lines = [f"{r['model']} on {r['device_name']}, input {r['resize']}x{r['resize']}, "
+             f"{r['timing']}, load {r['load_avg']}"]
+    for x in r["results"]:
+        lines.append(f"  {x['mode']:8s} batch {x['batch_size']:5d}  "
+                     f"{x['examples_per_s']:10.1f} examples/s  ({x['steps']} steps in "
+                     f"{x['seconds']:.2f} s; warm-up {x['warmup_steps']} steps "
+                     f"{x['warmup_seconds']:.2f} s)")
+    for k, v in r["ratios"].items():
+        lines.append(f"  {k}: {v:.2f}x")
+    return "\n".join(lines)
+
+
+def format_accuracy(r: dict) -> str:
+    lines = [f"{r['model']} on digits ({r['device']}), load {r['load_avg']}"]
+    for x in r["results"]:
+        lines.append(f"  {x['mode']:8s} batch {x['batch_size']:5d} lr {x['lr']:.4g}  "
+                     f"test acc {x['test_acc']:.3f}  {x['seconds']:.2f} s (median)")
+    lines.append(f"  fast - default accuracy: {r['acc_gap']:+.3f}; time ratio "
+                 f"{r['time_ratio']:.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        a = check_args(build_parser().parse_args(argv))
+    except UsageError as e:
+        print(f"train_speed.py: error: {e}", file=sys.stderr)
+        return 2
+    result = run_accuracy(a) if a.accuracy else run_speed(a)
+    if a.json:
+        print(json.dumps(result), flush=True)
+    else:
+        print(format_accuracy(result) if a.accuracy else format_speed(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""The speed benchmark and the chapter's loop it measures against (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nets import chapter_loop as ch
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench" / "train_speed.py"
+sys.path.insert(0, str(ROOT / "bench"))
+import train_speed  # noqa: E402
+
+
+# One intra-op thread: these tests check behaviour, not speed, and two OpenMP threads on a shared
+# two-core machine can run small ops tens of times slower when the cores are busy.
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _run(*args, timeout=120):
+    return subprocess.run([sys.executable, str(BENCH), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, env=ONE_THREAD)
+
+
+def test_speed_json_schema_and_every_mode_ran():
+    r = _run("--device", "cpu", "--model", "lenet-bn-scratch", "--seconds", "0.3",
+             "--n-train", "700", "--batch-size", "64", "--warmup-steps", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["device"] == "cpu" and out["model"] == "lenet-bn-scratch"
+    assert [x["mode"] for x in out["results"]] == ["chapter", "default", "fast"]
+    for x in out["results"]:
+        assert x["steps"] >= 1 and x["examples"] >= x["steps"]
+        assert x["examples_per_s"] > 0 and x["warmup_steps"] == 1
+        assert set(x) >= {"mode", "batch_size", "examples_per_s", "warmup_seconds"}
+    chapter, default, fast = out["results"]
+    assert chapter["batch_size"] == default["batch_size"] == 64
+    assert fast["batch_size"] > 64  # fast mode grows the batch
+    assert set(out["ratios"]) == {"default/chapter", "fast/chapter"}
+    assert out["ratios"]["default/chapter"] == pytest.approx(
+        default["examples_per_s"] / chapter["examples_per_s"])
+
+
+def test_fixed_steps_and_resize_in_process(capsys):
+    code = train_speed.main(["--model", "resnet18", "--resize", "32", "--steps", "2",
+                             "--n-train", "130", "--batch-size", "16", "--warmup-steps", "0",
+                             "--modes", "default,chapter", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["resize"] == 32
+    assert [x["mode"] for x in out["results"]] == ["chapter", "default"]
+    assert all(x["steps"] == 2 and x["examples"] == 32 for x in out["results"])
+    assert list(out["ratios"]) == ["default/chapter"]
+
+
+def test_accuracy_mode_schema(capsys):
+    code = train_speed.main(["--accuracy", "--model", "lenet-bn", "--epochs", "1",
+                             "--repeats", "1", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [x["mode"] for x in out["results"]] == ["default", "fast"]
+    for x in out["results"]:
+        assert 0.0 <= x["test_acc"] <= 1.0 and x["seconds"] > 0
+    assert out["acc_gap"] == pytest.approx(out["results"][1]["test_acc"]
+                                           - out["results"][0]["test_acc"])
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--device", "tpu"], "--device"),
+    (["--model", "vgg"], "unknown model"),
+    (["--model", "lenet", "--resize", "96"], "--resize"),
+    (["--seconds", "0"], "--seconds"),
+    (["--batch-size", "1"], "--batch-size"),
+    (["--modes", "chapter,turbo"], "turbo"),
+    (["--n-train", "10", "--batch-size", "64"], "larger than"),
+    (["--steps", "x"], "invalid int"),
+])
+def test_bad_arguments_one_line_exit_2(capsys, args, needle):
+    assert train_speed.main(args) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_examples_count_matches_fits_epochs():
+    assert train_speed._examples(3, 4, 10) == 10  # batches 4, 4, 2
+    assert train_speed._examples(4, 4, 10) == 14  # next epoch starts
+    assert train_speed._examples(2, 4, 9) == 8  # a last batch of one is dropped
+    assert train_speed._examples(5, 4, 9) == 20
+
+
+# ----------------------------------------------------------------------------- the chapter loop
+
+
+@pytest.mark.parametrize("shape", [(8, 5), (6, 3, 4, 4)])
+def test_chapter_batch_norm_matches_torch_in_training(shape):
+    torch.manual_seed(0)
+    x = torch.randn(*shape) * 3 + 1
+    c = shape[1]
+    stat = (1, c) if len(shape) == 2 else (1, c, 1, 1)
+    gamma, beta = torch.rand(stat) + 0.5, torch.randn(stat)
+    y, mm, mv = ch.batch_norm(True, x, gamma, beta, torch.zeros(stat), torch.zeros(stat),
+                              eps=1e-5, momentum=0.9)
+    ref = F.batch_norm(x, None, None, gamma.flatten(), beta.flatten(), training=True, eps=1e-5)
+    torch.testing.assert_close(y, ref, rtol=1e-5, atol=1e-5)
+    dims = (0,) if len(shape) == 2 else (0, 2, 3)
+    torch.testing.assert_close(mm.reshape(-1), 0.1 * x.mean(dims))
+    # the chapter's moving variance uses the biased batch variance
+    torch.testing.assert_close(mv.reshape(-1), 0.1 * x.var(dims, unbiased=False))
+    y_eval, _, _ = ch.batch_norm(False, x, gamma, beta, mm, mv, eps=1e-5, momentum=0.9)
+    torch.testing.assert_close(y_eval, (x - mm) / torch.sqrt(mv + 1e-5) * gamma + beta)
+
+
+def test_chapter_models_and_moving_stats_follow_the_chapter():
+    net = ch.build_chapter_model("lenet-bn-scratch")
+    bns = [m for m in net if isinstance(m, ch.BatchNorm)]
+    assert len(bns) == 4
+    assert "moving_mean" not in dict(net.named_buffers())  # plain attributes, as in the chapter
+    plain = ch.build_chapter_model("lenet")
+    assert not any(isinstance(m, (ch.BatchNorm, torch.nn.BatchNorm2d)) for m in plain)
+    torch_bn = ch.build_chapter_model("lenet-bn")
+    assert sum(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in torch_bn) == 4
+    assert net(torch.rand(4, 1, 28, 28)).shape == (4, 10)
+    assert ch.build_chapter_model("resnet18")(torch.rand(2, 1, 32, 32)).shape == (2, 10)
+
+
+def test_image_dataset_to_tensor_and_per_image_resize():
+    imgs = torch.randint(0, 256, (5, 1, 28, 28), dtype=torch.uint8)
+    labels = torch.arange(5)
+    x, y = ch.ImageDataset(imgs, labels)[3]
+    assert y == 3 and x.dtype == torch.float32
+    torch.testing.assert_close(x, imgs[3].float() / 255)
+    xr, _ = ch.ImageDataset(imgs, labels, resize=40)[3]
+    assert xr.shape == (1, 40, 40)
+    torch.testing.assert_close(xr, F.interpolate(imgs[3:4].float() / 255, size=(40, 40),
+                                                 mode="bilinear", align_corners=False)[0])
+    with pytest.raises(ValueError):
+        ch.ImageDataset(imgs.float(), labels)
+
+
+def test_chapter_loop_trains():
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 2, (256,), generator=g)
+    x = (y.view(-1, 1, 1, 1) * 200 + torch.randint(0, 50, (256, 1, 28, 28), generator=g)) \
+        .to(torch.uint8)
+    net = ch.build_chapter_model("lenet-bn-scratch", num_classes=2)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    loader = ch.make_loader(x, y, 32, num_workers=0)
+    batches = ch.batches_forever(loader)
+    first = ch.train_steps(net, batches, opt, torch.device("cpu"), max_steps=8)
+    assert first["steps"] == 8 and first["examples"] == 256  # one epoch
+    later = ch.train_steps(net, batches, opt, torch.device("cpu"), max_steps=16)
+    assert later["train_loss"] < first["train_loss"]
+    test = ch.make_loader(x, y, 64, shuffle=False, num_workers=0)
+    assert ch.evaluate_accuracy(test, net, torch.device("cpu")) > 0.9
+    assert net.training
+
+
+SLOW = pytest.mark.skipif(not os.environ.get("D2L_LAB_SLOW"),
+                          reason="slow (a dozen Python processes): set D2L_LAB_SLOW=1")
+
+
+@SLOW
+def test_gpu_check_dry_run_logic(tmp_path):
+    """bench/gpu_check.sh --dry-run on CPU with tiny sizes: every step runs and writes JSON."""
+    out = tmp_path / "out"
+    r = subprocess.run(["bash", str(ROOT / "bench" / "gpu_check.sh"), "--dry-run"],
+                       capture_output=True, text=True, timeout=900, cwd=ROOT,
+                       env={**ONE_THREAD, "OUT": str(out), "SPEED_SECONDS": "0.2"})
+    files = sorted(p.name for p in out.iterdir())
+    assert len(files) <= 8
+    assert {"env.json", "pytest.json", "cli.json", "summary.json", "accuracy.json",
+            "speed_lenet-bn-scratch.json", "speed_resnet18.json", "speed_densenet.json"} == \
+        set(files)
+    summary = json.loads((out / "summary.json").read_text())
+    names = [s["step"] for s in summary["steps"]]
+    assert names == ["env", "pytest cuda", "cli", "distributed", "speed lenet-bn-scratch",
+                     "speed resnet18", "speed densenet", "accuracy", "pytest nets"]
+    cli = json.loads((out / "cli.json").read_text())
+    assert len([c for c in cli if not c.get("distributed")]) == 5
+    assert summary["all_ok"], (summary, r.stdout[-2000:], r.stderr[-2000:])
+    assert r.returncode == 0
+
+
+def test_gpu_check_needs_out_and_parses():
+    assert subprocess.run(["bash", "-n", str(ROOT / "bench" / "gpu_check.sh")]).returncode == 0
+    bad = subprocess.run(["bash", str(ROOT / "bench" / "gpu_check.sh"), "--wet"],
+                         capture_output=True, text=True, timeout=30, cwd=ROOT)
+    assert bad.returncode == 2 and "--wet" in bad.stderr
+    r = subprocess.run(["bash", str(ROOT / "bench" / "gpu_check.sh")], capture_output=True,
+                       text=True, timeout=30, cwd=ROOT, env={**os.environ, "OUT": ""})
+    assert r.returncode == 2 and "OUT" in r.stderr
