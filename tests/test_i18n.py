@@ -24,6 +24,7 @@ from ui.strings_zh import ZH
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted([ROOT / "app.py", *(ROOT / "app_pages").glob("*.py"), *(ROOT / "ui").glob("*.py")])
 PAGES = re.findall(r'"app_pages/(\w+)\.py"', (ROOT / "app.py").read_text(encoding="utf-8"))
+TRAINING = {"batchnorm": "bn_", "resnet": "rn_", "densenet": "dn_"}  # page -> widget key prefix
 ZH_LINK = LANGUAGES["zh"]  # what ?lang= holds for Chinese
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 logging.getLogger("streamlit").setLevel(logging.ERROR)
@@ -221,6 +222,8 @@ def test_page_renders_in_chinese_with_nothing_left_in_english(page, one_run):
         at.session_state["runs_table"] = {"selection": {"rows": [0], "columns": []}}
         at.run()
         assert not at.exception and at.get("plotly_chart")
+    if page in TRAINING:  # "Start" the run, not "Start x₁" the start point: two different keys
+        assert at.button(key=f"{TRAINING[page]}start").label == ZH["Start"] != ZH["Start {name}"]
     left = untranslated(at)
     assert not left, f"{page}: still in English: {sorted(left)[:8]}"
     assert not at.toast, [x.value for x in at.toast]  # ?lang=中文 is a usable link value

@@ -106,7 +106,7 @@ def start_inputs(prefix: str, dim: int, x0, where=st) -> tuple[float, ...]:
     cols = where.columns(dim)
     names = ["x"] if dim == 1 else ["x₁", "x₂"]
     return tuple(
-        float(cols[i].number_input(f"{t('Start')} {names[i]}", -X_LIMIT, X_LIMIT, float(x0[i]),
+        float(cols[i].number_input(t("Start {name}", name=names[i]), -X_LIMIT, X_LIMIT, float(x0[i]),
                                    step=0.1, format="%g", key=f"{prefix}x{i}", bind="query-params"))
         for i in range(dim))
 

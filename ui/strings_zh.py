@@ -154,7 +154,7 @@ ZH: dict[str, str] = {
     "Method": "优化方法",
     "Learning-rate schedule": "学习率调度",
     "Learning rate η (log scale)": "学习率 η（对数刻度）",
-    "Start": "起点",
+    "Start {name}": "起点 {name}",
     "Diverged at step {k}: the iterate left |x| ≤ 1e8, so the run stopped there. Try a smaller "
     "learning rate.":
         "在第 {k} 步发散：迭代点超出了 |x| ≤ 1e8 的范围，运行在此停止。请尝试更小的学习率。",
@@ -310,8 +310,8 @@ ZH: dict[str, str] = {
     "Loading data: {msg}": "正在加载数据：{msg}",
     "Epoch {e}, step {s}/{n}: {eps:,.0f} examples/s, about {left} left":
         "第 {e} 个迭代周期，第 {s}/{n} 步：每秒 {eps:,.0f} 个样本，约剩 {left}",
-    "predicted": "预测",
-    "true": "真实",
+    "predicted": "预测类别",
+    "true": "真实类别",
     "Test accuracy": "测试准确率",
     "Train accuracy": "训练准确率",
     "Examples/s": "样本/秒",
@@ -320,6 +320,7 @@ ZH: dict[str, str] = {
     "Confusion matrix": "混淆矩阵",
     "Test images": "测试图像",
     "Download weights (.pt)": "下载权重 (.pt)",
+    "Start": "开始",
     "Stop": "停止",
     "This session is already training; stop it first.": "本会话已有训练在进行，请先停止它。",
     "A run started on another page is in progress; it keeps going while you are here. Stop it "
