@@ -146,8 +146,8 @@ def _clear_message(exc: BaseException) -> str:
         return f"the job failed ({type(exc).__name__})"
     if len(text) > 300:
         text = text[:297] + "..."
-    if isinstance(exc, (ValueError, OSError)):  # DataUnavailable, CheckpointError, ... read well
-        return text
+    if isinstance(exc, (ValueError, OSError)) or type(exc).__module__.startswith(("nets.", "optim.")):
+        return text  # the project's own errors (DataUnavailable, CheckpointError...) read well
     return f"{type(exc).__name__}: {text}"
 
 

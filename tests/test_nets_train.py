@@ -1,0 +1,474 @@
+"""The one training loop, its checkpoints and its command line (CPU, offline digits, small)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+import torch
+
+from nets.data import load_dataset
+from nets.models import build_model
+from nets.train import (CheckpointError, History, Progress, TrainConfig, fit, load_checkpoint,
+                        lr_lambda, main, plan, predict, read_checkpoint, resolve_device,
+                        save_checkpoint)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EPOCH_KEYS = {"epoch", "train_loss", "train_acc", "test_acc", "examples_per_s", "seconds"}
+
+# A run that reliably reaches >= 0.9 test accuracy on the digits set in a few CPU seconds.
+GOOD = dict(model="lenet-bn", dataset="digits", epochs=8, batch_size=32, lr=0.01,
+            schedule="cosine", optimizer="adam", device="cpu", seed=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+def small(**kw) -> TrainConfig:
+    base = dict(model="lenet-bn", dataset="digits", epochs=1, batch_size=32, lr=0.01,
+                device="cpu", seed=0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def seeded_model(model_id="lenet-bn", seed=0, num_classes=10):
+    torch.manual_seed(seed)
+    return build_model(model_id, num_classes=num_classes)
+
+
+# ----------------------------------------------------------------------------- fit
+
+
+@pytest.fixture(scope="module")
+def good_run(digits):
+    """The reference run, shared by the accuracy and fast-mode tests: (model, history)."""
+    cfg = TrainConfig(**GOOD)
+    model = seeded_model(cfg.model)
+    return model, fit(model, digits, cfg)
+
+
+def test_fit_digits_reaches_90_percent(digits, good_run):
+    model, hist = good_run
+    assert isinstance(hist, History)
+    assert not hist.stopped
+    assert [e["epoch"] for e in hist.epochs] == list(range(1, GOOD["epochs"] + 1))
+    assert hist.final_test_acc == hist.epochs[-1]["test_acc"]
+    assert hist.final_test_acc >= 0.9, hist.epochs
+    assert hist.epochs[-1]["train_loss"] < hist.epochs[0]["train_loss"]
+    # the trained model is the caller's: predicting with it gives the reported accuracy
+    preds = predict(model, digits.test_x)
+    acc = (preds.cpu() == digits.test_y).float().mean().item()
+    assert acc == pytest.approx(hist.final_test_acc, abs=1e-6)
+    assert model.training  # left in train mode, as it was given
+
+
+def test_fit_from_scratch_batchnorm_learns(digits):
+    cfg = small(model="lenet-bn-scratch", epochs=2)
+    hist = fit(seeded_model(cfg.model), digits, cfg)
+    assert hist.epochs[-1]["train_acc"] > 0.8
+    assert hist.final_test_acc > 0.5
+
+
+def test_should_stop_stops_within_one_batch(digits):
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return len(calls) > 3  # allow three batches, then ask to stop
+
+    progress = []
+    hist = fit(seeded_model(), digits, small(epochs=5), on_progress=progress.append,
+               should_stop=should_stop)
+    assert hist.stopped
+    assert hist.steps == 3
+    assert len(calls) == 4  # checked before every batch, and not once more after the request
+    assert progress[-1].phase == "stopped"
+    assert hist.epochs[-1]["partial"] is True
+
+
+def test_max_steps(digits):
+    hist = fit(seeded_model(), digits, small(epochs=10, max_steps=7))
+    assert hist.steps == 7
+    assert not hist.stopped
+    assert len(hist.epochs) == 1 and hist.epochs[0]["partial"]
+    assert hist.final_test_acc is not None  # a smoke run still evaluates
+
+
+def test_progress_steps_grow_and_end_done(digits):
+    seen: list[Progress] = []
+    cfg = small(epochs=2, eval_every=10)
+    hist = fit(seeded_model(), digits, cfg, on_progress=seen.append, report_every=0.0)
+    steps = [p.step for p in seen]
+    assert steps == sorted(steps)
+    assert len(set(steps)) >= hist.steps * 0.9  # reporting every step when not throttled
+    assert seen[-1].phase == "done" and seen[-1].step == hist.steps == seen[-1].total_steps
+    assert seen[-1].eta_seconds == 0.0
+    evals = [p for p in seen if p.phase == "eval"]
+    assert evals and all(p.test_acc is not None for p in evals)
+    assert any(pt["test_acc"] is not None for pt in hist.points)
+    assert all(0.0 <= p.train_acc <= 1.0 for p in seen if p.train_acc is not None)
+    assert seen[0].test_acc is None  # unknown until measured
+
+
+def test_progress_is_throttled(digits):
+    seen = []
+    hist = fit(seeded_model(), digits, small(epochs=2), on_progress=seen.append,
+               report_every=3600.0)
+    # first batch, each epoch end and the final "done": never once per step
+    assert len(seen) <= 1 + len(hist.epochs) + 1 < hist.steps
+
+
+def test_points_on_step_grid_and_epoch_float(digits):
+    hist = fit(seeded_model(), digits, small(epochs=2))
+    assert hist.points
+    assert [p["step"] for p in hist.points] == sorted(p["step"] for p in hist.points)
+    assert hist.points[-1]["step"] == hist.steps
+    assert hist.points[-1]["epoch_float"] == pytest.approx(2.0)
+
+
+def test_fit_trains_in_place_and_does_not_reinitialise(digits):
+    model = seeded_model()
+    with torch.no_grad():
+        model[0].weight.fill_(0.01)  # a pre-set weight fit must start from
+    weight = model[0].weight
+    cfg = small(optimizer="sgd", lr=1e-4, max_steps=1)
+    fit(model, digits, cfg)
+    assert model[0].weight is weight  # same parameter object: trained in place
+    delta = (weight.detach() - 0.01).abs()
+    assert delta.max().item() < 1e-3  # one tiny step from the pre-set value, not a fresh init
+    assert delta.max().item() > 0  # but it did train
+
+
+def test_same_seed_same_history_other_seed_differs(digits):
+    def run(seed):
+        cfg = small(max_steps=12, seed=seed)
+        h = fit(seeded_model(seed=0), digits, cfg)
+        return [(e["train_loss"], e["train_acc"], e["test_acc"]) for e in h.epochs]
+
+    assert run(0) == run(0)
+    assert run(0) != run(1)  # the seed drives the shuffling
+
+
+def test_batch_larger_than_training_set_is_clipped(digits):
+    n = digits.train_x.shape[0]
+    hist = fit(seeded_model(), digits, small(batch_size=10 * n, max_steps=1))
+    assert hist.batch_size == n
+    assert any("larger than the training set" in note for note in hist.notes)
+
+
+def test_fast_mode_plan_scales_batch_lr_and_warms_up():
+    cfg = TrainConfig(batch_size=256, lr=0.001, optimizer="adam", fast=True, epochs=5)
+    p = plan(cfg, 60000)
+    assert p.batch_size == 1024
+    assert p.lr == pytest.approx(0.002)  # sqrt(4) for Adam
+    assert p.warmup_steps == round(0.05 * p.total_steps) >= 1
+    sgd = plan(dataclasses.replace(cfg, optimizer="sgd", lr=0.1), 60000)
+    assert sgd.lr == pytest.approx(0.4)  # linear for SGD
+    slow = plan(dataclasses.replace(cfg, fast=False), 60000)
+    assert (slow.batch_size, slow.lr, slow.warmup_steps) == (256, 0.001, 0)
+    assert slow.steps_per_epoch == math.ceil(60000 / 256)
+    # a short run grows the batch only 2x, so that enough optimiser steps remain
+    two = plan(dataclasses.replace(cfg, epochs=2), 60000)
+    assert (two.batch_size, two.lr) == (512, pytest.approx(0.001 * math.sqrt(2)))
+    # a run too short even for that keeps its batch
+    tiny = plan(dataclasses.replace(cfg, batch_size=32, epochs=1), 1497)
+    assert (tiny.batch_size, tiny.lr) == (32, 0.001)
+    # never beyond the training set, never a last batch of one
+    assert plan(dataclasses.replace(cfg, epochs=1000), 300).batch_size == 300
+    assert plan(TrainConfig(batch_size=10), 21).steps_per_epoch == 2
+    # 96x96 inputs (ResNet/DenseNet): a larger batch measured no faster there
+    big = plan(dataclasses.replace(cfg, model="resnet18"), 60000)
+    assert (big.batch_size, big.lr) == (256, 0.001)
+
+
+def test_fast_mode_matches_default_accuracy_on_digits(digits, good_run):
+    _, default = good_run
+    cfg = dataclasses.replace(TrainConfig(**GOOD), fast=True)
+    fast = fit(seeded_model(cfg.model), digits, cfg)
+    assert fast.batch_size > default.batch_size  # it really is a different run
+    assert fast.steps < default.steps
+    assert fast.final_test_acc >= default.final_test_acc - 0.01
+
+
+def test_lr_schedule_goes_through_lambda_lr(digits):
+    cfg = small(epochs=1, schedule="cosine", optimizer="sgd", lr=0.1)
+    hist = fit(seeded_model(), digits, cfg)
+    assert hist.epochs[-1]["lr"] == pytest.approx(0.0, abs=1e-3)  # cosine ends near zero
+    factor = lr_lambda(lambda t: 0.5 * (t + 1), 0.5, warmup_steps=4)
+    assert [factor(t) for t in range(5)] == pytest.approx([0.25, 1.0, 2.25, 4.0, 5.0])
+
+
+def test_resolve_device():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError):
+        resolve_device("tpu")
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(model="alexnet"), "unknown model 'alexnet'.*lenet"),
+    (dict(dataset="cifar"), "unknown dataset 'cifar'.*digits"),
+    (dict(optimizer="rmsprop"), "unknown optimizer"),
+    (dict(schedule="warp"), "unknown schedule"),
+    (dict(batch_size=0), "batch size"),
+    (dict(epochs=0), "epochs"),
+    (dict(lr=0.0), "learning rate"),
+    (dict(lr=float("nan")), "learning rate"),
+    (dict(lr=-1.0), "learning rate"),
+    (dict(resize=20), "28x28"),
+    (dict(model="densenet", resize=20), "too small"),
+    (dict(device="tpu"), "unknown device"),
+    (dict(max_steps=0), "max steps"),
+    (dict(eval_every=0), "eval every"),
+    (dict(schedule="step", schedule_params=(("gamma", 5.0),)), "gamma"),
+])
+def test_validate_rejects_bad_values(kw, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kw).validate()
+
+
+def test_validate_accepts_defaults_and_resize():
+    assert TrainConfig().validate() == TrainConfig()
+    TrainConfig(model="resnet18", resize=64).validate()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_validate_cuda_unavailable():
+    with pytest.raises(ValueError, match="no CUDA"):
+        TrainConfig(device="cuda").validate()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_fit_on_cuda(digits):
+    for fast in (False, True):
+        cfg = dataclasses.replace(TrainConfig(**GOOD), device="cuda", fast=fast)
+        model = seeded_model(cfg.model)
+        hist = fit(model, digits, cfg)
+        assert hist.device.startswith("cuda")
+        assert next(model.parameters()).device.type == "cuda"
+        assert hist.final_test_acc >= 0.85
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+
+def test_checkpoint_round_trip_weights_only(tmp_path, digits):
+    cfg = small(max_steps=5)
+    model = seeded_model()
+    hist = fit(model, digits, cfg)
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, model, cfg, hist, classes=digits.classes)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temp file left behind
+    raw = torch.load(path, weights_only=True)
+    assert raw["model_id"] == "lenet-bn"
+    assert TrainConfig.from_dict(raw["config"]) == cfg
+    assert raw["classes"] == [str(c) for c in digits.classes]
+    assert raw["history"]["epochs"][0]["test_acc"] == hist.epochs[0]["test_acc"]
+    sd = load_checkpoint(path, "lenet-bn")
+    fresh = seeded_model(seed=123)
+    fresh.load_state_dict(sd)
+    assert torch.equal(predict(fresh, digits.test_x), predict(model, digits.test_x))
+
+
+def test_checkpoint_save_is_atomic(tmp_path, digits, monkeypatch):
+    model = seeded_model()
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, model, small())
+    before = path.read_bytes()
+
+    def broken_save(obj, f, *a, **k):
+        f.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, model, small())
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
+
+
+def test_not_a_checkpoint(tmp_path):
+    text = tmp_path / "notes.pt"
+    text.write_text("hello")
+    with pytest.raises(CheckpointError, match="not a d2l-lab checkpoint"):
+        load_checkpoint(text, "lenet-bn")
+    plain = tmp_path / "plain.pt"
+    torch.save({"weights": torch.zeros(3)}, plain)
+    with pytest.raises(CheckpointError, match="not a d2l-lab checkpoint"):
+        load_checkpoint(plain, "lenet-bn")
+    with pytest.raises(CheckpointError, match="no such file"):
+        load_checkpoint(tmp_path / "missing.pt", "lenet-bn")
+    assert issubclass(CheckpointError, ValueError)
+
+
+class _Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_checkpoint_loading_never_unpickles_code(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as f:
+        pickle.dump({"format": "d2l-lab-checkpoint", "x": _Evil(str(marker))}, f)
+    torch.save({"format": "d2l-lab-checkpoint", "x": _Evil(str(marker))}, tmp_path / "evil2.pt")
+    marker.unlink(missing_ok=True)
+    for p in (path, tmp_path / "evil2.pt"):
+        with pytest.raises(CheckpointError):
+            read_checkpoint(p)
+    assert not marker.exists()
+
+
+def test_checkpoint_of_another_model(tmp_path):
+    cfg = small(model="lenet-bn-scratch")
+    path = tmp_path / "scratch.pt"
+    save_checkpoint(path, seeded_model("lenet-bn-scratch"), cfg)
+    with pytest.raises(CheckpointError, match="for model 'lenet-bn-scratch', not 'lenet-bn'"):
+        load_checkpoint(path, "lenet-bn")
+    # a file whose label says lenet-bn but whose weights are another architecture
+    raw = torch.load(path, weights_only=True)
+    raw["model_id"] = "lenet-bn"
+    torch.save(raw, path)
+    with pytest.raises(CheckpointError, match="do not match model 'lenet-bn'"):
+        load_checkpoint(path, "lenet-bn")
+    # right keys, wrong shapes (a 5-class head)
+    torch.manual_seed(0)
+    five = build_model("lenet-bn", num_classes=5)
+    save_checkpoint(path, five, small(), classes=[str(i) for i in range(10)])
+    with pytest.raises(CheckpointError, match="shape"):
+        load_checkpoint(path, "lenet-bn")
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def run_main(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_json_lines(capsys, tmp_path):
+    save = tmp_path / "cli.pt"
+    code, out, err = run_main(capsys, "--model", "lenet-bn", "--dataset", "digits", "--epochs",
+                              "2", "--batch-size", "64", "--lr", "0.01", "--device", "cpu",
+                              "--seed", "1", "--max-steps", "30", "--json", "--save", str(save))
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.strip().splitlines()]
+    assert [r["epoch"] for r in lines] == [1, 2]
+    for r in lines:
+        assert EPOCH_KEYS <= set(r)
+        assert 0 <= r["train_acc"] <= 1 and 0 <= r["test_acc"] <= 1
+    load_checkpoint(save, "lenet-bn")
+
+
+def test_cli_readable_lines(capsys):
+    code, out, err = run_main(capsys, "--model", "lenet-bn", "--dataset", "digits",
+                              "--device", "cpu", "--max-steps", "3")
+    assert code == 0, err
+    assert out.startswith("epoch 1, loss ")
+    assert "train acc" in out and "test acc" in out and out.rstrip().endswith("sec (partial)")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--model", "alexnet", "--dataset", "digits"], "unknown model 'alexnet'"),
+    (["--dataset", "digits", "--batch-size", "0"], "batch size"),
+    (["--dataset", "digits", "--batch-size", "many"], "--batch-size"),
+    (["--dataset", "digits", "--lr", "-1"], "learning rate"),
+    (["--dataset", "digits", "--lr", "fast"], "--lr"),
+    (["--dataset", "digits", "--optimizer", "rmsprop"], "unknown optimizer"),
+    (["--dataset", "digits", "--schedule", "warp"], "unknown schedule"),
+    (["--dataset", "digits", "--epochs", "-3"], "epochs"),
+    (["--dataset", "digits", "--bogus"], "unrecognized"),
+    (["--dataset", "digits", "--save", "/nonexistent-dir/x.pt"], "does not exist"),
+])
+def test_cli_bad_values_one_line_exit_2(capsys, argv, words):
+    code, out, err = run_main(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and words in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cli_cuda_unavailable(capsys):
+    code, out, err = run_main(capsys, "--dataset", "digits", "--device", "cuda")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "CUDA" in err
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    return port
+
+
+def test_cli_fashion_mnist_unavailable_subprocess(tmp_path):
+    env = dict(os.environ)
+    env["D2L_LAB_FASHION_MNIST_URL"] = f"http://127.0.0.1:{_closed_port()}/"
+    env["D2L_LAB_DATA_DIR"] = str(tmp_path / "data")
+    env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", "fashion-mnist",
+                           "--device", "cpu", "--max-steps", "1"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "--dataset digits" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_ctrl_c_stops_cleanly_and_saves(capsys, tmp_path, monkeypatch):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals need the main thread")
+    import nets.train as train_mod
+
+    real_fit = train_mod.fit
+
+    def fit_then_interrupt(model, data, config, **kw):
+        steps = []
+        stop = kw["should_stop"]
+
+        def should_stop():
+            steps.append(1)
+            if len(steps) == 3:
+                os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C
+            return stop()
+
+        kw["should_stop"] = should_stop
+        return real_fit(model, data, config, **kw)
+
+    monkeypatch.setattr(train_mod, "fit", fit_then_interrupt)
+    save = tmp_path / "interrupted.pt"
+    before = signal.getsignal(signal.SIGINT)
+    code, out, err = run_main(capsys, "--dataset", "digits", "--model", "lenet-bn",
+                              "--device", "cpu", "--epochs", "50", "--save", str(save))
+    assert code == 0, err
+    assert "stopped after" in err
+    assert signal.getsignal(signal.SIGINT) is before  # handler restored
+    raw = read_checkpoint(save)
+    assert raw["history"]["stopped"] is True
+    assert raw["history"]["steps"] <= 3
+
+
+def test_python_m_nets_usage():
+    proc = subprocess.run([sys.executable, "-m", "nets"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0
+    assert "python -m nets.train" in proc.stdout and "python -m nets.inspect" in proc.stdout
