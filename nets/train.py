@@ -827,10 +827,8 @@ def _main(argv: list[str] | None) -> int:
     try:
         data = load_dataset(config.dataset, data_dir=config.data_dir)
     except DataUnavailable as e:
-        msg = _one_line(e)
-        hint = ("or put the files in the data dir (--data-dir)" if "digits" in msg
-                else "use --dataset digits, or put the files in the data dir (--data-dir)")
-        raise UsageError(f"{msg} ({hint})") from None
+        raise UsageError(f"{_one_line(e)} (run with --dataset digits, or put the files in the "
+                         "folder given by --data-dir)") from None
     except DataError as e:
         raise UsageError(_one_line(e)) from None
 
