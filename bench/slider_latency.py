@@ -37,7 +37,8 @@ class _Parser(argparse.ArgumentParser):
 def local_url(raw: str) -> str:
     u = urlparse(raw)
     if u.scheme != "http" or u.hostname not in ("127.0.0.1", "localhost") or not u.port:
-        raise UsageError(f"--url must be http://127.0.0.1:PORT or http://localhost:PORT, got '{raw}'")
+        raise UsageError(f"--url must be http://127.0.0.1:PORT or http://localhost:PORT, "
+                         f"got '{raw}'")
     return f"http://{u.hostname}:{u.port}"
 
 
@@ -58,7 +59,8 @@ def parse(argv):
     from optim.functions import FUNCTIONS
 
     if args.function not in FUNCTIONS:
-        raise UsageError(f"--function: unknown '{args.function}' (choose from: {', '.join(FUNCTIONS)})")
+        raise UsageError(f"--function: unknown '{args.function}' "
+                         f"(choose from: {', '.join(FUNCTIONS)})")
     if args.url is not None:
         args.url = local_url(args.url)
     return args

@@ -47,7 +47,8 @@ class AppServer:
     def start(self, timeout: float = 60.0) -> "AppServer":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1",
+               "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.headless", "true", "--server.address", "127.0.0.1",
@@ -116,6 +117,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; artifacts are read by CI uploaders
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -272,10 +274,12 @@ def runs(page) -> int:
     return page.evaluate("window.__st ? window.__st.runs : 0")
 
 
-def wait_rerun(page, before: int, timeout_ms: float = 60_000) -> None:
-    """Wait until a script run that started after ``before`` finished and the app is idle."""
-    page.wait_for_function(f"window.__st && window.__st.runs > {before}", timeout=timeout_ms,
-                           polling=50)
+def wait_redrawn(page, i: int, before: str | None, timeout_ms: float = 60_000) -> None:
+    """After an input: wait until plot i shows new data and the app is idle again.
+
+    (The run counter of INIT_JS is not waited on: when the renderer is busy, React can commit a
+    whole short run at once and the "running" state never reaches the DOM.)"""
+    wait_plot_change(page, i, before, timeout_ms)
     wait_idle(page, timeout_ms)
 
 
@@ -335,7 +339,8 @@ def metric_values(page) -> list[str]:
 def wait_metric(page, i: int, text: str, timeout_ms: float = 60_000) -> None:
     """Wait until the i-th st.metric shows exactly ``text``."""
     page.wait_for_function(
-        "([i, text]) => { const m = document.querySelectorAll('[data-testid=\"stMetricValue\"]')[i];"
+        "([i, text]) => {"
+        " const m = document.querySelectorAll('[data-testid=\"stMetricValue\"]')[i];"
         " return !!m && m.innerText.trim() === text; }", arg=[i, text], timeout=timeout_ms,
         polling=50)
 
@@ -360,7 +365,6 @@ def slider_step_latency(page, label: str, plot_index: int, reps: int = 15,
     out = []
     for k in range(reps):
         thumb.focus()
-        before = runs(page)
         page.evaluate(ARM_LATENCY_JS, plot_index)
         page.keyboard.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
         page.wait_for_function("window.__latency !== null", timeout=timeout_ms, polling=20)
@@ -368,7 +372,7 @@ def slider_step_latency(page, label: str, plot_index: int, reps: int = 15,
         if ms < 0:
             raise AssertionError(f"step {k}: the chart did not change within 60 s")
         out.append(float(ms))
-        wait_rerun(page, before, timeout_ms)
+        wait_idle(page, timeout_ms)
     return out
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -76,12 +75,11 @@ def _x10(eta: float, steps: int = 10, x0: float = 10.0) -> str:
 
 def _step_and_wait(page, label: str, keys: list[str], metric: int, expect: str) -> list:
     """Press keys on a slider's thumb; wait for the redrawn chart and the expected metric."""
-    before, n = sb.fingerprint(page, 0), sb.runs(page)
+    before = sb.fingerprint(page, 0)
     sb.slider_input(page, label).focus()
     for key in keys:
         page.keyboard.press(key)
-    sb.wait_plot_change(page, 0, before)
-    sb.wait_rerun(page, n)
+    sb.wait_redrawn(page, 0, before)
     sb.wait_metric(page, metric, expect)
     return sb.path_trace(sb.plot(page, 0))
 
@@ -115,11 +113,10 @@ def test_explorer_function_and_method_selects_redraw(st_page):
     page = st_page.page
     sb.wait_plots(page, 2)
     assert sb.metric_values(page)[0].startswith("-0.0576461")  # the book's 2D example
-    before, n = sb.fingerprint(page, 0), sb.runs(page)
+    before = sb.fingerprint(page, 0)
 
     sb.choose(page, "Function", "square")
-    sb.wait_plot_change(page, 0, before)
-    sb.wait_rerun(page, n)
+    sb.wait_redrawn(page, 0, before)
     sb.wait_plots(page, 3)
     curve = sb.plot(page, 0)
     assert curve[0]["name"] == "f(x)"
@@ -127,10 +124,9 @@ def test_explorer_function_and_method_selects_redraw(st_page):
     assert sb.metric_values(page)[0] == f"{10 * 0.6 ** 10:.6g}"
     gd_path = sb.path_trace(curve)
 
-    before, n = sb.fingerprint(page, 0), sb.runs(page)
+    before = sb.fingerprint(page, 0)
     sb.choose(page, "Method", "newton")
-    sb.wait_plot_change(page, 0, before)
-    sb.wait_rerun(page, n)
+    sb.wait_redrawn(page, 0, before)
     newton_path = sb.path_trace(sb.plot(page, 0))
     assert newton_path["x"] != gd_path["x"]
     # Newton on x^2 with eta 0.2: x <- x - 0.2 * 2x / 2 = 0.8 x
@@ -149,8 +145,8 @@ def test_shared_link_reproduces_the_books_value(st_page):
 
 def test_slider_step_to_redrawn_chart_latency(st_page):
     """15 keyboard steps on the learning-rate slider; from each key press (the value changes) to
-    the first frame that shows the new trace. The numbers go to stdout and $D2L_LAB_ARTIFACTS/slider_latency.json;
-    only the redraw itself is asserted (timings depend on the machine)."""
+    the first frame that shows the new trace. The numbers go to stdout and to
+    $D2L_LAB_ARTIFACTS/slider_latency.json; only the redraw itself is asserted (timings depend on the machine)."""
     page = _open_square(st_page)
     ms = sb.slider_step_latency(page, "Learning rate", plot_index=0, reps=15)
     assert len(ms) == 15 and all(m > 0 for m in ms)
