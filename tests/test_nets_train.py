@@ -30,6 +30,17 @@ GOOD = dict(model="lenet-bn", dataset="digits", epochs=8, batch_size=32, lr=0.01
             schedule="cosine", optimizer="adam", device="cpu", seed=0)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """One intra-op thread: these tiny models gain nothing from two, and on a busy CI machine
+    (other test processes on the same two cores) two spinning OpenMP threads made a 3 s fit take
+    over a minute. Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def digits():
     return load_dataset("digits")
@@ -424,6 +435,7 @@ def test_cli_fashion_mnist_unavailable_subprocess(tmp_path):
     env["D2L_LAB_FASHION_MNIST_URL"] = f"http://127.0.0.1:{_closed_port()}/"
     env["D2L_LAB_DATA_DIR"] = str(tmp_path / "data")
     env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
+    env["OMP_NUM_THREADS"] = "1"
     proc = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", "fashion-mnist",
                            "--device", "cpu", "--max-steps", "1"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -468,7 +480,8 @@ def test_cli_ctrl_c_stops_cleanly_and_saves(capsys, tmp_path, monkeypatch):
 
 
 def test_python_m_nets_usage():
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "nets"], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=env)
     assert proc.returncode == 0
     assert "python -m nets.train" in proc.stdout and "python -m nets.inspect" in proc.stdout
