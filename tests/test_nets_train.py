@@ -19,8 +19,8 @@ import torch
 from nets.data import load_dataset
 from nets.models import build_model
 from nets.train import (CheckpointError, History, Progress, TrainConfig, fit, load_checkpoint,
-                        lr_lambda, main, plan, predict, read_checkpoint, resolve_device,
-                        save_checkpoint)
+                        lr_lambda, main, make_optimizer, plan, predict, read_checkpoint,
+                        resolve_device, save_checkpoint)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EPOCH_KEYS = {"epoch", "train_loss", "train_acc", "test_acc", "examples_per_s", "seconds"}
@@ -136,8 +136,43 @@ def test_progress_is_throttled(digits):
     seen = []
     hist = fit(seeded_model(), digits, small(epochs=2), on_progress=seen.append,
                report_every=3600.0)
-    # first batch, each epoch end and the final "done": never once per step
-    assert len(seen) <= 1 + len(hist.epochs) + 1 < hist.steps
+    # "preparing", first batch, each epoch end and the final "done": never once per step
+    assert len(seen) <= 2 + len(hist.epochs) + 1 < hist.steps
+
+
+def test_first_progress_comes_before_any_work(digits):
+    seen = []
+    model = seeded_model()
+    first_weight = next(model.parameters()).detach().clone()
+
+    def on_progress(p):
+        if not seen:  # nothing moved or trained yet
+            assert torch.equal(next(model.parameters()).detach().cpu(), first_weight.cpu())
+        seen.append(p)
+
+    hist = fit(model, digits, small(epochs=1), on_progress=on_progress)
+    assert seen[0].step == 0 and seen[0].phase == "train"
+    assert seen[0].message.startswith("preparing") and str(hist.batch_size) in seen[0].message
+    assert seen[0].total_steps == hist.steps
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_optimizer_uses_the_fused_kernel_where_there_is_one(optimizer):
+    model = torch.nn.Linear(3, 2)
+    opt = make_optimizer(model, TrainConfig(optimizer=optimizer), 0.01)
+    assert opt.defaults.get("fused") is True
+    assert opt.defaults["lr"] == 0.01
+    if optimizer == "sgd":
+        assert opt.defaults["momentum"] == 0.9
+
+
+def test_fit_distributed_needs_a_process_group(digits):
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        pytest.skip("a process group is already initialised here")
+    with pytest.raises(ValueError, match="torchrun"):
+        fit(seeded_model(), digits, small(epochs=1), distributed=True)
 
 
 def test_points_on_step_grid_and_epoch_float(digits):
