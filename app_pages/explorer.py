@@ -1,5 +1,6 @@
 """Explorer: any function x any method x any schedule, with every knob."""
 
+import numpy as np
 import streamlit as st
 
 from optim import get_method, get_schedule, run
@@ -51,7 +52,7 @@ trace = run(objective, get_method(mid, **mparams), get_schedule(sid, eta, steps,
 show_status(trace)
 c1, c2, c3 = st.columns([2, 1, 1])
 c1.metric(t("Final x"), ", ".join(f"{v:.6g}" for v in trace.final))
-c2.metric(t("Final f(x)"), f"{trace.fs[-1]:.6g}")
+c2.metric(t("Final f(x)"), f"{trace.fs[-1]:.6g}" if np.isfinite(trace.fs[-1]) else "–")
 c3.metric(t("Steps taken"), trace.steps)
 
 name = t(METHODS[mid].title)

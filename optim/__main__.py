@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             "eta": eta,
             "steps": steps,
             "xs": trace.xs.tolist(),
-            "fs": trace.fs.tolist(),
+            "fs": [v if math.isfinite(v) else None for v in trace.fs.tolist()],
             "lrs": trace.lrs.tolist(),
             "status": trace.status,
             "stopped_at": trace.stopped_at,

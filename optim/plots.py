@@ -39,8 +39,12 @@ def _paths(traces) -> list[tuple[str, Trace, str]]:
     if traces is None:
         return []
     if isinstance(traces, Trace):
-        return [("gradient descent", traces, PATH)]
-    return [(name, tr, PALETTE[i % len(PALETTE)]) for i, (name, tr) in enumerate(traces)]
+        traces = [("gradient descent", traces)]
+        colors = [PATH]
+    else:
+        colors = [PALETTE[i % len(PALETTE)] for i in range(len(traces))]
+    # a run whose start is out of range has no finite point to draw
+    return [(name, tr, c) for (name, tr), c in zip(traces, colors) if not tr.out_of_range]
 
 
 def make_layout(**kw) -> dict:
@@ -69,7 +73,9 @@ def curve_figure(objective: Objective, traces=None, annotations: Sequence[dict] 
     x = np.linspace(lo, hi, samples)
     with np.errstate(all="ignore"):
         y = objective.f(x[None, :])
-    data = [dict(type="scatter", x=x, y=y, mode="lines", name="f(x)", line=dict(color=CURVE))]
+    keep = np.isfinite(y)  # where f overflows there is nothing to draw: never hand NaN/inf on
+    data = [dict(type="scatter", x=x[keep], y=y[keep], mode="lines", name="f(x)",
+                 line=dict(color=CURVE))]
     for name, tr, color in paths:
         data.append(dict(
             type="scatter", x=tr.xs[:, 0], y=tr.fs, mode="lines+markers", name=name,
@@ -94,7 +100,12 @@ def _grid(objective: Objective, paths, n: int):
     X, Y = np.meshgrid(gx, gy)
     with np.errstate(all="ignore"):
         Z = objective.f(np.stack([X, Y]))
-    return gx, gy, np.where(np.isfinite(Z), Z, np.nan)
+    Z = np.broadcast_to(np.asarray(Z, dtype=float), X.shape)
+    if np.all(np.isfinite(Z)):
+        return gx, gy, Z
+    # where f is undefined (log of a negative, a pole) plotly leaves a hole for null; NaN or inf
+    # would be handed to the browser as numbers
+    return gx, gy, np.where(np.isfinite(Z), Z, None).tolist()
 
 
 def contour_figure(objective: Objective, traces=None, title: str | None = None,
@@ -188,6 +199,7 @@ def book_figure(objective: Objective, trace: Trace | None = None):
         ax.set_ylabel("f(x)")
     else:
         gx, gy, Z = _grid(objective, paths, 120)
+        Z = np.array(Z, dtype=float)  # holes (None) become NaN, which matplotlib skips
         ax.contour(gx, gy, Z, levels=20, colors=CURVE, linewidths=0.8)
         for _, tr, color in paths:
             ax.plot(tr.xs[:, 0], tr.xs[:, 1], "-o", color=color, markersize=3)

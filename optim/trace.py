@@ -18,9 +18,14 @@ class Trace:
     xs: np.ndarray  # (n + 1, dim): x_0 .. x_n, all finite
     fs: np.ndarray  # (n + 1,): f at each point
     lrs: np.ndarray  # (n,): eta_t used for step t (t = 0 first)
-    status: str  # "ok" | "diverged" | "singular"
+    status: str  # "ok" | "diverged" | "singular"; diverged at step 0: f(x_0) is not finite
     stopped_at: int | None  # the step index (1-based, as the book's "epoch k") that failed
     message: str = ""
+
+    @property
+    def out_of_range(self) -> bool:
+        """f is not finite at the start point: there is nothing to draw."""
+        return self.status == "diverged" and self.stopped_at == 0
 
     @property
     def steps(self) -> int:
@@ -58,7 +63,12 @@ def run(objective: Objective, method: Method, schedule: Schedule, x0, steps: int
     xs = np.empty((steps + 1, objective.dim))
     fs = np.empty(steps + 1)
     lrs = np.empty(steps)
-    xs[0], fs[0] = x, float(objective.f(x))
+    with np.errstate(all="ignore"):
+        xs[0], fs[0] = x, float(objective.f(x))
+    if not np.isfinite(fs[0]):
+        # e.g. cosh(0.5 * 1e6): the start is valid input but f overflows there; nothing to draw
+        return Trace(xs[:1].copy(), fs[:1].copy(), lrs[:0].copy(), "diverged", 0,
+                     f"value out of range: f is not a finite number at the start point {_fmt(x)}")
     f, grad, hess, update = objective.f, objective.grad, objective.hess, method.update
     needs_hess = method.needs_hess
     state = method.init(x)

@@ -288,3 +288,9 @@ def test_cli_own_expression(capsys):
     data = json.loads(out)
     assert code == 0 and data["function"] == "custom" and data["expr"] == "x^2 + 2*y^2"
     assert data["xs"][-1] == pytest.approx([-0.057646, -0.000073], abs=1e-6)  # same as quadratic
+
+
+def test_a_start_where_f_overflows_is_out_of_range_not_nan():
+    tr = solve("cosh", "gd", eta=0.1, steps=5, x0=[1e6])
+    assert tr.status == "diverged" and tr.stopped_at == 0 and tr.out_of_range
+    assert "out of range" in tr.message and len(tr.lrs) == 0

@@ -113,7 +113,11 @@ def start_inputs(prefix: str, dim: int, x0, where=st) -> tuple[float, ...]:
 
 def show_status(trace: Trace) -> None:
     """A run that stopped says so in plain words, at the step where it happened."""
-    if trace.status == "diverged":
+    if trace.out_of_range:
+        st.error(t("Value out of range: f is not a finite number at the start point x = {x}. "
+                   "Choose a start point closer to the function's domain.",
+                   x=", ".join(f"{v:.4g}" for v in trace.xs[0])), icon="📏")
+    elif trace.status == "diverged":
         st.error(t("Diverged at step {k}: the iterate left |x| ≤ 1e8, so the run stopped there. "
                    "Try a smaller learning rate.", k=trace.stopped_at), icon="💥")
     elif trace.status == "singular":

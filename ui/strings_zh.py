@@ -453,4 +453,6 @@ ZH: dict[str, str] = {
     "final fraction of eta": "最终学习率占初始 η 的比例",
     "steps between drops": "每次下降之间的步数",
     "factor per drop": "每次下降的乘数",
+    "Value out of range: f is not a finite number at the start point x = {x}. Choose a start point closer to the function's domain.":
+        "数值超出范围:f 在起点 x = {x} 处不是有限数。请选择离函数定义域更近的起点。",
 }
