@@ -69,13 +69,16 @@ def parse(argv):
 def measure(base_url: str, function: str, reps: int) -> dict:
     from playwright.sync_api import sync_playwright
 
+    from optim.functions import FUNCTIONS
+
     with sync_playwright() as pw:
         browser = sb.launch(pw)
         try:
             page, console = sb.new_page(browser, base_url)
             sb.open_app(page, base_url, f"explorer?ex_function={function}")
-            sb.wait_plots(page, 2)
-            ms = sb.slider_step_latency(page, "Learning rate", plot_index=0, reps=reps)
+            chart = "ex_curve" if FUNCTIONS[function].make().dim == 1 else "ex_contour"
+            sb.wait_chart(page, chart)
+            ms = sb.slider_step_latency(page, "ex_eta", chart, reps=reps)
             errors = console.errors + [f"stException: {e}" for e in sb.exceptions(page)]
         finally:
             browser.close()

@@ -114,7 +114,7 @@ async def open_session(browser, base_url: str, s: Session) -> None:
                       timeout=LOAD_TIMEOUT_MS)
     await s.page.wait_for_selector("h1", timeout=LOAD_TIMEOUT_MS)
     await s.page.wait_for_function(
-        "Array.from(document.querySelectorAll('.js-plotly-plot')).filter(p => p.data).length >= 3",
+        "[...document.querySelectorAll('.st-key-ex_curve .js-plotly-plot')].some(p => p.data)",
         timeout=LOAD_TIMEOUT_MS, polling=100)
     await _wait_idle(s.page, LOAD_TIMEOUT_MS)
 
@@ -122,10 +122,8 @@ async def open_session(browser, base_url: str, s: Session) -> None:
 async def drive(s: Session, deadline: float) -> None:
     """Step sliders until the deadline: eta right/left, and every third step the steps slider."""
     page, k = s.page, 0
-    eta = page.locator('[data-testid="stSlider"]').filter(has_text="Learning rate").locator(
-        'input[type="range"]').first
-    steps = page.locator('[data-testid="stSlider"]').filter(has_text="Steps").locator(
-        'input[type="range"]').first
+    eta = page.locator('.st-key-ex_eta input[type="range"]').first
+    steps = page.locator('.st-key-ex_steps input[type="range"]').first
     while time.monotonic() < deadline:
         thumb = steps if k % 3 == 2 else eta
         key = "ArrowRight" if (k // 3) % 2 == 0 else "ArrowLeft"
@@ -133,7 +131,7 @@ async def drive(s: Session, deadline: float) -> None:
         stage = "step"
         try:
             await thumb.focus()
-            await page.evaluate(sb.ARM_LATENCY_JS, 0)
+            await page.evaluate(sb.ARM_LATENCY_JS, "ex_curve")
             await page.keyboard.press(key)
             stage = "redraw"
             await page.wait_for_function("window.__latency !== null", timeout=REDRAW_TIMEOUT_MS,

@@ -190,38 +190,43 @@ _DECODE = """
   };
 """
 
-PLOTS_JS = """
-(which) => {""" + _DECODE + """
-  const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
-  const pick = which === null || which === undefined ? plots : [plots[which]];
-  return pick.map(gd => (gd && gd.data) ? gd.data.map(t => ({
+# A chart is found by the key its page gave st.plotly_chart: Streamlit puts the class
+# st-key-<key> on the element's container (independent of the interface language).
+_GD = """
+  const gdOf = key => document.querySelector('.st-key-' + CSS.escape(key) + ' .js-plotly-plot');
+"""
+
+PLOT_JS = """
+(key) => {""" + _DECODE + _GD + """
+  const gd = gdOf(key);
+  return (gd && gd.data) ? gd.data.map(t => ({
       name: t.name === undefined ? null : t.name, mode: t.mode || null, type: t.type || null,
-      x: dec(t.x), y: dec(t.y)})) : null);
+      x: dec(t.x), y: dec(t.y)})) : null;
 }
 """
 
-# A fingerprint of one plot's values (decoded, so a change of encoding alone does not count).
-_FP = """
-  const fp = i => {
-    const gd = document.querySelectorAll('.js-plotly-plot')[i];
+# A fingerprint of one chart's values (decoded, so a change of encoding alone does not count).
+_FP = _GD + """
+  const fp = key => {
+    const gd = gdOf(key);
     return gd && gd.data ? JSON.stringify(gd.data.map(t => [dec(t.x), dec(t.y)])) : null;
   };
 """
-FINGERPRINT_JS = "(i) => {" + _DECODE + _FP + "  return fp(i);\n}"
+FINGERPRINT_JS = "(key) => {" + _DECODE + _FP + "  return fp(key);\n}"
 
 # Arms a one-shot timer: from the next keydown on the slider's thumb to the first animation frame in
-# which plot i's data differs from now; the result lands in window.__latency (ms). A keyboard step
+# which chart ``key`` shows other data than now; the result lands in window.__latency (ms). A keyboard step
 # is a complete slider gesture: Streamlit sends the new value on keydown (the keyup can arrive
 # hundreds of ms later when the page is busy redrawing, so it would be the wrong clock start).
 ARM_LATENCY_JS = """
-(i) => {""" + _DECODE + _FP + """
-  const before = fp(i);
+(key) => {""" + _DECODE + _FP + """
+  const before = fp(key);
   window.__latency = null;
   const onDown = () => {
     document.removeEventListener('keydown', onDown, true);
     const t0 = performance.now();
     const tick = () => {
-      const now = fp(i);
+      const now = fp(key);
       if (now !== null && now !== before) { window.__latency = performance.now() - t0; return; }
       if (performance.now() - t0 > 60000) { window.__latency = -1; return; }
       requestAnimationFrame(tick);
@@ -274,12 +279,12 @@ def runs(page) -> int:
     return page.evaluate("window.__st ? window.__st.runs : 0")
 
 
-def wait_redrawn(page, i: int, before: str | None, timeout_ms: float = 60_000) -> None:
-    """After an input: wait until plot i shows new data and the app is idle again.
+def wait_redrawn(page, key: str, before: str | None, timeout_ms: float = 60_000) -> None:
+    """After an input: wait until chart ``key`` shows new data and the app is idle again.
 
     (The run counter of INIT_JS is not waited on: when the renderer is busy, React can commit a
     whole short run at once and the "running" state never reaches the DOM.)"""
-    wait_plot_change(page, i, before, timeout_ms)
+    wait_plot_change(page, key, before, timeout_ms)
     wait_idle(page, timeout_ms)
 
 
@@ -292,18 +297,20 @@ def open_app(page, base_url: str, path: str = "", timeout_ms: float = 60_000) ->
     wait_idle(page, timeout_ms)
 
 
-def plots(page) -> list:
-    return page.evaluate(PLOTS_JS, None)
-
-
-def plot(page, i: int) -> list | None:
-    return page.evaluate(PLOTS_JS, i)[0]
+def plot(page, key: str) -> list | None:
+    """The traces of chart ``key`` (name, mode, type, x, y with typed arrays decoded)."""
+    return page.evaluate(PLOT_JS, key)
 
 
 def wait_plots(page, n: int, timeout_ms: float = 60_000) -> None:
+    """Wait until at least n plotly charts on the page have data."""
     page.wait_for_function(
         f"Array.from(document.querySelectorAll('.js-plotly-plot')).filter(p => p.data).length"
         f" >= {n}", timeout=timeout_ms, polling=50)
+
+
+def wait_chart(page, key: str, timeout_ms: float = 60_000) -> None:
+    wait_plot_change(page, key, None, timeout_ms)
 
 
 def path_trace(traces: list) -> dict:
@@ -314,22 +321,26 @@ def path_trace(traces: list) -> dict:
     raise AssertionError(f"no path trace in {[t.get('name') for t in traces or []]}")
 
 
-def fingerprint(page, i: int) -> str | None:
-    return page.evaluate(FINGERPRINT_JS, i)
+def fingerprint(page, key: str) -> str | None:
+    return page.evaluate(FINGERPRINT_JS, key)
 
 
-def wait_plot_change(page, i: int, before: str | None, timeout_ms: float = 60_000) -> None:
-    """Wait until plot i's data differs from the fingerprint ``before``."""
+def wait_plot_change(page, key: str, before: str | None, timeout_ms: float = 60_000) -> None:
+    """Wait until chart ``key`` has data that differs from the fingerprint ``before``."""
     page.wait_for_function(
-        "([i, before]) => { const f = (" + FINGERPRINT_JS + ")(i);"
+        "([key, before]) => { const f = (" + FINGERPRINT_JS + ")(key);"
         " return f !== null && f !== before; }",
-        arg=[i, before], timeout=timeout_ms, polling=20)
+        arg=[key, before], timeout=timeout_ms, polling=20)
 
 
-def slider_input(page, label: str):
-    """The keyboard-focusable thumb (an <input type=range>) of the slider with this label."""
-    return page.locator('[data-testid="stSlider"]').filter(has_text=label).locator(
-        'input[type="range"]').first
+def widget(page, key: str):
+    """The container of the widget or element with this Streamlit key."""
+    return page.locator(f".st-key-{key}").first
+
+
+def slider_input(page, key: str):
+    """The keyboard-focusable thumb (an <input type=range>) of the slider with this key."""
+    return widget(page, key).locator('input[type="range"]').first
 
 
 def metric_values(page) -> list[str]:
@@ -349,23 +360,22 @@ def exceptions(page) -> list[str]:
     return page.locator('[data-testid="stException"]').all_inner_texts()
 
 
-def choose(page, label: str, option: str, timeout_ms: float = 30_000) -> None:
-    """Open the selectbox with this label and click one option."""
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    box.click(timeout=timeout_ms)
+def choose(page, key: str, option: str, timeout_ms: float = 30_000) -> None:
+    """Open the selectbox with this key and click one option."""
+    widget(page, key).locator('[data-testid="stSelectbox"]').first.click(timeout=timeout_ms)
     page.get_by_role("option", name=option, exact=True).first.click(timeout=timeout_ms)
 
 
-def slider_step_latency(page, label: str, plot_index: int, reps: int = 15,
+def slider_step_latency(page, slider: str, chart: str, reps: int = 15,
                         timeout_ms: float = 60_000) -> list[float]:
-    """Press ArrowRight / ArrowLeft alternately on a slider; for each step, milliseconds from the
-    key going down (the value changes) to the first frame in which plot ``plot_index`` shows new
-    data."""
-    thumb = slider_input(page, label)
+    """Press ArrowRight / ArrowLeft alternately on slider ``slider`` (a widget key); for each
+    step, milliseconds from the key going down (the value changes) to the first frame in which
+    chart ``chart`` (an st.plotly_chart key) shows new data."""
+    thumb = slider_input(page, slider)
     out = []
     for k in range(reps):
         thumb.focus()
-        page.evaluate(ARM_LATENCY_JS, plot_index)
+        page.evaluate(ARM_LATENCY_JS, chart)
         page.keyboard.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
         page.wait_for_function("window.__latency !== null", timeout=timeout_ms, polling=20)
         ms = page.evaluate("window.__latency")

@@ -64,7 +64,8 @@ def test_every_routed_page_is_in_the_sidebar(st_page):
 def _open_square(st_page, **extra):
     query = "&".join(f"{k}={v}" for k, v in {"ex_function": "square", **extra}.items())
     st_page.open(f"explorer?{query}")
-    sb.wait_plots(st_page.page, 3)  # curve, objective against step, learning rate against step
+    for chart in ("ex_curve", "ex_loss", "ex_lr"):
+        sb.wait_chart(st_page.page, chart)
     return st_page.page
 
 
@@ -73,15 +74,15 @@ def _x10(eta: float, steps: int = 10, x0: float = 10.0) -> str:
     return f"{x0 * (1 - 2 * eta) ** steps:.6g}"
 
 
-def _step_and_wait(page, label: str, keys: list[str], metric: int, expect: str) -> list:
+def _step_and_wait(page, slider: str, keys: list[str], metric: int, expect: str) -> list:
     """Press keys on a slider's thumb; wait for the redrawn chart and the expected metric."""
-    before = sb.fingerprint(page, 0)
-    sb.slider_input(page, label).focus()
+    before = sb.fingerprint(page, "ex_curve")
+    sb.slider_input(page, slider).focus()
     for key in keys:
         page.keyboard.press(key)
-    sb.wait_redrawn(page, 0, before)
+    sb.wait_redrawn(page, "ex_curve", before)
     sb.wait_metric(page, metric, expect)
-    return sb.path_trace(sb.plot(page, 0))
+    return sb.path_trace(sb.plot(page, "ex_curve"))
 
 
 def test_explorer_eta_and_steps_sliders_redraw_the_trace(st_page):
@@ -90,20 +91,20 @@ def test_explorer_eta_and_steps_sliders_redraw_the_trace(st_page):
 
     page = _open_square(st_page)
     eta0 = PRESETS["square"]["eta"]
-    start = sb.path_trace(sb.plot(page, 0))
+    start = sb.path_trace(sb.plot(page, "ex_curve"))
     assert len(start["x"]) == 11 and sb.metric_values(page)[0] == _x10(eta0)
 
     up = ETAS[ETAS.index(eta0) + 1]
-    faster = _step_and_wait(page, "Learning rate", ["ArrowRight"], 0, _x10(up))
+    faster = _step_and_wait(page, "ex_eta", ["ArrowRight"], 0, _x10(up))
     assert faster["x"] != start["x"] and len(faster["x"]) == 11
     assert f"ex_eta={up:g}" in page.url  # the new value is kept in the link
 
     down = ETAS[ETAS.index(eta0) - 1]
-    slower = _step_and_wait(page, "Learning rate", ["ArrowLeft", "ArrowLeft"], 0, _x10(down))
+    slower = _step_and_wait(page, "ex_eta", ["ArrowLeft", "ArrowLeft"], 0, _x10(down))
     assert slower["x"] not in (start["x"], faster["x"])
     assert slower["x"][-1] == pytest.approx(float(_x10(down)), rel=1e-5)
 
-    longer = _step_and_wait(page, "Steps", ["ArrowRight"], 2, "11")
+    longer = _step_and_wait(page, "ex_steps", ["ArrowRight"], 2, "11")
     assert len(longer["x"]) == 12 and longer["x"][:11] == slower["x"]
     st_page.assert_clean()
 
@@ -111,26 +112,25 @@ def test_explorer_eta_and_steps_sliders_redraw_the_trace(st_page):
 def test_explorer_function_and_method_selects_redraw(st_page):
     st_page.open("explorer")
     page = st_page.page
-    sb.wait_plots(page, 2)
-    assert sb.metric_values(page)[0].startswith("-0.0576461")  # the book's 2D example
-    before = sb.fingerprint(page, 0)
+    sb.wait_chart(page, "ex_contour")  # the book's 2D example opens on the contour plot
+    assert sb.metric_values(page)[0].startswith("-0.0576461")
+    assert sb.fingerprint(page, "ex_curve") is None
 
-    sb.choose(page, "Function", "square")
-    sb.wait_redrawn(page, 0, before)
-    sb.wait_plots(page, 3)
-    curve = sb.plot(page, 0)
+    sb.choose(page, "ex_function", "square")
+    sb.wait_redrawn(page, "ex_curve", None)  # a 1D function: the curve replaces the contour
+    curve = sb.plot(page, "ex_curve")
     assert curve[0]["name"] == "f(x)"
     # the book's preset for x^2: eta 0.2, 10 steps from 10 -> x_10 = 10 * 0.6^10
-    assert sb.metric_values(page)[0] == f"{10 * 0.6 ** 10:.6g}"
+    sb.wait_metric(page, 0, f"{10 * 0.6 ** 10:.6g}")
     gd_path = sb.path_trace(curve)
 
-    before = sb.fingerprint(page, 0)
-    sb.choose(page, "Method", "newton")
-    sb.wait_redrawn(page, 0, before)
-    newton_path = sb.path_trace(sb.plot(page, 0))
+    before = sb.fingerprint(page, "ex_curve")
+    sb.choose(page, "ex_method", "newton")
+    sb.wait_redrawn(page, "ex_curve", before)
+    newton_path = sb.path_trace(sb.plot(page, "ex_curve"))
     assert newton_path["x"] != gd_path["x"]
     # Newton on x^2 with eta 0.2: x <- x - 0.2 * 2x / 2 = 0.8 x
-    assert sb.metric_values(page)[0] == f"{10 * 0.8 ** 10:.6g}"
+    sb.wait_metric(page, 0, f"{10 * 0.8 ** 10:.6g}")
     assert "ex_method=newton" in page.url
     st_page.assert_clean()
 
@@ -138,7 +138,7 @@ def test_explorer_function_and_method_selects_redraw(st_page):
 def test_shared_link_reproduces_the_books_value(st_page):
     page = _open_square(st_page, ex_eta="0.05", ex_steps="10", ex_x0="10")
     assert sb.metric_values(page)[0] == "3.48678"  # the book: epoch 10, x: 3.486784
-    path = sb.path_trace(sb.plot(page, 0))
+    path = sb.path_trace(sb.plot(page, "ex_curve"))
     assert path["x"][-1] == pytest.approx(10 * 0.9 ** 10, rel=1e-9)
     st_page.assert_clean()
 
@@ -148,7 +148,7 @@ def test_slider_step_to_redrawn_chart_latency(st_page):
     the first frame that shows the new trace. The numbers go to stdout and to
     $D2L_LAB_ARTIFACTS/slider_latency.json; only the redraw itself is asserted (timings depend on the machine)."""
     page = _open_square(st_page)
-    ms = sb.slider_step_latency(page, "Learning rate", plot_index=0, reps=15)
+    ms = sb.slider_step_latency(page, "ex_eta", "ex_curve", reps=15)
     assert len(ms) == 15 and all(m > 0 for m in ms)
     stats = {"what": "explorer eta slider step (keyboard) to redrawn curve chart",
              "page": "explorer?ex_function=square", **sb.summarize(ms),
