@@ -421,6 +421,19 @@ def test_cli_rejects_bad_numbers_with_one_line(capsys, case):
     _check_refusal(rc, out, err)
 
 
+@pytest.mark.parametrize("fid", [f for f in FUNCTIONS if FUNCTIONS[f].params])
+def test_cli_refuses_function_parameters_outside_their_range(capsys, fid):
+    """A Param's (lo, hi) is its documented sane range: methods and schedules refuse values
+    outside it, and so must functions (the page's widgets cannot go there either)."""
+    from optim.__main__ import main
+
+    name, p = next(iter(FUNCTIONS[fid].params.items()))
+    for value in (p.hi * 10 + 1, p.lo - abs(p.lo) - 1):
+        rc = main(["--function", fid, "--param", f"{name}={value!r}", "--steps", "1"])
+        out, err = capsys.readouterr()
+        _check_refusal(rc, out, err)
+
+
 # Through a real process too: exit status 2 and a single stderr line.
 PROCESS_CASES = [("--eta", "nan"), ("--x0", "-inf"), ("--noise", "abc"), ("--param c", "")]
 
