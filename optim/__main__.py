@@ -102,6 +102,8 @@ def _glue_negative_values(argv: list[str]) -> list[str]:
 def parse(argv: list[str]):
     args = build_parser().parse_args(_glue_negative_values(list(argv)))
     eta = _number(args.eta, "--eta")
+    if eta <= 0:
+        raise UsageError(f"--eta must be a positive number, got '{args.eta}'")
     steps_f = _number(args.steps, "--steps")
     if steps_f != int(steps_f) or not 0 <= steps_f <= MAX_STEPS:
         raise UsageError(f"--steps must be a whole number from 0 to {MAX_STEPS}, got '{args.steps}'")

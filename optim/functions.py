@@ -70,8 +70,9 @@ class FunctionSpec:
         values = {name: float(p.default) for name, p in self.params.items()}
         for name, value in overrides.items():
             value = float(value)
-            if not np.isfinite(value):
-                raise ValueError(f"parameter {name} must be a finite number, got {value}")
+            p = self.params[name]
+            if not np.isfinite(value) or value < p.lo or value > p.hi:
+                raise ValueError(f"{name} must be between {p.lo:g} and {p.hi:g}, got {value:g}")
             values[name] = value
         return self.build(**values)
 
