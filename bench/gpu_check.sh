@@ -148,29 +148,68 @@ write("pytest.json", tests)
 step("pytest cuda", ok, secs, summary=tests.get("cuda_tests", {}).get("summary",
                                                                    tests.get("skipped")))
 
-# --- 3. every model from the command line -------------------------------------------------------
+# --- 3. speed ----------------------------------------------------------------------------------
+ratios = {}
+for model, resize in (("lenet-bn-scratch", 28), ("resnet18", 96), ("densenet", 96)):
+    cmd = [PY, "bench/train_speed.py", "--device", DEVICE, "--model", model, "--json",
+           "--seconds", SPEED_SECONDS, "--batch-size", "256"]
+    if DRY:
+        cmd += ["--n-train", "1024", "--batch-size", "64", "--warmup-steps", "1",
+                "--resize", "28" if model == "lenet-bn-scratch" else "32"]
+    else:
+        cmd += ["--resize", str(resize), "--warmup-steps", "5"]
+    r = run(cmd, 100 if not DRY else 60)
+    res = json_lines(r["_stdout"])
+    result = res[-1] if res else None
+    write(f"speed_{model}.json", {"cmd": r["cmd"], "rc": r["rc"], "seconds": r["seconds"],
+                                  "stderr_tail": r["stderr_tail"], "result": result})
+    ok = r["rc"] == 0 and result is not None and len(result.get("results", [])) == 3
+    if result:
+        ratios[model] = {**result.get("ratios", {}),
+                         **{x["mode"]: round(x["examples_per_s"], 1) for x in result["results"]}}
+    step(f"speed {model}", ok, r["seconds"], ratios=ratios.get(model))
+
+# --- 4. fast mode keeps accuracy ---------------------------------------------------------------
+cmd = [PY, "bench/train_speed.py", "--accuracy", "--device", DEVICE, "--model", "lenet-bn-scratch",
+       "--json", "--repeats", "3" if not DRY else "1", "--epochs", "10" if not DRY else "1"]
+r = run(cmd, 90)
+res = json_lines(r["_stdout"])
+write("accuracy.json", {"cmd": r["cmd"], "rc": r["rc"], "seconds": r["seconds"],
+                        "stderr_tail": r["stderr_tail"], "result": res[-1] if res else None})
+step("accuracy", r["rc"] == 0 and bool(res), r["seconds"],
+     acc_gap=(res[-1].get("acc_gap") if res else None))
+
+# --- 5. every model from the command line -------------------------------------------------------
 cli = []
 models = [("lenet", None), ("lenet-bn-scratch", None), ("lenet-bn", None),
           ("resnet18", 96 if not DRY else 32), ("densenet", 96 if not DRY else 32)]
-cli_ok = True
 t_cli = time.monotonic()
-for i, (model, resize) in enumerate(models):
-    for fast in ((False, True) if not DRY else (bool(i % 2),)):  # the dry run: one each
-        cmd = [PY, "-m", "nets.train", "--model", model, "--dataset", "digits", "--device", DEVICE,
-               "--epochs", "2" if not DRY else "1", "--max-steps", "300" if not DRY else "3",
-               "--json"]
-        if resize:
-            cmd += ["--resize", str(resize)]
-        if fast:
-            cmd.append("--fast")
-        r = run(cmd, 90)
-        epochs = json_lines(r["_stdout"])
-        acc = epochs[-1].get("test_acc") if epochs else None
-        ok = r["rc"] == 0 and bool(epochs) and acc is not None
-        cli_ok &= ok
-        cli.append({**{k: v for k, v in r.items() if k not in ("_stdout", "stdout_tail")},
-                    "model": model, "fast": fast, "ok": ok, "epochs": epochs, "final_test_acc": acc})
-        write("cli.json", cli)
+jobs = [(model, resize, fast) for i, (model, resize) in enumerate(models)
+        for fast in ((False, True) if not DRY else (bool(i % 2),))]  # the dry run: one each
+
+
+def cli_run(job):
+    model, resize, fast = job
+    cmd = [PY, "-m", "nets.train", "--model", model, "--dataset", "digits", "--device", DEVICE,
+           "--epochs", "2" if not DRY else "1", "--max-steps", "300" if not DRY else "3", "--json"]
+    if resize:
+        cmd += ["--resize", str(resize)]
+    if fast:
+        cmd.append("--fast")
+    r = run(cmd, 120)
+    epochs = json_lines(r["_stdout"])
+    acc = epochs[-1].get("test_acc") if epochs else None
+    ok = r["rc"] == 0 and bool(epochs) and acc is not None
+    return {**{k: v for k, v in r.items() if k not in ("_stdout", "stdout_tail")},
+            "model": model, "fast": fast, "ok": ok, "epochs": epochs, "final_test_acc": acc}
+
+
+# several processes at once (16 cores, one GPU with room for all): the start-ups overlap
+from concurrent.futures import ThreadPoolExecutor
+with ThreadPoolExecutor(max_workers=5 if not DRY else 1) as pool:
+    cli = list(pool.map(cli_run, jobs))
+cli_ok = all(c["ok"] for c in cli)
+write("cli.json", cli)
 
 
 def free_port() -> int:
@@ -192,37 +231,6 @@ step("cli", cli_ok, time.monotonic() - t_cli,
      failed=[f"{c['model']}{' fast' if c.get('fast') else ''}" for c in cli
              if not c["ok"] and not c.get("distributed")])
 step("distributed", dist_ok, r["seconds"])
-
-# --- 4. speed ----------------------------------------------------------------------------------
-ratios = {}
-for model, resize in (("lenet-bn-scratch", 28), ("resnet18", 96), ("densenet", 96)):
-    cmd = [PY, "bench/train_speed.py", "--device", DEVICE, "--model", model, "--json",
-           "--seconds", SPEED_SECONDS, "--batch-size", "256"]
-    if DRY:
-        cmd += ["--n-train", "1024", "--batch-size", "64", "--warmup-steps", "1",
-                "--resize", "28" if model == "lenet-bn-scratch" else "32"]
-    else:
-        cmd += ["--resize", str(resize), "--warmup-steps", "5"]
-    r = run(cmd, 100 if not DRY else 60)
-    res = json_lines(r["_stdout"])
-    result = res[-1] if res else None
-    write(f"speed_{model}.json", {"cmd": r["cmd"], "rc": r["rc"], "seconds": r["seconds"],
-                                  "stderr_tail": r["stderr_tail"], "result": result})
-    ok = r["rc"] == 0 and result is not None and len(result.get("results", [])) == 3
-    if result:
-        ratios[model] = {**result.get("ratios", {}),
-                         **{x["mode"]: round(x["examples_per_s"], 1) for x in result["results"]}}
-    step(f"speed {model}", ok, r["seconds"], ratios=ratios.get(model))
-
-# --- 5. fast mode keeps accuracy ---------------------------------------------------------------
-cmd = [PY, "bench/train_speed.py", "--accuracy", "--device", DEVICE, "--model", "lenet-bn-scratch",
-       "--json", "--repeats", "3" if not DRY else "1", "--epochs", "10" if not DRY else "1"]
-r = run(cmd, 90)
-res = json_lines(r["_stdout"])
-write("accuracy.json", {"cmd": r["cmd"], "rc": r["rc"], "seconds": r["seconds"],
-                        "stderr_tail": r["stderr_tail"], "result": res[-1] if res else None})
-step("accuracy", r["rc"] == 0 and bool(res), r["seconds"],
-     acc_gap=(res[-1].get("acc_gap") if res else None))
 
 # --- 6. every test of the nets test files, with what time is left (cuda is the default here) ----
 if HAVE_PYTEST and left() > 30:

@@ -73,6 +73,10 @@ MAX_LR = 10.0
 SGD_MOMENTUM = 0.9
 FAST_BATCH_FACTORS = (4, 2)  # fast mode tries these batch growths, largest first
 FAST_BATCH_CAP = 1024
+# On a CPU a larger batch buys little: LeNet at 28x28, one or two threads, trains about as many
+# examples/s at batch 64 as at 256, and fewer at 1024 (bench/train_speed.py --modes default with
+# --batch-size 32..1024); it only pays for small batches, where per-step overhead dominates.
+FAST_BATCH_CAP_CPU = 128
 FAST_MIN_TOTAL_STEPS = 150  # ... keeping at least this many optimiser steps in the run
 FAST_WARMUP_FRACTION = 0.05
 FAST_LR_POWER = {"adam": 0.5, "sgd": 1.0}  # lr *= (batch growth) ** power
@@ -240,7 +244,7 @@ def _steps_per_epoch(n_train: int, batch: int) -> int:
     return max(steps, 1)
 
 
-def plan(config: TrainConfig, n_train: int) -> Plan:
+def plan(config: TrainConfig, n_train: int, device: str | torch.device | None = None) -> Plan:
     """Effective settings for a training set of ``n_train`` examples (pages show these).
 
     Default mode uses the config as given (a batch larger than the training set is clipped).
@@ -250,7 +254,9 @@ def plan(config: TrainConfig, n_train: int) -> Plan:
     square root of the growth for Adam and linearly for SGD, and warms up linearly over the first
     5% of steps. Where even 2x would leave too few steps, the batch stays as it is; so does it
     for inputs larger than ``FAST_MAX_INPUT`` (ResNet/DenseNet at 96 px), where a 4x batch was
-    measured no faster per example on a GPU. Fast mode also reports at most once a second.
+    measured no faster per example on a GPU. On a CPU (``device``, by default the one
+    ``config.device`` resolves to) the batch grows to ``FAST_BATCH_CAP_CPU`` at most. Fast mode
+    also reports at most once a second.
     """
     if n_train < 1:
         raise ValueError("the training set is empty")
@@ -265,8 +271,13 @@ def plan(config: TrainConfig, n_train: int) -> Plan:
         notes.append(f"fast mode: batch kept at {batch} for {side}x{side} inputs "
                      "(a larger batch did not train faster there)")
     elif config.fast:
+        kind = torch.device(device).type if device is not None else _device_kind(config.device)
+        cap = FAST_BATCH_CAP if kind == "cuda" else FAST_BATCH_CAP_CPU
+        if kind != "cuda" and batch >= cap:
+            notes.append(f"fast mode: batch kept at {batch} on the CPU "
+                         "(a larger batch trains no faster there)")
         for factor in FAST_BATCH_FACTORS:
-            grown = min(batch * factor, FAST_BATCH_CAP, n_train)
+            grown = min(batch * factor, cap, n_train)
             if grown <= batch:
                 continue
             if _steps_per_epoch(n_train, grown) * config.epochs < FAST_MIN_TOTAL_STEPS:
@@ -282,6 +293,12 @@ def plan(config: TrainConfig, n_train: int) -> Plan:
         total = min(total, config.max_steps)
     warmup = max(1, int(round(FAST_WARMUP_FRACTION * total))) if config.fast else 0
     return Plan(batch, lr, warmup, steps_per_epoch, total, tuple(notes))
+
+
+def _device_kind(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
 
 
 def schedule_params_for(schedule_id: str, total_steps: int) -> dict[str, float]:
@@ -511,7 +528,7 @@ def fit(model: nn.Module, data, config: TrainConfig,
     config.validate()
     device = resolve_device(config.device)
     n_train = int(data.train_x.shape[0])
-    p = plan(config, n_train)
+    p = plan(config, n_train, device)
     rank, world = 0, 1
     if distributed:
         rank, world, p = _distributed_setup(p, n_train)

@@ -214,28 +214,34 @@ def test_batch_larger_than_training_set_is_clipped(digits):
 
 
 def test_fast_mode_plan_scales_batch_lr_and_warms_up():
-    cfg = TrainConfig(batch_size=256, lr=0.001, optimizer="adam", fast=True, epochs=5)
-    p = plan(cfg, 60000)
+    cfg = TrainConfig(batch_size=256, lr=0.001, optimizer="adam", fast=True, epochs=5,
+                      device="cuda")
+    p = plan(cfg, 60000, "cuda")
     assert p.batch_size == 1024
     assert p.lr == pytest.approx(0.002)  # sqrt(4) for Adam
     assert p.warmup_steps == round(0.05 * p.total_steps) >= 1
-    sgd = plan(dataclasses.replace(cfg, optimizer="sgd", lr=0.1), 60000)
+    sgd = plan(dataclasses.replace(cfg, optimizer="sgd", lr=0.1), 60000, "cuda")
     assert sgd.lr == pytest.approx(0.4)  # linear for SGD
-    slow = plan(dataclasses.replace(cfg, fast=False), 60000)
+    slow = plan(dataclasses.replace(cfg, fast=False), 60000, "cuda")
     assert (slow.batch_size, slow.lr, slow.warmup_steps) == (256, 0.001, 0)
     assert slow.steps_per_epoch == math.ceil(60000 / 256)
     # a short run grows the batch only 2x, so that enough optimiser steps remain
-    two = plan(dataclasses.replace(cfg, epochs=2), 60000)
+    two = plan(dataclasses.replace(cfg, epochs=2), 60000, "cuda")
     assert (two.batch_size, two.lr) == (512, pytest.approx(0.001 * math.sqrt(2)))
     # a run too short even for that keeps its batch
-    tiny = plan(dataclasses.replace(cfg, batch_size=32, epochs=1), 1497)
+    tiny = plan(dataclasses.replace(cfg, batch_size=32, epochs=1), 1497, "cuda")
     assert (tiny.batch_size, tiny.lr) == (32, 0.001)
     # never beyond the training set, never a last batch of one
-    assert plan(dataclasses.replace(cfg, epochs=1000), 300).batch_size == 300
+    assert plan(dataclasses.replace(cfg, epochs=1000), 300, "cuda").batch_size == 300
     assert plan(TrainConfig(batch_size=10), 21).steps_per_epoch == 2
     # 96x96 inputs (ResNet/DenseNet): a larger batch measured no faster there
-    big = plan(dataclasses.replace(cfg, model="resnet18"), 60000)
+    big = plan(dataclasses.replace(cfg, model="resnet18"), 60000, "cuda")
     assert (big.batch_size, big.lr) == (256, 0.001)
+    # on a CPU a larger batch buys little: only small batches grow, to 128 at most
+    cpu = dataclasses.replace(cfg, device="cpu")
+    assert plan(cpu, 60000).batch_size == 256
+    assert plan(dataclasses.replace(cpu, batch_size=32), 60000).batch_size == 128
+    assert plan(dataclasses.replace(cpu, batch_size=100), 60000, "cpu").batch_size == 128
 
 
 def test_fast_mode_matches_default_accuracy_on_digits(digits, good_run):

@@ -190,8 +190,8 @@ def test_gpu_check_dry_run_logic(tmp_path):
         set(files)
     summary = json.loads((out / "summary.json").read_text())
     names = [s["step"] for s in summary["steps"]]
-    assert names == ["env", "pytest cuda", "cli", "distributed", "speed lenet-bn-scratch",
-                     "speed resnet18", "speed densenet", "accuracy", "pytest nets"]
+    assert names == ["env", "pytest cuda", "speed lenet-bn-scratch", "speed resnet18",
+                     "speed densenet", "accuracy", "cli", "distributed", "pytest nets"]
     cli = json.loads((out / "cli.json").read_text())
     assert len([c for c in cli if not c.get("distributed")]) == 5
     assert summary["all_ok"], (summary, r.stdout[-2000:], r.stderr[-2000:])
