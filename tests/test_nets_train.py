@@ -526,3 +526,50 @@ def test_python_m_nets_usage():
                           text=True, timeout=120, env=env)
     assert proc.returncode == 0
     assert "python -m nets.train" in proc.stdout and "python -m nets.inspect" in proc.stdout
+
+
+def test_fused_batch_norm_is_the_same_computation_and_is_undone():
+    from nets.layers import BatchNorm
+    from nets.train import fused_batch_norm
+
+    torch.manual_seed(0)
+    ref, fused = build_model("lenet-bn-scratch"), build_model("lenet-bn-scratch")
+    fused.load_state_dict(ref.state_dict())
+    x = torch.randn(16, 1, 28, 28)
+    with fused_batch_norm(fused) as n:
+        assert n == 4
+        assert all("forward" in m.__dict__ for m in fused.modules() if isinstance(m, BatchNorm))
+        for _ in range(3):  # training: outputs, gradients and moving statistics agree
+            ref.zero_grad(), fused.zero_grad()
+            y_ref, y_fused = ref(x), fused(x)
+            torch.testing.assert_close(y_fused, y_ref, rtol=1e-4, atol=1e-5)
+            y_ref.square().sum().backward(), y_fused.square().sum().backward()
+        for a, b in zip(ref.parameters(), fused.parameters()):
+            torch.testing.assert_close(b.grad, a.grad, rtol=1e-3, atol=1e-4)
+        for a, b in zip(ref.buffers(), fused.buffers()):
+            torch.testing.assert_close(b, a)
+        ref.eval(), fused.eval()
+        torch.testing.assert_close(fused(x), ref(x), rtol=1e-4, atol=1e-5)
+        with pytest.raises(ValueError, match="BatchNorm expects"):
+            fused[1](torch.randn(2, 5, 4, 4))
+    assert not any("forward" in m.__dict__ for m in fused.modules())  # the class's own again
+
+
+def test_fast_fit_runs_scratch_batch_norm_fused_and_gives_it_back(digits):
+    from nets.layers import BatchNorm
+
+    model = seeded_model("lenet-bn-scratch")
+    calls = []
+    original = BatchNorm.forward
+    BatchNorm.forward = lambda self, x: calls.append(1) or original(self, x)
+    try:
+        hist = fit(model, digits, small(model="lenet-bn-scratch", fast=True, max_steps=3))
+        assert calls == []  # the class's (from-scratch) forward never ran during the fit
+        assert any("fused kernel" in note for note in hist.notes)
+        model(torch.rand(4, 1, 28, 28))
+        assert calls  # and runs again afterwards
+        calls.clear()
+        fit(model, digits, small(model="lenet-bn-scratch", max_steps=2))
+        assert calls  # default mode: the from-scratch layer
+    finally:
+        BatchNorm.forward = original
