@@ -1,6 +1,7 @@
 """Explorer: any function x any method x any schedule, with every knob."""
 
 import numpy as np
+import pyarrow as pa
 import streamlit as st
 
 from optim import get_method, get_schedule, run
@@ -74,7 +75,8 @@ with right:
     st.plotly_chart(lr_figure([(name, trace)]), key="ex_lr")
 
 with st.expander(t("Iterates"), expanded=False):
-    st.dataframe(trace_table(trace), hide_index=True, height=260)
+    # a pyarrow table goes to the browser as is (a dict would go through pandas first)
+    st.dataframe(pa.table(trace_table(trace)), hide_index=True, height=260)
     st.code("\n".join(trace.epoch_lines(last=200)) or "epoch 0", language=None)
 
 meta = dict(function=fid, expr=objective.title if fid == CUSTOM else None, params=fparams, method=mid, method_params=mparams, eta=eta,

@@ -89,10 +89,10 @@ def _xcos(c: float) -> Objective:
         return x[0] * np.cos(c * x[0])
 
     def grad(x):
-        return np.stack([np.cos(c * x[0]) - c * x[0] * np.sin(c * x[0])])
+        return np.array([np.cos(c * x[0]) - c * x[0] * np.sin(c * x[0])])
 
     def hess(x):
-        return np.stack([np.stack([-2 * c * np.sin(c * x[0]) - c * c * x[0] * np.cos(c * x[0])])])
+        return np.array([np.array([-2 * c * np.sin(c * x[0]) - c * c * x[0] * np.cos(c * x[0])])])
 
     return Objective(
         "xcos", "x·cos(cx)", r"f(x) = x\cos(c x)", f, grad, hess, 1, (-0.3,),
@@ -104,19 +104,19 @@ def _cube() -> Objective:
     return Objective(
         "cube", "x³", r"f(x) = x^3",
         lambda x: x[0] ** 3,
-        lambda x: np.stack([3 * x[0] ** 2]),
-        lambda x: np.stack([np.stack([6 * x[0]])]),
+        lambda x: np.array([3 * x[0] ** 2]),
+        lambda x: np.array([np.array([6 * x[0]])]),
         1, (1.0,), ((-2.0, 2.0),),
     )
 
 
 def _tanh() -> Objective:
     def grad(x):
-        return np.stack([1.0 / np.cosh(x[0]) ** 2])
+        return np.array([1.0 / np.cosh(x[0]) ** 2])
 
     def hess(x):
         t = np.tanh(x[0])
-        return np.stack([np.stack([-2 * t * (1 - t * t)])])
+        return np.array([np.array([-2 * t * (1 - t * t)])])
 
     return Objective(
         "tanh", "tanh(x)", r"f(x) = \tanh(x)", lambda x: np.tanh(x[0]), grad, hess,
@@ -128,8 +128,8 @@ def _cosh(c: float) -> Objective:
     return Objective(
         "cosh", "cosh(cx)", r"f(x) = \cosh(c x)",
         lambda x: np.cosh(c * x[0]),
-        lambda x: np.stack([c * np.sinh(c * x[0])]),
-        lambda x: np.stack([np.stack([c * c * np.cosh(c * x[0])])]),
+        lambda x: np.array([c * np.sinh(c * x[0])]),
+        lambda x: np.array([np.array([c * c * np.cosh(c * x[0])])]),
         1, (10.0,), ((-10.0, 10.0),), {"c": c}, minima=((0.0,),),
     )
 
@@ -138,8 +138,8 @@ def _square() -> Objective:
     return Objective(
         "square", "x²", r"f(x) = x^2",
         lambda x: x[0] ** 2,
-        lambda x: np.stack([2 * x[0]]),
-        lambda x: np.stack([np.stack([2 + _zeros_like(x)])]),
+        lambda x: np.array([2 * x[0]]),
+        lambda x: np.array([np.array([2 + _zeros_like(x)])]),
         1, (10.0,), ((-10.0, 10.0),), minima=((0.0,),),
     )
 
@@ -155,7 +155,7 @@ def _quadratic() -> Objective:
     return Objective(
         "quadratic", "x₁² + 2x₂²", r"f(x_1, x_2) = x_1^2 + 2 x_2^2",
         lambda x: x[0] ** 2 + 2 * x[1] ** 2,
-        lambda x: np.stack([2 * x[0], 4 * x[1]]),
+        lambda x: np.array([2 * x[0], 4 * x[1]]),
         hess, 2, (-5.0, -2.0), ((-5.5, 1.0), (-3.0, 1.0)), minima=((0.0, 0.0),),
     )
 
@@ -168,7 +168,7 @@ def _saddle() -> Objective:
     return Objective(
         "saddle", "x² − y²", r"f(x, y) = x^2 - y^2",
         lambda x: x[0] ** 2 - x[1] ** 2,
-        lambda x: np.stack([2 * x[0], -2 * x[1]]),
+        lambda x: np.array([2 * x[0], -2 * x[1]]),
         hess, 2, (1.0, 0.01), ((-1.0, 1.0), (-1.0, 1.0)),
     )
 

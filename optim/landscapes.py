@@ -34,7 +34,7 @@ def _check(spec_params: dict[str, Param], **values: float) -> None:
 def _matrix(a, b, c, d):
     """[[a, b], [c, d]] broadcast to a common shape: (2, 2) for a point, (2, 2, *grid) for a mesh."""
     a, b, c, d = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a, b, c, d)))
-    return np.stack([np.stack([a, b]), np.stack([c, d])])
+    return np.array([np.array([a, b]), np.array([c, d])])
 
 
 # ---- Rosenbrock --------------------------------------------------------------------------------
@@ -53,7 +53,7 @@ def _rosenbrock(a: float, b: float) -> Objective:
 
     def grad(x):
         r = x[1] - x[0] ** 2
-        return np.stack([-2.0 * (a - x[0]) - 4.0 * b * x[0] * r, 2.0 * b * r])
+        return np.array([-2.0 * (a - x[0]) - 4.0 * b * x[0] * r, 2.0 * b * r])
 
     def hess(x):
         off = -4.0 * b * x[0]
@@ -80,7 +80,7 @@ def _himmelblau_f(x):
 def _himmelblau_grad(x):
     u = x[0] ** 2 + x[1] - 11.0
     v = x[0] + x[1] ** 2 - 7.0
-    return np.stack([4.0 * x[0] * u + 2.0 * v, 2.0 * u + 4.0 * x[1] * v])
+    return np.array([4.0 * x[0] * u + 2.0 * v, 2.0 * u + 4.0 * x[1] * v])
 
 
 def _himmelblau_hess(x):
@@ -122,7 +122,7 @@ def _ill(kappa: float) -> Objective:
     return Objective(
         "ill", "Ill-conditioned quadratic", r"f(x, y) = \tfrac{1}{2}\,(x^2 + \kappa\, y^2)",
         lambda x: 0.5 * (x[0] ** 2 + kappa * x[1] ** 2),
-        lambda x: np.stack([x[0], kappa * x[1]]),
+        lambda x: np.array([x[0], kappa * x[1]]),
         hess, 2, (-4.5, 1.5), ((-5.0, 5.0), (-2.5, 2.5)), {"kappa": kappa},
         minima=((0.0, 0.0),),
     )
@@ -141,7 +141,7 @@ def _bumpy(A: float) -> Objective:
                 + A * (2.0 - np.cos(TWO_PI * x[0]) - np.cos(TWO_PI * x[1])))
 
     def grad(x):
-        return np.stack([2.0 * x[0] + A * TWO_PI * np.sin(TWO_PI * x[0]),
+        return np.array([2.0 * x[0] + A * TWO_PI * np.sin(TWO_PI * x[0]),
                          2.0 * x[1] + A * TWO_PI * np.sin(TWO_PI * x[1])])
 
     def hess(x):

@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from _plotly_utils.utils import to_typed_array_spec
 
 from .functions import Objective
 from .trace import Trace
@@ -18,13 +19,41 @@ LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=45), height=380,
               legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
 
 
-def figure(data: list[dict], layout: dict) -> go.Figure:
-    """A figure from plain dicts, without plotly's per-property validation.
+class PlainFigure(go.Figure):
+    """A ``go.Figure`` built from plain dicts that serialises straight from them.
 
-    Validation costs ~10 ms a figure, most of a page rerun; tests/test_plots.py re-validates every
-    figure these functions build, so a wrong property still fails a test.
+    Plotly validates every property on construction (~10 ms a figure) and deep-copies every array
+    in ``to_dict()`` (what ``st.plotly_chart`` calls); together they were most of a page rerun.
+    Here construction skips validation and ``to_dict()`` rebuilds fresh containers from the spec,
+    encoding numpy arrays as plotly's typed arrays without copying them first. Tests re-validate
+    the figures with ``go.Figure(fig.to_dict())``, so a wrong property still fails a test.
     """
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+    def __init__(self, data: list[dict], layout: dict):
+        # an explicit (empty) template spares plotly a deep copy of its default one (~7 ms); the
+        # spec sent to the browser has no template, so Streamlit's theme styles the chart
+        super().__init__({"data": data, "layout": {**layout, "template": {}}}, _validate=False)
+        self._spec = {"data": data, "layout": layout}
+
+    def to_dict(self) -> dict:
+        return _plain(self._spec)
+
+
+def _plain(obj):
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "biuf" and obj.ndim <= 2 and obj.size:
+            return to_typed_array_spec(obj)
+        return obj.tolist()
+    return obj
+
+
+def figure(data: list[dict], layout: dict) -> go.Figure:
+    """A figure from plain dicts (see :class:`PlainFigure`)."""
+    return PlainFigure(data, layout)
 
 
 def _span(lo: float, hi: float, pts: np.ndarray | None, pad: float = 0.08) -> tuple[float, float]:
