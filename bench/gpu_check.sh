@@ -171,7 +171,8 @@ for model, resize in (("lenet-bn-scratch", 28), ("resnet18", 96), ("densenet", 9
 
 # --- 4. fast mode keeps accuracy ---------------------------------------------------------------
 cmd = [PY, "bench/train_speed.py", "--accuracy", "--device", DEVICE, "--model", "lenet-bn-scratch",
-       "--json", "--repeats", "3" if not DRY else "1", "--epochs", "10" if not DRY else "1"]
+       "--json", "--batch-size", "64", "--repeats", "3" if not DRY else "1",
+       "--epochs", "10" if not DRY else "1"]
 r = run(cmd, 90)
 res = json_lines(r["_stdout"])
 write("accuracy.json", {"cmd": r["cmd"], "rc": r["rc"], "seconds": r["seconds"],
