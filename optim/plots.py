@@ -137,14 +137,28 @@ def _grid(objective: Objective, paths, n: int):
     return gx, gy, np.where(np.isfinite(Z), Z, None).tolist()
 
 
+def _levels(Z):
+    """Contour values: f itself, or log(f - min) when f spans orders of magnitude (Rosenbrock's
+    valley is invisible on evenly spaced levels)."""
+    if not isinstance(Z, np.ndarray):
+        return Z  # a grid with holes (None) stays as it is
+    lo, hi, mid = float(Z.min()), float(Z.max()), float(np.median(Z))
+    if hi - lo <= 0 or (hi - lo) / max(mid - lo, 1e-300) < 12:
+        return Z
+    return np.log10(Z - lo + (hi - lo) * 1e-6)
+
+
 def contour_figure(objective: Objective, traces=None, title: str | None = None,
                    n: int = 80) -> go.Figure:
     """A 2D function as contour lines with each trace's path (the book's ``show_trace_2d``)."""
     paths = _paths(traces)
     gx, gy, Z = _grid(objective, paths, n)
-    data = [dict(type="contour", x=gx, y=gy, z=Z, ncontours=25, showscale=False, name="f",
+    levels, hover = _levels(Z), "x₁ %{x:.3g}<br>x₂ %{y:.3g}<br>f %{z:.4g}<extra></extra>"
+    if levels is not Z:  # log-spaced levels: hover shows f itself
+        hover = "x₁ %{x:.3g}<br>x₂ %{y:.3g}<br>f %{customdata:.4g}<extra></extra>"
+    data = [dict(type="contour", x=gx, y=gy, z=levels, ncontours=25, showscale=False, name="f",
                  contours=dict(coloring="lines"), colorscale=[[0, CURVE], [1, CURVE]],
-                 hovertemplate="x₁ %{x:.3g}<br>x₂ %{y:.3g}<br>f %{z:.4g}<extra></extra>")]
+                 hovertemplate=hover, **({"customdata": Z} if levels is not Z else {}))]
     for name, tr, color in paths:
         data.append(dict(
             type="scatter", x=tr.xs[:, 0], y=tr.xs[:, 1], mode="lines+markers", name=name,

@@ -297,3 +297,15 @@ def test_a_start_where_f_overflows_is_out_of_range_not_nan():
     tr = solve("cosh", "gd", eta=0.1, steps=5, x0=[1e6])
     assert tr.status == "diverged" and tr.stopped_at == 0 and tr.out_of_range
     assert "out of range" in tr.message and len(tr.lrs) == 0
+
+
+def test_contour_levels_are_log_spaced_only_where_f_spans_orders_of_magnitude():
+    import plotly.graph_objects as go
+
+    from optim.plots import contour_figure
+
+    book = contour_figure(get_function("quadratic"), solve("quadratic")).to_dict()
+    assert "customdata" not in book["data"][0]  # the book's figure: f itself
+    rb = contour_figure(get_function("rosenbrock"), solve("rosenbrock", eta=1e-3)).to_dict()
+    assert "customdata" in rb["data"][0]  # log levels, f for the hover
+    go.Figure(rb)  # a valid plotly figure

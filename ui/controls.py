@@ -49,7 +49,8 @@ def param_widgets(params: dict[str, Param], prefix: str, where=st) -> dict[str, 
     values = {}
     for name, p in params.items():
         key = f"{prefix}{name}"
-        label = f"{name} — {t(p.help)}" if p.help else name
+        label = (t(p.help) if p.help.startswith(f"{name}:") else f"{name} — {t(p.help)}") \
+            if p.help else name
         if name == "seed":
             values[name] = where.number_input(label, 0, 2**31 - 1, int(p.default), step=1, key=key,
                                               bind="query-params")
