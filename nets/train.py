@@ -1021,6 +1021,8 @@ def _main(argv: list[str] | None) -> int:
         config.validate()
     except ValueError as e:
         raise UsageError(str(e)) from None
+    if args.distributed:
+        _check_distributed_env()  # before the data is loaded: a mistake is reported at once
     if args.save is not None:
         target = os.path.dirname(os.path.abspath(args.save))
         if os.path.isdir(args.save):
@@ -1078,6 +1080,18 @@ def _main(argv: list[str] | None) -> int:
 DIST_ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
 
+def _check_distributed_env() -> None:
+    missing = [k for k in DIST_ENV if k not in os.environ]
+    if missing:
+        raise UsageError(f"--distributed runs under torchrun ({', '.join(missing)} not set): "
+                         f"python -m torch.distributed.run --nproc_per_node N -m nets.train "
+                         f"--distributed ...")
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        raise UsageError("--distributed: this PyTorch build has no torch.distributed")
+
+
 def _init_distributed(config: TrainConfig) -> int:
     """Join the process group torchrun describes in the environment; return this rank.
 
@@ -1085,13 +1099,7 @@ def _init_distributed(config: TrainConfig) -> int:
     """
     import torch.distributed as dist
 
-    missing = [k for k in DIST_ENV if k not in os.environ]
-    if missing:
-        raise UsageError(f"--distributed runs under torchrun ({', '.join(missing)} not set): "
-                         f"python -m torch.distributed.run --nproc_per_node N -m nets.train "
-                         f"--distributed ...")
-    if not dist.is_available():
-        raise UsageError("--distributed: this PyTorch build has no torch.distributed")
+    _check_distributed_env()
     device = resolve_device(config.device)
     if device.type == "cuda":
         local = int(os.environ.get("LOCAL_RANK", "0"))
