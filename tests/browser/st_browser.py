@@ -36,10 +36,15 @@ def free_port() -> int:
 
 
 class AppServer:
-    """``python -m streamlit run app.py`` on 127.0.0.1 and a free port, output into ``log_path``."""
+    """``python -m streamlit run app.py`` on 127.0.0.1 and a free port, output into ``log_path``.
 
-    def __init__(self, log_path: Path, root: Path = ROOT, port: int | None = None):
+    ``env``: extra environment variables for the server (e.g. ``D2L_LAB_DATA_DIR``), on top of
+    this process's environment."""
+
+    def __init__(self, log_path: Path, root: Path = ROOT, port: int | None = None,
+                 env: dict[str, str] | None = None):
         self.root, self.log_path, self.port = Path(root), Path(log_path), port or free_port()
+        self.extra_env = dict(env or {})
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
         self._log = None
@@ -48,7 +53,7 @@ class AppServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
         env = {**os.environ, "PYTHONUNBUFFERED": "1",
-               "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+               "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **self.extra_env}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.headless", "true", "--server.address", "127.0.0.1",
@@ -319,6 +324,30 @@ def path_trace(traces: list) -> dict:
         if t.get("mode") == "lines+markers":
             return t
     raise AssertionError(f"no path trace in {[t.get('name') for t in traces or []]}")
+
+
+HEATMAP_Z_JS = """
+(key) => {""" + _DECODE + _GD + """
+  const gd = gdOf(key);
+  if (!gd || !gd.data) return null;
+  const t = gd.data.find(t => t.type === 'heatmap');
+  if (!t) return null;
+  const z = t.z;
+  if (z && typeof z === 'object' && typeof z.bdata === 'string') {
+    const flat = dec(z), shape = String(z.shape || '').split(',').map(Number);
+    if (shape.length !== 2) return null;
+    const rows = [];
+    for (let i = 0; i < shape[0]; i++) rows.push(flat.slice(i * shape[1], (i + 1) * shape[1]));
+    return rows;
+  }
+  return Array.isArray(z) ? z.map(row => dec(row)) : null;
+}
+"""
+
+
+def heatmap_z(page, key: str) -> list[list[float]] | None:
+    """The z matrix of the first heatmap trace in chart ``key`` (rows of numbers), or None."""
+    return page.evaluate(HEATMAP_Z_JS, key)
 
 
 def fingerprint(page, key: str) -> str | None:

@@ -1,0 +1,462 @@
+"""The training pages in a real browser: Start / live chart / Stop / results on /batchnorm, a run
+that survives page switches, a closed tab that frees its worker, and two sessions training at once.
+
+These tests start their own server with ``D2L_LAB_DATA_DIR`` pointing at a temporary folder, so
+no run is ever written into the user's run history, and they read that folder's run store
+(``nets.runs.RunStore``) to check what the worker thread recorded. Runs use the offline digits
+dataset. A run that must outlive several browser steps uses batch 16 and many epochs (about 25 s
+of training on an idle 2-core machine, far longer than the test keeps it); runs that must finish
+use batch 64 and one or two epochs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+import st_browser as sb
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT_MS = 90_000
+LONG = "bn_dataset=digits&bn_epochs=50&bn_batch=16"  # outlives every test that stops it
+SHORT_MODEL = "lenet-bn-scratch"  # reaches > 0.9 test accuracy on digits in 2 epochs
+
+
+# ---- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("d2l-lab-data")
+
+
+@pytest.fixture(scope="module")
+def train_server(browser, data_dir, tmp_path_factory):
+    """A server of its own whose run history and downloads live in ``data_dir``."""
+    log = tmp_path_factory.mktemp("streamlit-train") / "server.log"
+    # One OpenMP thread for the training worker: on a 2-core machine shared with Chromium (and
+    # a busy CI runner), two spinning OpenMP threads made the worker 100x slower (35 examples/s).
+    server = sb.AppServer(log, env={"D2L_LAB_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"})
+    try:
+        server.start(timeout=60)
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+class Session:
+    """One browser context = one Streamlit session, with its console errors."""
+
+    def __init__(self, browser, base_url: str):
+        self.base_url = base_url
+        self.page, self.console = sb.new_page(browser, base_url)
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.closed = False
+
+    def open(self, path: str) -> "Session":
+        sb.open_app(self.page, self.base_url, path, timeout_ms=TIMEOUT_MS)
+        return self
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.page.context.close()
+
+    def assert_clean(self) -> None:
+        boxes = sb.exceptions(self.page)
+        assert not boxes, f"stException on {self.page.url}: {boxes}"
+        assert not self.console.errors, f"console errors on {self.page.url}: {self.console.errors}"
+
+
+@pytest.fixture
+def sessions(browser, train_server, request):
+    """``open_session()`` -> a new Session; all are closed after the test. On a failure every
+    open page's screenshot and the server log go to $D2L_LAB_ARTIFACTS (default ./artifacts)."""
+    made: list[Session] = []
+    failed_before = request.session.testsfailed
+
+    def open_session() -> Session:
+        s = Session(browser, train_server.url)
+        made.append(s)
+        return s
+
+    yield open_session
+    if request.session.testsfailed > failed_before:
+        out = Path(os.environ.get("D2L_LAB_ARTIFACTS") or "artifacts").resolve()
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:150]
+        for i, s in enumerate(made):
+            if s.closed:
+                continue
+            try:
+                sb.write_atomic(out / f"{name}.session{i}.png", s.page.screenshot(full_page=True))
+            except Exception as exc:  # a dead page must not hide the test's own failure
+                sb.write_atomic(out / f"{name}.session{i}.screenshot-error.txt", str(exc).encode())
+        try:
+            sb.write_atomic(out / f"{name}.train-server.log", train_server.log_path.read_bytes())
+        except OSError:
+            pass
+    for s in made:
+        s.close()
+
+
+@pytest.fixture(scope="module")
+def test_size() -> int:
+    """How many test images the digits dataset has (what a confusion matrix must add up to)."""
+    from nets.data import load_dataset
+
+    return int(load_dataset("digits").test_y.shape[0])
+
+
+def runs_of(data_dir: Path, seed: int) -> list:
+    """The runs the server's worker recorded for this seed (each test uses its own seeds)."""
+    from nets.runs import DB_NAME, RunStore
+
+    if not (data_dir / DB_NAME).exists():
+        return []
+    return [r for r in RunStore(data_dir / DB_NAME).list() if r.seed == seed]
+
+
+# ---- page helpers --------------------------------------------------------------------------------
+
+
+def button(page, key: str):
+    return sb.widget(page, key).locator("button").first
+
+
+def click(page, key: str) -> None:
+    button(page, key).click()
+
+
+def wait_training_state(page, running: bool, prefix: str = "bn_") -> None:
+    """Running: Start disabled, Stop enabled. Not running: the other way round."""
+    page.wait_for_function(
+        "([start, stop, running]) => {"
+        " const b = k => document.querySelector('.st-key-' + k + ' button');"
+        " const s = b(start), t = b(stop);"
+        " return !!s && !!t && s.disabled === running && t.disabled === !running; }",
+        arg=[f"{prefix}start", f"{prefix}stop", running], timeout=TIMEOUT_MS, polling=100)
+
+
+MAIN_PROGRESS_JS = """
+() => Array.from(document.querySelectorAll('[data-testid="stProgress"]'))
+        .filter(e => !e.closest('[data-testid="stSidebar"]')).map(e => e.innerText.trim())
+"""
+SIDEBAR_PROGRESS_JS = """
+() => Array.from(document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stProgress"]'))
+        .map(e => e.innerText.trim())
+"""
+
+
+def main_progress(page) -> list[str]:
+    return page.evaluate(MAIN_PROGRESS_JS)
+
+
+def sidebar_progress(page) -> list[str]:
+    return page.evaluate(SIDEBAR_PROGRESS_JS)
+
+
+def train_acc_trace(page, key: str) -> dict | None:
+    traces = sb.plot(page, key)
+    if not traces:
+        return None
+    for t in traces:
+        if (t.get("name") or "").endswith("train acc"):
+            return t
+    raise AssertionError(f"no train-accuracy trace in {key}: {[t.get('name') for t in traces]}")
+
+
+def n_points(page, key: str) -> int:
+    t = train_acc_trace(page, key)
+    return len(t["x"] or []) if t else 0
+
+
+N_POINTS_JS = """
+([key, more]) => {""" + sb._DECODE + """
+  const gd = document.querySelector('.st-key-' + CSS.escape(key) + ' .js-plotly-plot');
+  if (!gd || !gd.data) return false;
+  const t = gd.data.find(t => (t.name || '').endsWith('train acc'));
+  const x = t ? dec(t.x) : null;
+  return !!x && x.length > more;
+}
+"""
+
+
+def wait_points_above(page, key: str, n: int, timeout_ms: float = TIMEOUT_MS) -> None:
+    page.wait_for_function(N_POINTS_JS, arg=[key, n], timeout=timeout_ms, polling=100)
+
+
+def assert_live_chart_grows(page, key: str = "bn_live") -> tuple[int, int]:
+    """Two reads of the live chart about 1.5 s apart: the train-accuracy trace got longer (the
+    fragment redraws every second; a busy machine gets a few seconds of grace)."""
+    wait_points_above(page, key, 0)
+    first = n_points(page, key)
+    time.sleep(1.5)
+    try:
+        wait_points_above(page, key, first, timeout_ms=10_000)
+    except Exception:
+        pass  # the assertion below says what happened
+    second = n_points(page, key)
+    assert second > first, f"live chart {key} did not grow: {first} -> {second} points"
+    t = train_acc_trace(page, key)
+    xs, ys = t["x"], t["y"]
+    assert all(b >= a for a, b in zip(xs, xs[1:])), f"epochs not increasing: {xs}"
+    assert all(0.0 <= y <= 1.0 for y in ys), f"accuracy outside [0, 1]: {ys}"
+    return first, second
+
+
+def set_slider(page, key: str, keys: list[str], expect: str) -> None:
+    """Press keys on a slider's thumb; wait until it shows ``expect`` and the app is idle."""
+    thumb = sb.slider_input(page, key)
+    thumb.focus()
+    for k in keys:
+        page.keyboard.press(k)
+    page.wait_for_function(
+        "([key, v]) => { const i = document.querySelector('.st-key-' + key"
+        " + ' input[type=\"range\"]'); return !!i && i.getAttribute('aria-valuetext') === v; }",
+        arg=[key, expect], timeout=TIMEOUT_MS, polling=50)
+    sb.wait_idle(page, TIMEOUT_MS)
+
+
+def alerts(page) -> list[str]:
+    return page.locator('[data-testid="stAlert"]').all_inner_texts()
+
+
+def stopped_steps(page) -> int:
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('[data-testid=\"stAlert\"]'))"
+        ".some(a => /Stopped after \\d+ steps/.test(a.innerText))", timeout=TIMEOUT_MS)
+    for text in alerts(page):
+        m = re.search(r"Stopped after (\d+) steps", text)
+        if m:
+            return int(m.group(1))
+    raise AssertionError(f"no 'Stopped after' warning: {alerts(page)}")
+
+
+def check_confusion(page, key: str, test_size: int, classes: int = 10) -> list[list[float]]:
+    sb.wait_chart(page, key, TIMEOUT_MS)
+    z = sb.heatmap_z(page, key)
+    assert z is not None and len(z) == classes and all(len(r) == classes for r in z), z
+    assert sum(sum(r) for r in z) == test_size, f"confusion matrix does not count the test set: {z}"
+    return z
+
+
+def sidebar_link(page, slug: str):
+    return page.locator(f'[data-testid="stSidebarNavLink"][href$="/{slug}"]').first
+
+
+def goto_via_sidebar(page, slug: str) -> None:
+    sidebar_link(page, slug).click()
+    page.wait_for_url(re.compile(rf"/{slug}(\?|$)"), timeout=TIMEOUT_MS)
+    page.wait_for_selector("h1", timeout=TIMEOUT_MS)
+    sb.wait_idle(page, TIMEOUT_MS)
+
+
+def overlay_text(page, expect: str) -> str:
+    """The overlay multiselect's text (its run names), once it contains ``expect``."""
+    page.wait_for_function(
+        "([key, expect]) => { const w = document.querySelector('.st-key-' + key);"
+        " return !!w && w.innerText.includes(expect); }",
+        arg=["bn_overlay", expect], timeout=TIMEOUT_MS, polling=100)
+    return sb.widget(page, "bn_overlay").inner_text()
+
+
+# ---- tests ---------------------------------------------------------------------------------------
+
+
+def test_start_live_stop_then_full_run(sessions, data_dir, test_size, tmp_path):
+    s = sessions().open(f"batchnorm?{LONG}&bn_seed=11")
+    page = s.page
+    wait_training_state(page, running=False)
+    t0 = time.monotonic()
+    click(page, "bn_start")
+    wait_training_state(page, running=True)
+    sb.wait_chart(page, "bn_live", TIMEOUT_MS)
+    # while the run is in progress: a growing chart and a progress bar that reports the speed
+    first, second = assert_live_chart_grows(page)
+    page.wait_for_function(
+        "() => (" + MAIN_PROGRESS_JS + ")().some(t => /[\\d,]+ examples\\/s/.test(t))",
+        timeout=TIMEOUT_MS)
+    speed = [t for t in main_progress(page) if "examples/s" in t]
+    assert speed, main_progress(page)
+    assert runs_of(data_dir, 11) == [], "a run was recorded before it ended"
+
+    click(page, "bn_stop")
+    wait_training_state(page, running=False)
+    steps = stopped_steps(page)
+    assert steps > 0
+    # the partial run's figures
+    sb.wait_chart(page, "bn_final", TIMEOUT_MS)
+    final = train_acc_trace(page, "bn_final")
+    assert final and len(final["x"]) >= 1
+    check_confusion(page, "bn_cm", test_size)
+    overlay_text(page, "bs 16")
+    # the worker recorded it as stopped, with the epochs asked for
+    rows = runs_of(data_dir, 11)
+    assert [(r.status, r.epochs, r.batch_size) for r in rows] == [("stopped", 50, 16)], rows
+    stopped_s = time.monotonic() - t0
+
+    # a short run with other settings, changed in the page: 2 epochs, batch 64
+    set_slider(page, "bn_epochs", ["Home", "ArrowRight"], "2")
+    set_slider(page, "bn_batch", ["ArrowRight", "ArrowRight"], "64")
+    t1 = time.monotonic()
+    click(page, "bn_start")
+    # finished: the stopped run's warning is gone and the new result's download is there
+    page.wait_for_function(
+        "() => !!document.querySelector('.st-key-bn_weights button')"
+        " && !Array.from(document.querySelectorAll('[data-testid=\"stAlert\"]'))"
+        "      .some(a => a.innerText.includes('Stopped after'))", timeout=TIMEOUT_MS, polling=100)
+    wait_training_state(page, running=False)
+    sb.wait_idle(page, TIMEOUT_MS)
+    full_s = time.monotonic() - t1
+    metrics = sb.metric_values(page)
+    acc = float(metrics[0])
+    assert 0.5 < acc <= 1.0, metrics
+    z = check_confusion(page, "bn_cm", test_size)
+    diag = sum(z[i][i] for i in range(len(z))) / test_size
+    assert abs(diag - acc) < 0.0015, (diag, acc)  # the matrix is of the model the metric scored
+    text = overlay_text(page, "bs 64")
+    assert "bs 16" in text, text  # both runs offered for the overlay
+    rows = {r.epochs: r for r in runs_of(data_dir, 11)}
+    assert rows[2].status == "done" and rows[2].batch_size == 64, rows
+    assert f"{rows[2].final_test_acc:.3f}" == metrics[0], (rows[2], metrics)
+
+    # the weights download is a checkpoint of this model that loads without pickle
+    import torch
+
+    from nets.models import build_model
+
+    with page.expect_download(timeout=TIMEOUT_MS) as dl:
+        click(page, "bn_weights")
+    path = tmp_path / "weights.pt"
+    dl.value.save_as(path)
+    payload = torch.load(path, weights_only=True)
+    assert payload["model_id"] == SHORT_MODEL and payload["config"]["epochs"] == 2, payload.keys()
+    build_model(SHORT_MODEL, num_classes=10).load_state_dict(payload["state_dict"])
+    s.assert_clean()
+    print(f"\nlive chart {first} -> {second} points in ~1.5 s; {speed[0]!r}; stopped after "
+          f"{steps} steps, {stopped_s:.1f} s from Start; 2-epoch run {full_s:.1f} s, "
+          f"test accuracy {acc:.3f}")
+
+
+def test_switching_pages_keeps_the_run(sessions, data_dir):
+    s = sessions().open(f"batchnorm?{LONG}&bn_seed=22")
+    page = s.page
+    click(page, "bn_start")
+    wait_training_state(page, running=True)
+    wait_points_above(page, "bn_live", 0)
+
+    goto_via_sidebar(page, "explorer")
+    assert page.locator(".st-key-bn_live").count() == 0
+    # the badge in the sidebar shows this session's run, and its percentage moves on
+    page.wait_for_function("() => (" + SIDEBAR_PROGRESS_JS + ")().some(t => /bn_.*\\d+%/.test(t))",
+                           timeout=TIMEOUT_MS)
+
+    def pct() -> int:
+        texts = [t for t in sidebar_progress(page) if "bn_lenet-bn-scratch" in t]
+        assert texts, sidebar_progress(page)
+        return int(re.search(r"(\d+)%", texts[0]).group(1))
+
+    p1 = pct()
+    page.wait_for_function(
+        "(p) => (" + SIDEBAR_PROGRESS_JS + ")().some(t => { const m = /(\\d+)%/.exec(t);"
+        " return !!m && +m[1] > p; })", arg=p1, timeout=30_000)
+    p2 = pct()
+    assert runs_of(data_dir, 22) == [], "the run ended when the page was left"
+
+    goto_via_sidebar(page, "batchnorm")
+    sb.wait_chart(page, "bn_live", TIMEOUT_MS)
+    wait_training_state(page, running=True)
+    first, second = assert_live_chart_grows(page)
+    click(page, "bn_stop")
+    wait_training_state(page, running=False)
+    assert stopped_steps(page) > 0
+    rows = runs_of(data_dir, 22)
+    assert [(r.status, r.epochs) for r in rows] == [("stopped", 50)], rows  # one run, not two
+    s.assert_clean()
+    print(f"\nsidebar badge {p1}% -> {p2}% on /explorer; back on /batchnorm the live chart "
+          f"{first} -> {second} points")
+
+
+def test_closed_tab_stops_and_records_the_run(sessions, data_dir):
+    s = sessions().open(f"batchnorm?{LONG}&bn_seed=33")
+    page = s.page
+    click(page, "bn_start")
+    wait_training_state(page, running=True)
+    wait_points_above(page, "bn_live", 0)  # past loading: it has taken optimiser steps
+    s.assert_clean()
+    s.close()
+    closed = time.monotonic()
+    deadline = closed + 25.0
+    rows = []
+    while time.monotonic() < deadline:
+        rows = runs_of(data_dir, 33)
+        if rows:
+            break
+        time.sleep(0.25)
+    waited = time.monotonic() - closed
+    assert rows, "the run of a closed tab was not stopped and recorded within 25 s"
+    assert [(r.status, r.epochs) for r in rows] == [("stopped", 50)], rows
+    assert waited < 20.0 + 2.0, f"took {waited:.1f} s"  # abandon_after=10 plus the watcher's tick
+    print(f"\nclosed tab: run recorded as stopped {waited:.1f} s after the context closed")
+
+
+def test_two_sessions_train_their_own_runs(sessions, data_dir):
+    import torch
+
+    a = sessions().open("batchnorm?bn_dataset=digits&bn_model=lenet&bn_batch=16&bn_epochs=2"
+                        "&bn_seed=41")
+    b = sessions().open("batchnorm?bn_dataset=digits&bn_model=lenet-bn&bn_batch=64&bn_epochs=2"
+                        "&bn_seed=42")
+    click(a.page, "bn_start")
+    wait_training_state(a.page, running=True)  # A is submitted (loading data, or training)
+    click(b.page, "bn_start")
+    wait_training_state(b.page, running=True)
+    # B waits behind A (one run at a time on a CPU), unless A finished first
+    saw_queue = False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        texts = b.page.locator('[data-testid="stAlert"]').all_inner_texts()
+        queued = [t for t in texts if "Queued" in t]
+        if queued:
+            assert "position 1" in queued[0], queued
+            saw_queue = True
+            break
+        if runs_of(data_dir, 41) or sb.plot(b.page, "bn_live") and n_points(b.page, "bn_live"):
+            break
+        time.sleep(0.1)
+    if not torch.cuda.is_available() and not runs_of(data_dir, 41):
+        assert saw_queue, "A is still running on a CPU but B was not queued"
+    # the sidebar badge of each session names its own run only
+    a_badge, b_badge = " ".join(sidebar_progress(a.page)), " ".join(sidebar_progress(b.page))
+    assert "bn_lenet-bn" not in a_badge, a_badge
+    assert "bn_lenet-bn" in b_badge or not b_badge, b_badge
+    for s, model in ((a, "lenet"), (b, "lenet-bn")):  # each live chart draws its own run
+        names = [t["name"] for t in sb.plot(s.page, "bn_live") or []]
+        assert all(n.startswith(f"{model}: ") for n in names), names
+
+    for s in (a, b):
+        s.page.wait_for_selector(".st-key-bn_weights button", timeout=TIMEOUT_MS)
+        wait_training_state(s.page, running=False)
+        sb.wait_idle(s.page, TIMEOUT_MS)
+    a_runs = overlay_text(a.page, "lenet · adam lr 0.001 · bs 16")
+    b_runs = overlay_text(b.page, "lenet-bn · adam lr 0.001 · bs 64")
+    assert "lenet · adam lr 0.001 · bs 16" in a_runs and "lenet-bn ·" not in a_runs, a_runs
+    assert "lenet-bn · adam lr 0.001 · bs 64" in b_runs and "bs 16" not in b_runs, b_runs
+    for s in (a, b):
+        assert not any("Stopped after" in t for t in alerts(s.page)), alerts(s.page)
+        names = [t["name"] for t in sb.plot(s.page, "bn_final") or []]
+        assert names and all(("bs 16" in n) == (s is a) for n in names), names
+    ra, rb = runs_of(data_dir, 41), runs_of(data_dir, 42)
+    assert [(r.model, r.batch_size, r.status) for r in ra] == [("lenet", 16, "done")], ra
+    assert [(r.model, r.batch_size, r.status) for r in rb] == [("lenet-bn", 64, "done")], rb
+    assert rb[0].created >= ra[0].created or not saw_queue  # a queued run starts after A ends
+    a.assert_clean()
+    b.assert_clean()
+    print(f"\ntwo sessions: B {'was queued behind A' if saw_queue else 'ran without queueing'}; "
+          f"A test acc {ra[0].final_test_acc:.3f}, B test acc {rb[0].final_test_acc:.3f}")
