@@ -36,6 +36,10 @@ POLL_SECONDS = 1.0
 @st.cache_resource
 def job_runner() -> JobRunner:
     """One runner per server process, shared by every session (it is thread-safe)."""
+    if "OMP_NUM_THREADS" not in os.environ and (os.cpu_count() or 1) > 1:
+        # Leave one core to the server, which keeps drawing pages while a run trains: with all
+        # cores in torch's pool, training on a busy 2-core machine ran up to 20x slower.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
     return JobRunner(abandon_after=10.0)  # a closed tab stops its run within ~10 s
 
 
