@@ -33,6 +33,24 @@ class Param:
     help: str = ""
 
 
+def resolve_params(kind: str, owner: str, params: Mapping[str, Param],
+                   overrides: Mapping[str, float]) -> dict[str, float]:
+    """Defaults of ``params`` with ``overrides`` applied; an unknown name or a value outside its
+    range raises ValueError in one sentence (shared by functions, methods and schedules)."""
+    unknown = sorted(set(overrides) - set(params))
+    if unknown:
+        valid = ", ".join(params) or "none"
+        raise ValueError(
+            f"{kind} '{owner}' has no parameter {', '.join(unknown)} (parameters: {valid})")
+    values = {name: float(p.default) for name, p in params.items()}
+    for name, value in overrides.items():
+        value, p = float(value), params[name]
+        if not np.isfinite(value) or value < p.lo or value > p.hi:
+            raise ValueError(f"{name} must be between {p.lo:g} and {p.hi:g}, got {value:g}")
+        values[name] = value
+    return values
+
+
 @dataclass(frozen=True)
 class Objective:
     id: str
@@ -61,19 +79,7 @@ class FunctionSpec:
 
     def make(self, **overrides: float) -> Objective:
         """Build the objective; unknown parameter names raise ValueError naming the valid ones."""
-        unknown = sorted(set(overrides) - set(self.params))
-        if unknown:
-            valid = ", ".join(self.params) or "none"
-            raise ValueError(
-                f"function '{self.id}' has no parameter {', '.join(unknown)} (parameters: {valid})"
-            )
-        values = {name: float(p.default) for name, p in self.params.items()}
-        for name, value in overrides.items():
-            value = float(value)
-            p = self.params[name]
-            if not np.isfinite(value) or value < p.lo or value > p.hi:
-                raise ValueError(f"{name} must be between {p.lo:g} and {p.hi:g}, got {value:g}")
-            values[name] = value
+        values = resolve_params("function", self.id, self.params, overrides)
         return self.build(**values)
 
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 
 import numpy as np
 
-from .functions import Param
+from .functions import Param, resolve_params
 
 Array = np.ndarray
 
@@ -46,19 +46,7 @@ class MethodSpec:
     note: str = ""
 
     def make(self, **overrides: float) -> Method:
-        unknown = sorted(set(overrides) - set(self.params))
-        if unknown:
-            valid = ", ".join(self.params) or "none"
-            raise ValueError(
-                f"method '{self.id}' has no parameter {', '.join(unknown)} (parameters: {valid})"
-            )
-        values = {name: p.default for name, p in self.params.items()}
-        for name, value in overrides.items():
-            value = float(value)
-            p = self.params[name]
-            if not np.isfinite(value) or value < p.lo or value > p.hi:
-                raise ValueError(f"{name} must be between {p.lo:g} and {p.hi:g}, got {value:g}")
-            values[name] = value
+        values = resolve_params("method", self.id, self.params, overrides)
         return self.build(**values)
 
 

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-from .functions import Param
+from .functions import Param, resolve_params
 
 Schedule = Callable[[int], float]
 
@@ -25,19 +25,7 @@ class ScheduleSpec:
     formula: str = ""
 
     def make(self, eta: float, steps: int = 100, **overrides: float) -> Schedule:
-        unknown = sorted(set(overrides) - set(self.params))
-        if unknown:
-            valid = ", ".join(self.params) or "none"
-            raise ValueError(
-                f"schedule '{self.id}' has no parameter {', '.join(unknown)} (parameters: {valid})"
-            )
-        values = {name: p.default for name, p in self.params.items()}
-        for name, value in overrides.items():
-            value = float(value)
-            p = self.params[name]
-            if not math.isfinite(value) or value < p.lo or value > p.hi:
-                raise ValueError(f"{name} must be between {p.lo:g} and {p.hi:g}, got {value:g}")
-            values[name] = value
+        values = resolve_params("schedule", self.id, self.params, overrides)
         return self.build(float(eta), int(steps), **values)
 
 
