@@ -149,7 +149,7 @@ def _levels(Z):
 
 
 def contour_figure(objective: Objective, traces=None, title: str | None = None,
-                   n: int = 80) -> go.Figure:
+                   n: int = 60) -> go.Figure:
     """A 2D function as contour lines with each trace's path (the book's ``show_trace_2d``)."""
     paths = _paths(traces)
     gx, gy, Z = _grid(objective, paths, n)
@@ -176,7 +176,7 @@ def contour_figure(objective: Objective, traces=None, title: str | None = None,
     return figure(data, layout)
 
 
-def surface_figure(objective: Objective, traces=None, title: str | None = None, n: int = 45,
+def surface_figure(objective: Objective, traces=None, title: str | None = None, n: int = 40,
                    mark: Sequence[tuple[float, float, str]] = ()) -> go.Figure:
     """A 2D function as a 3D surface with each trace's path lifted onto it."""
     paths = _paths(traces)
