@@ -365,7 +365,7 @@ def train_job(config, num_samples: int = 32) -> Callable[[JobContext], TrainResu
 
         from nets.data import load_dataset
         from nets.models import build_model
-        from nets.train import Progress, _seeded, fit, input_size, predict
+        from nets.train import Progress, _seeded, acceleration, fit, input_size, predict
 
         ctx.report(Progress(phase="load", message=f"loading {config.dataset}"))
         data = load_dataset(config.dataset, data_dir=config.data_dir)
@@ -375,7 +375,9 @@ def train_job(config, num_samples: int = 32) -> Callable[[JobContext], TrainResu
             model = build_model(config.model, num_classes=len(data.classes))
         history = fit(model, data, config, on_progress=ctx.report, should_stop=ctx.should_stop)
         size = input_size(config)
-        preds = predict(model, data.test_x, size).cpu()
+        accel = acceleration(config, next(model.parameters()).device)
+        preds = predict(model, data.test_x, size, autocast=accel.autocast,
+                        channels_last=accel.channels_last).cpu()
         labels = data.test_y.cpu()
         k = len(data.classes)
         confusion = np.bincount((labels * k + preds).numpy(), minlength=k * k).reshape(k, k)

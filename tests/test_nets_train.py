@@ -283,6 +283,7 @@ def test_resolve_device():
     (dict(device="tpu"), "unknown device"),
     (dict(max_steps=0), "max steps"),
     (dict(eval_every=0), "eval every"),
+    (dict(precision="fp16"), "unknown precision"),
     (dict(schedule="step", schedule_params=(("gamma", 5.0),)), "gamma"),
 ])
 def test_validate_rejects_bad_values(kw, match):
@@ -447,6 +448,7 @@ def test_cli_readable_lines(capsys):
     (["--dataset", "digits", "--schedule", "warp"], "unknown schedule"),
     (["--dataset", "digits", "--epochs", "-3"], "epochs"),
     (["--dataset", "digits", "--bogus"], "unrecognized"),
+    (["--dataset", "digits", "--precision", "half"], "unknown precision 'half'"),
     (["--dataset", "digits", "--save", "/nonexistent-dir/x.pt"], "does not exist"),
 ])
 def test_cli_bad_values_one_line_exit_2(capsys, argv, words):
@@ -573,3 +575,78 @@ def test_fast_fit_runs_scratch_batch_norm_fused_and_gives_it_back(digits):
         assert calls  # default mode: the from-scratch layer
     finally:
         BatchNorm.forward = original
+
+
+# ----------------------------------------------------------------------------- layout and precision
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_acceleration_policy_on_cpu(monkeypatch, native):
+    from nets import train
+
+    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: native)
+    cpu = torch.device("cpu")
+    for model_id in ("resnet18", "densenet"):
+        a = train.acceleration(TrainConfig(model=model_id), cpu)
+        assert a.channels_last and a.autocast == native
+        exact = train.acceleration(TrainConfig(model=model_id, precision="fp32"), cpu)
+        assert exact.channels_last and not exact.autocast
+    for model_id in ("lenet", "lenet-bn-scratch", "lenet-bn"):
+        a = train.acceleration(TrainConfig(model=model_id), cpu)
+        assert not a.channels_last and not a.autocast
+        assert a.describe(cpu) is None
+
+
+def test_acceleration_on_cuda_keeps_channels_last_and_honours_fp32(monkeypatch):
+    from nets import train
+
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(train, "AUTOCAST_DEFAULT", True)
+    assert train.acceleration(TrainConfig(model="lenet"), cuda) == train.Acceleration(True, True)
+    assert train.acceleration(TrainConfig(model="lenet", precision="fp32"), cuda) \
+        == train.Acceleration(True, False)
+
+
+def test_config_precision_round_trips_and_defaults_for_old_records():
+    cfg = TrainConfig(model="resnet18", precision="fp32")
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    old = cfg.to_dict()
+    del old["precision"]  # a run recorded before the field existed
+    assert TrainConfig.from_dict(old).precision == "auto"
+
+
+def test_fit_under_cpu_bf16_autocast_trains_and_says_so(digits, monkeypatch):
+    """The CPU bf16 path (taken on CPUs with native bf16) forced on: the model trains
+    channels-last under autocast, its parameters stay float32, the loss falls, and the run's notes
+    say what was used; with precision fp32 the same run stays float32 and says nothing of bf16."""
+    from nets import train
+
+    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: True)
+    seen = []
+
+    def spy(module, inputs, output):
+        seen.append((inputs[0].dtype, output.dtype,
+                     inputs[0].is_contiguous(memory_format=torch.channels_last)))
+
+    part = dataclasses.replace(digits, train_x=digits.train_x[:384], train_y=digits.train_y[:384],
+                               test_x=digits.test_x[:128], test_y=digits.test_y[:128])
+    cfg = small(model="resnet18", resize=16, batch_size=64, epochs=3, lr=0.003)
+    model = seeded_model("resnet18")
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    handle = conv.register_forward_hook(spy)
+    hist = fit(model, part, cfg)
+    handle.remove()
+    assert seen and all(out == torch.bfloat16 and cl for _, out, cl in seen)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    losses = [e["train_loss"] for e in hist.epochs]
+    assert all(math.isfinite(v) for v in losses) and losses[-1] < 0.5 * losses[0]
+    assert any("bf16 autocast" in n for n in hist.notes)
+
+    seen.clear()
+    model = seeded_model("resnet18")
+    handle = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d)) \
+        .register_forward_hook(spy)
+    hist = fit(model, part, dataclasses.replace(cfg, precision="fp32", max_steps=2))
+    handle.remove()
+    assert seen and all(out == torch.float32 and cl for _, out, cl in seen)
+    assert not any("bf16" in n for n in hist.notes)
