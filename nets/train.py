@@ -542,7 +542,8 @@ class Acceleration:
         if not parts or device.type == "cuda":  # on CUDA channels-last is simply the default
             return None if not self.autocast else f"{device.type}: bf16 autocast"
         return f"{device.type}: " + " and ".join(parts) + \
-            (" (this CPU computes bf16 natively)" if self.autocast else "")
+            (" (this CPU computes bf16 natively)" if self.autocast and device.type == "cpu"
+             else "")
 
 
 def acceleration(config: TrainConfig, device: torch.device) -> Acceleration:

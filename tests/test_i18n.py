@@ -113,6 +113,52 @@ def test_translations_are_chinese():
             assert CJK.search(zh), (en, zh)
 
 
+def every_kind_of_training_note() -> list[str]:
+    """What nets/ writes into a run's notes: each branch of plan(), fit()'s fused-BN note and every
+    layout/precision description."""
+    import torch
+
+    from nets.train import Acceleration, TrainConfig, plan
+
+    notes = []
+    for cfg, n, dev in [
+        (TrainConfig(batch_size=512), 300, "cpu"),  # batch clipped to the training set
+        (TrainConfig(model="resnet18", fast=True), 60000, "cpu"),  # kept for 96 px inputs
+        (TrainConfig(fast=True, batch_size=256), 60000, "cpu"),  # kept on the CPU
+        (TrainConfig(fast=True, batch_size=64), 60000, "cpu"),  # grown, lr scaled
+    ]:
+        notes.extend(plan(cfg, n, dev).notes)
+    from nets.data import load_dataset
+    from nets.models import build_model
+    from nets.train import fit
+
+    digits = load_dataset("digits")  # one fast-mode step: fit's own notes
+    notes.extend(fit(build_model("lenet-bn-scratch"), digits,
+                     TrainConfig(dataset="digits", fast=True, max_steps=1, device="cpu")).notes)
+    for dev in ("cpu", "cuda"):
+        for cl in (False, True):
+            for ac in (False, True):
+                d = Acceleration(cl, ac).describe(torch.device(dev))
+                if d:
+                    notes.append(d)
+    return notes
+
+
+def test_every_training_note_is_shown_in_chinese(monkeypatch):
+    import ui.i18n as i18n
+
+    notes = every_kind_of_training_note()
+    assert len(notes) >= 8 and any("fused kernel" in n for n in notes)
+    monkeypatch.setattr(i18n, "lang", lambda: "zh")
+    for note in notes:
+        zh = i18n.t_note(note)
+        assert zh != note and CJK.search(zh), note
+        numbers = re.findall(r"\d+", note)
+        assert all(num in zh for num in numbers), (note, zh)  # the figures survive
+    monkeypatch.setattr(i18n, "lang", lambda: "en")
+    assert all(i18n.t_note(n) == n for n in notes)
+
+
 # ------------------------------------------------------------------------------ pages in Chinese
 
 

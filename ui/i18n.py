@@ -7,9 +7,13 @@ without a translation, so a page can never show an untranslated key.
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
-from .strings_zh import ZH
+from .strings_zh import NOTES_ZH, ZH
+
+_NOTES_ZH = [(re.compile(rx), zh) for rx, zh in NOTES_ZH]
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 CODES = {name: code for code, name in LANGUAGES.items()}
@@ -23,6 +27,16 @@ def lang() -> str:
 def t(text: str, **fmt) -> str:
     out = ZH.get(text, text) if lang() == "zh" else text
     return out.format(**fmt) if fmt else out
+
+
+def t_note(note: str) -> str:
+    """A note from a run's history (English, written by nets/) in the interface language."""
+    if lang() == "zh":
+        for rx, zh in _NOTES_ZH:
+            m = rx.fullmatch(note)
+            if m:
+                return zh.format(*m.groups())
+    return note
 
 
 def N_(text: str) -> str:

@@ -461,3 +461,27 @@ ZH: dict[str, str] = {
     "Value out of range: f is not a finite number at the start point x = {x}. Choose a start point closer to the function's domain.":
         "数值超出范围:f 在起点 x = {x} 处不是有限数。请选择离函数定义域更近的起点。",
 }
+
+# Notes that nets/ writes into a run's history, in English (nets never imports the interface):
+# (regular expression matching the whole note, Chinese template with the groups as {0}, {1}, ...).
+# tests/test_i18n.py produces every kind of note and checks that each one matches.
+NOTES_ZH: list[tuple[str, str]] = [
+    (r"batch size (\d+) is larger than the training set; using (\d+)",
+     "批量大小 {0} 大于训练集，改用 {1}"),
+    (r"fast mode: batch kept at (\d+) for (\d+)x(\d+) inputs \(a larger batch did not train "
+     r"faster there\)",
+     "快速模式：输入为 {1}×{2} 时批量保持 {0}（更大的批量在这里并不更快）"),
+    (r"fast mode: batch kept at (\d+) on the CPU \(a larger batch trains no faster there\)",
+     "快速模式：在 CPU 上批量保持 {0}（更大的批量在 CPU 上并不更快）"),
+    (r"fast mode: batch (\d+) -> (\d+), learning rate (\S+) -> (\S+)",
+     "快速模式：批量 {0} → {1}，学习率 {2} → {3}"),
+    (r"fast mode: (\d+) from-scratch BatchNorm layers ran as PyTorch's fused kernel "
+     r"\(same computation\)",
+     "快速模式：{0} 个从零实现的批量归一化层改用 PyTorch 的融合内核计算（计算相同）"),
+    (r"(cpu|cuda): channels-last and bf16 autocast \(this CPU computes bf16 natively\)",
+     "{0}：channels-last 内存布局与 bf16 自动混合精度（此 CPU 原生支持 bf16）"),
+    (r"(cpu|cuda): bf16 autocast \(this CPU computes bf16 natively\)",
+     "{0}：bf16 自动混合精度（此 CPU 原生支持 bf16）"),
+    (r"(cpu|cuda): channels-last", "{0}：channels-last 内存布局"),
+    (r"(cpu|cuda): bf16 autocast", "{0}：bf16 自动混合精度"),
+]

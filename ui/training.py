@@ -26,7 +26,7 @@ from nets.runs import RunStore, recording
 from nets.train import TrainConfig, save_checkpoint
 from optim.plots import PALETTE, figure, make_layout
 
-from .i18n import N_, t
+from .i18n import N_, t, t_note
 
 LRS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 BATCHES = [16, 32, 64, 128, 256, 512, 1024]
@@ -225,7 +225,7 @@ def show_result(result, prefix: str) -> None:
     cols[2].metric(t("Examples/s"), f"{last.get('examples_per_s', 0):,.0f}")
     cols[3].metric(t("Time"), f"{hist.seconds:.1f} s")
     for note in hist.notes:
-        st.caption(note)
+        st.caption(t_note(note))
     if getattr(result, "store_error", None):
         st.warning(t("This run was not saved to the history: {why}", why=result.store_error))
     tab_cm, tab_img = st.tabs([t("Confusion matrix"), t("Test images")])
