@@ -615,7 +615,7 @@ def test_config_precision_round_trips_and_defaults_for_old_records():
     assert TrainConfig.from_dict(old).precision == "auto"
 
 
-def test_fit_under_cpu_bf16_autocast_trains_and_says_so(digits, monkeypatch):
+def test_fit_under_cpu_bf16_autocast_trains_and_says_so(digits, monkeypatch, tmp_path):
     """The CPU bf16 path (taken on CPUs with native bf16) forced on: the model trains
     channels-last under autocast, its parameters stay float32, the loss falls, and the run's notes
     say what was used; with precision fp32 the same run stays float32 and says nothing of bf16."""
@@ -641,6 +641,12 @@ def test_fit_under_cpu_bf16_autocast_trains_and_says_so(digits, monkeypatch):
     losses = [e["train_loss"] for e in hist.epochs]
     assert all(math.isfinite(v) for v in losses) and losses[-1] < 0.5 * losses[0]
     assert any("bf16 autocast" in n for n in hist.notes)
+    # The channels-last weights round-trip through a checkpoint into a fresh (NCHW) model.
+    path = tmp_path / "rn.pt"
+    save_checkpoint(path, model, cfg, hist, classes=part.classes)
+    fresh = seeded_model("resnet18", seed=5)
+    fresh.load_state_dict(load_checkpoint(path, "resnet18"))
+    assert torch.equal(predict(fresh, part.test_x, 16), predict(model, part.test_x, 16))
 
     seen.clear()
     model = seeded_model("resnet18")
