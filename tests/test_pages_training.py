@@ -82,3 +82,37 @@ def test_bad_settings_are_refused_in_plain_words():
     assert not at.exception
     assert at.error and "too small" in at.error[0].value and "29" in at.error[0].value
     assert at.button(key="dn_start").disabled
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_exact_fp32_toggle_only_where_it_changes_something(monkeypatch, native):
+    from nets import train
+
+    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    bn = open_page("batchnorm")  # LeNet never computes in bf16: no toggle
+    assert not [w for w in bn.toggle if w.key == "bn_fp32"]
+    rn = open_page("resnet")
+    assert bool([w for w in rn.toggle if w.key == "rn_fp32"]) == native
+
+
+def test_exact_fp32_run_stays_float32_and_says_so(monkeypatch):
+    from nets import train
+
+    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    captions = {}
+    for exact in (True, False):
+        at = open_page("resnet")
+        at.selectbox(key="rn_dataset").set_value("digits")
+        at.slider(key="rn_epochs").set_value(1)
+        at.select_slider(key="rn_resize").set_value(28)
+        at.select_slider(key="rn_batch").set_value(512)
+        at.run()
+        at.toggle(key="rn_fp32").set_value(exact).run()
+        at.button(key="rn_start").click().run()
+        wait_for(at, lambda a: len(a.metric) >= 4)
+        captions[exact] = [c.value for c in at.caption]
+    assert "cpu: channels-last" in captions[True]
+    assert not any("bf16" in c for c in captions[True])
+    assert any(c.startswith("cpu: channels-last and bf16 autocast") for c in captions[False])

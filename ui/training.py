@@ -23,7 +23,7 @@ from nets.inspect import ShapeError, inspect_model
 from nets.jobs import JobBusy, JobRunner, train_job
 from nets.models import MODELS
 from nets.runs import RunStore, recording
-from nets.train import TrainConfig, save_checkpoint
+from nets.train import TrainConfig, acceleration, resolve_device, save_checkpoint
 from optim.plots import PALETTE, figure, make_layout
 
 from .i18n import N_, t, t_note
@@ -74,6 +74,14 @@ def show_layers(model_id: str, size: int) -> None:
     st.caption(t("{n:,} parameters; input 1 × 1 × {s} × {s}.", n=total, s=size))
 
 
+def uses_bf16(model: str, device: str, fast: bool) -> bool:
+    """Whether a run of ``model`` on ``device`` would compute in bf16 unless told fp32."""
+    try:
+        return acceleration(TrainConfig(model=model, fast=fast), resolve_device(device)).autocast
+    except ValueError:  # cuda named where there is none: validation says so below
+        return False
+
+
 def controls(prefix: str, model_ids: list[str], default_model: str) -> TrainConfig | None:
     """The widgets; returns a validated config, or None after showing what is wrong."""
     have_fmnist = fashion_mnist_available()
@@ -107,10 +115,12 @@ def controls(prefix: str, model_ids: list[str], default_model: str) -> TrainConf
                        help=t("Larger batches with the learning rate scaled and warmed up, fewer "
                               "host syncs, PyTorch's fused batch-norm kernel. Same accuracy, "
                               "less time."))
-    exact = c[2].toggle(t("Exact fp32"), False, key=f"{prefix}fp32", bind="query-params",
-                        help=t("Off: ResNet-18 and DenseNet compute in bf16 on a CPU that does so "
-                               "natively (2–3× faster, the same learning curves). On: float32 "
-                               "everywhere."))
+    exact = False
+    if uses_bf16(model, device, bool(fast)):  # the toggle only where it changes something
+        exact = c[2].toggle(t("Exact fp32"), False, key=f"{prefix}fp32", bind="query-params",
+                            help=t("Off: ResNet-18 and DenseNet compute in bf16 on a CPU that does "
+                                   "so natively (2–3× faster, the same learning curves). On: "
+                                   "float32 everywhere."))
     if dataset == "fashion-mnist" and not have_fmnist:
         st.info(t("Fashion-MNIST is not in {dir} yet: it will be downloaded on Start (about 30 "
                   "MB). Without network, choose the offline 'digits' dataset.",
