@@ -367,7 +367,7 @@ def train_job(config, num_samples: int = 32) -> Callable[[JobContext], TrainResu
         from nets.models import build_model
         from nets.train import Progress, _seeded, acceleration, fit, input_size, predict
 
-        ctx.report(Progress(phase="load", message=f"loading {config.dataset}"))
+        ctx.report(Progress(phase="load", message=config.dataset))
         data = load_dataset(config.dataset, data_dir=config.data_dir)
         if ctx.should_stop():
             return None  # stopped while loading: status 'stopped', no result
