@@ -86,14 +86,14 @@ FAST_MAX_INPUT = 32  # batch growth only for small inputs (at 96 px the GPU is a
 # (LeNet, ResNet-18, DenseNet; bench/bench_train.py), the small convs being launch-bound.
 AUTOCAST_DEFAULT = False
 AUTOCAST_FAST = False
-# On a CPU that computes bf16 natively (AMX or AVX-512 BF16), the conv-heavy models (ResNet-18,
-# DenseNet) train in channels-last layout under bf16 autocast, both modes: measured 2.3x (ResNet-18)
-# and 3.2x (DenseNet) more examples/s than fp32 NCHW on 2 cores of a Sapphire Rapids CPU
-# (bench/train_speed.py). LeNet gains nothing from either (its step is dominated by pooling,
-# sigmoid and batch norm), so it stays fp32 NCHW; so does every model on a CPU without native
-# bf16, where bf16 is emulated and slower. ``--precision fp32`` turns autocast off.
+# On a CPU that computes bf16 natively (AMX or AVX-512 BF16), the conv-heavy models (ModelSpec
+# .cpu_channels_last: ResNet-18, DenseNet) train in channels-last layout under bf16 autocast, both
+# modes: measured 2.3x (ResNet-18) and 3.2x (DenseNet) more examples/s per step than fp32 NCHW on
+# 2 cores of a Sapphire Rapids CPU; against the chapter's loop 2.1x and 3.1x (bench/train_speed.py).
+# LeNet gains nothing from either (its step is dominated by pooling, sigmoid and batch norm), so it
+# stays fp32 NCHW; on a CPU without native bf16 (emulated, slower) only the layout changes.
+# ``--precision fp32`` turns autocast off.
 CPU_AUTOCAST = True
-CPU_CHANNELS_LAST_MODELS = frozenset({"resnet18", "densenet"})
 CHECKPOINT_FORMAT = "d2l-lab-checkpoint"
 CHECKPOINT_VERSION = 1
 MAX_POINTS_PER_RUN = 400  # intra-epoch chart points recorded on a fixed step grid
@@ -558,7 +558,9 @@ def acceleration(config: TrainConfig, device: torch.device) -> Acceleration:
     if device.type == "cuda":
         return Acceleration(True, not fp32 and (AUTOCAST_FAST if config.fast
                                                 else AUTOCAST_DEFAULT))
-    if device.type == "cpu" and config.model in CPU_CHANNELS_LAST_MODELS:
+    from nets.models import MODELS
+
+    if device.type == "cpu" and MODELS[config.model].cpu_channels_last:
         return Acceleration(True, not fp32 and CPU_AUTOCAST and cpu_has_native_bf16())
     return Acceleration(False, False)
 
