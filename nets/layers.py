@@ -68,18 +68,21 @@ class _BatchNormTrain(torch.autograd.Function):
         ctx.save_for_backward(x_hat, gamma, rstd)
         ctx.dims = dims
         ctx.mark_non_differentiable(mean, var)
-        return x_hat * gamma + beta, mean, var
+        return (x_hat * gamma).add_(beta), mean, var
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, dy, _dmean, _dvar):
         x_hat, gamma, rstd = ctx.saved_tensors
         dims = ctx.dims
         n = dy.numel() // dy.shape[1]
         dbeta = dy.sum(dims, keepdim=True)
-        dgamma = (dy * x_hat).sum(dims, keepdim=True)
+        prod = dy * x_hat
+        dgamma = prod.sum(dims, keepdim=True)
         dx = None
-        if ctx.needs_input_grad[0]:
-            dx = (dy - x_hat * (dgamma / n)).sub_(dbeta / n).mul_(gamma * rstd)
+        if ctx.needs_input_grad[0]:  # k * (dy - dbeta/n - x_hat * dgamma/n), in prod's memory
+            k = gamma * rstd
+            dx = torch.mul(x_hat, k * dgamma / -n, out=prod).add_(dy * k).sub_(k * dbeta / n)
         return dx, dgamma, dbeta, None, None
 
 
