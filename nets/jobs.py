@@ -361,7 +361,6 @@ def train_job(config, num_samples: int = 32) -> Callable[[JobContext], TrainResu
 
     def run(ctx: JobContext) -> TrainResult:
         import numpy as np
-        import torch
 
         from nets.data import load_dataset
         from nets.models import build_model

@@ -15,3 +15,19 @@ import tempfile  # noqa: E402
 # whole session gets its own, unless a test points D2L_LAB_DATA_DIR elsewhere itself.
 _DATA = tempfile.mkdtemp(prefix="d2l-lab-tests-")
 os.environ["D2L_LAB_DATA_DIR"] = _DATA
+
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op thread for a module's tests (``pytestmark = pytest.mark.usefixtures(...)``):
+    the tiny models trained there gain nothing from two, and on a busy CI machine (other test
+    processes on the same two cores) two spinning OpenMP threads made a 3 s fit take over a
+    minute. Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -21,6 +21,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_util import open_page as _open_page
+
 from optim.functions import FUNCTIONS, PRESETS
 from optim.methods import METHODS
 from optim.schedules import SCHEDULES
@@ -37,12 +39,7 @@ X_LIMIT = 1e6  # the start-point boxes' bound
 
 
 def open_page(page: str, **query: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.switch_page(f"app_pages/{page}.py")
-    at.run()
-    return at
+    return _open_page(page, check=False, **query)  # these tests look for exceptions themselves
 
 
 def _decode(arr: dict) -> np.ndarray:

@@ -10,37 +10,18 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from apptest_util import open_page as _open_page
+from apptest_util import wait_for as poll
+
 ROOT = Path(__file__).resolve().parents[1]
 logging.getLogger("streamlit").setLevel(logging.ERROR)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def open_page(page="batchnorm", **query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.switch_page(f"app_pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def poll(at: AppTest, cond, timeout=90.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if cond(at):
-            return
-        time.sleep(0.5)
-    raise AssertionError("timed out")
+def open_page(**query) -> AppTest:
+    return _open_page("batchnorm", **query)
 
 
 def closed_port() -> int:

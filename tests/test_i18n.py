@@ -18,6 +18,7 @@ import pytest
 from google.protobuf.message import Message
 from streamlit.testing.v1 import AppTest
 
+import apptest_util
 from ui.i18n import LANGUAGES
 from ui.strings_zh import ZH
 
@@ -232,13 +233,7 @@ def untranslated(at: AppTest) -> set[str]:
 
 
 def open_page(page: str, lang: str | None = ZH_LINK) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    if lang is not None:
-        at.query_params["lang"] = lang
-    at.switch_page(f"app_pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return apptest_util.open_page(page, **({"lang": lang} if lang is not None else {}))
 
 
 @pytest.fixture

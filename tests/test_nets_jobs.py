@@ -8,22 +8,13 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 from nets.jobs import JobBusy, JobRunner, TrainResult, train_job
 
 WAIT = 10.0  # generous upper bound for a worker thread to react; tests normally take ms
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """One intra-op thread: these tiny models gain nothing from two, and on a busy CI machine
-    (other test processes on the same two cores) two spinning OpenMP threads made a 3 s fit take
-    over a minute. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def wait_until(pred, timeout=WAIT, interval=0.005):

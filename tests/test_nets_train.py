@@ -30,15 +30,7 @@ GOOD = dict(model="lenet-bn", dataset="digits", epochs=8, batch_size=32, lr=0.01
             schedule="cosine", optimizer="adam", device="cpu", seed=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """One intra-op thread: these tiny models gain nothing from two, and on a busy CI machine
-    (other test processes on the same two cores) two spinning OpenMP threads made a 3 s fit take
-    over a minute. Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

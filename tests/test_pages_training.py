@@ -1,38 +1,15 @@
 """Training pages under AppTest: load, train on digits in the background, live chart, Stop,
 results, weights that load back with weights_only=True."""
 
-import io
 import logging
 import time
-from pathlib import Path
 
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
 
+from apptest_util import open_page, wait_for
 from nets.train import load_checkpoint
-
-ROOT = Path(__file__).resolve().parents[1]
 logging.getLogger("streamlit").setLevel(logging.ERROR)
-
-
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.switch_page(f"app_pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def wait_for(at: AppTest, cond, timeout=120.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        time.sleep(0.5)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if cond(at):
-            return
-    raise AssertionError("timed out waiting for the page")
 
 
 @pytest.mark.parametrize("page, model", [("batchnorm", "lenet-bn-scratch"),
@@ -57,7 +34,41 @@ def test_bn_page_trains_on_digits_and_offers_weights(tmp_path):
     acc = float(at.metric[0].value)
     assert 0.5 < acc <= 1.0
     assert at.get("plotly_chart"), "final curves and confusion matrix"
+    assert [d.proto.label for d in at.get("download_button")] == ["Download weights (.pt)"]
     assert not at.button(key="bn_start").disabled
+
+
+def test_the_weights_download_is_a_checkpoint_that_loads_without_pickle(tmp_path):
+    """What the page's download button serves (ui.training.checkpoint_bytes of a finished run)
+    loads back with weights_only=True into a fresh model that predicts exactly the same."""
+    from nets.data import load_dataset
+    from nets.jobs import JobContext, train_job
+    from nets.models import build_model
+    from nets.train import TrainConfig, predict
+    from ui.training import checkpoint_bytes
+
+    class Ctx(JobContext):
+        def __init__(self):
+            pass
+
+        def report(self, progress):
+            pass
+
+        def should_stop(self):
+            return False
+
+    config = TrainConfig(model="lenet-bn-scratch", dataset="digits", epochs=1, batch_size=64,
+                         device="cpu", max_steps=5)
+    result = train_job(config)(Ctx())
+    path = tmp_path / "weights.pt"
+    path.write_bytes(checkpoint_bytes(result))
+    model = build_model("lenet-bn-scratch")
+    model.load_state_dict(load_checkpoint(path, "lenet-bn-scratch"))
+    trained = build_model("lenet-bn-scratch")
+    trained.load_state_dict(result.state_dict)
+    x = load_dataset("digits").test_x[:200]
+    assert torch.equal(predict(model, x), predict(trained, x))
+    assert torch.load(path, weights_only=True)["model_id"] == "lenet-bn-scratch"
 
 
 def test_stop_ends_the_run_and_is_idempotent():

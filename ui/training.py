@@ -8,10 +8,8 @@ The worker thread never calls Streamlit; clicking widgets or switching pages doe
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
-import time
 import uuid
 
 import numpy as np
