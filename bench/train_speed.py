@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modes", default=",".join(MODES),
                    help="comma-separated subset of: " + ", ".join(MODES))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", default="auto",
+                   help="default and fast mode's precision: auto (bf16 autocast where the trainer "
+                        "uses it) or fp32")
     p.add_argument("--accuracy", action="store_true",
                    help="instead: default vs fast mode on digits, final test accuracy and time")
     p.add_argument("--startup", action="store_true",
@@ -133,6 +136,8 @@ def check_args(a: argparse.Namespace) -> argparse.Namespace:
         a.repeats = 3 if (a.accuracy or a.progress_overhead) else 1
     if not 1 <= a.repeats <= 20:
         raise UsageError(f"--repeats must be between 1 and 20, got {a.repeats}")
+    if a.precision not in ("auto", "fp32"):
+        raise UsageError(f"--precision must be auto or fp32, got '{a.precision}'")
     if a.seed < 0:
         raise UsageError(f"--seed must be 0 or more, got {a.seed}")
     return a
@@ -209,7 +214,7 @@ def time_fit(a, data, device: torch.device, fast: bool) -> dict:
 
     config = TrainConfig(model=a.model, dataset="digits", epochs=1000, batch_size=a.batch_size,
                          lr=0.001, optimizer="adam", resize=a.resize, device=device.type,
-                         seed=a.seed, fast=fast)
+                         seed=a.seed, fast=fast, precision=a.precision)
     torch.manual_seed(a.seed)
     model = build_model(a.model, num_classes=NUM_CLASSES)
     _sync(device)
@@ -261,7 +266,7 @@ def run_speed(a) -> dict:
             ratios[f"{mode}/chapter"] = by_mode[mode] / base
     return {"device": a.device, "device_name": _device_name(device), "model": a.model,
             "batch_size": a.batch_size, "resize": a.resize or FASHION_SHAPE[-1],
-            "n_train": a.n_train, "threads": torch.get_num_threads(),
+            "precision": a.precision, "n_train": a.n_train, "threads": torch.get_num_threads(),
             "cpu_count": os.cpu_count(), "load_avg": _load(), "torch": torch.__version__,
             "timing": (f"{a.steps} steps" if a.steps else f"{a.seconds:g} s") + " per mode"
                       + (f", best of {a.repeats}" if a.repeats > 1 else ""),

@@ -352,7 +352,8 @@ class TrainResult:
 
 
 def train_job(config, num_samples: int = 32) -> Callable[[JobContext], TrainResult | None]:
-    """A job function: load the dataset, build the model (seeded), fit, then predict the test set.
+    """A job function: load the dataset, build the model (seeded), fit, then build the confusion
+    matrix and sample grid from the test-set predictions (fit's final evaluation).
 
     Validates the config now (ValueError before anything is queued); everything else happens in
     the worker thread.
@@ -373,10 +374,12 @@ def train_job(config, num_samples: int = 32) -> Callable[[JobContext], TrainResu
         with _seeded(config.seed):
             model = build_model(config.model, num_classes=len(data.classes))
         history = fit(model, data, config, on_progress=ctx.report, should_stop=ctx.should_stop)
-        size = input_size(config)
-        accel = acceleration(config, next(model.parameters()).device)
-        preds = predict(model, data.test_x, size, autocast=accel.autocast,
-                        channels_last=accel.channels_last).cpu()
+        preds = history.test_preds  # fit's last evaluation: no second pass over the test set
+        if preds is None:  # stopped: the weights moved on after the last evaluation
+            accel = acceleration(config, next(model.parameters()).device)
+            preds = predict(model, data.test_x, input_size(config), autocast=accel.autocast,
+                            channels_last=accel.channels_last)
+        preds = history.test_preds = preds.cpu()  # the result holds no device memory
         labels = data.test_y.cpu()
         k = len(data.classes)
         confusion = np.bincount((labels * k + preds).numpy(), minlength=k * k).reshape(k, k)

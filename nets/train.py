@@ -88,12 +88,18 @@ AUTOCAST_DEFAULT = False
 AUTOCAST_FAST = False
 # On a CPU that computes bf16 natively (AMX or AVX-512 BF16), the conv-heavy models (ModelSpec
 # .cpu_channels_last: ResNet-18, DenseNet) train in channels-last layout under bf16 autocast, both
-# modes: measured 2.3x (ResNet-18) and 3.2x (DenseNet) more examples/s per step than fp32 NCHW on
-# 2 cores of a Sapphire Rapids CPU; against the chapter's loop 2.1x and 3.1x (bench/train_speed.py).
-# LeNet gains nothing from either (its step is dominated by pooling, sigmoid and batch norm), so it
-# stays fp32 NCHW; on a CPU without native bf16 (emulated, slower) only the layout changes.
-# ``--precision fp32`` turns autocast off.
+# modes. On 2 cores of a Sapphire Rapids CPU, batch 256 at 96 px, bf16 gave 2.26x (ResNet-18) and
+# 2.02x (DenseNet) the examples/s of fp32 channels-last (bench/train_speed.py --modes default
+# --precision auto|fp32), and 2.1x / 3.1x those of the chapter's loop. LeNet gains nothing from
+# either (its step is dominated by pooling, sigmoid and batch norm), so it stays fp32 NCHW; on a
+# CPU without native bf16 (emulated, slower) only the layout changes. ``--precision fp32`` turns
+# autocast off.
 CPU_AUTOCAST = True
+# Below this input side, CPU training stays fp32. With torch 2.13's oneDNN on one thread, the bf16
+# channels-last weight gradient of a stride-2 3x3 conv over a 1x1 map (ResNet-18's last stage at
+# 16 px and less) came back with NaN in about one run in three. It was never seen at 24, 28, 32 or
+# 96 px, and small inputs gain little from bf16 anyway.
+CPU_AUTOCAST_MIN_INPUT = 32
 CHECKPOINT_FORMAT = "d2l-lab-checkpoint"
 CHECKPOINT_VERSION = 1
 MAX_POINTS_PER_RUN = 400  # intra-epoch chart points recorded on a fixed step grid
@@ -419,6 +425,9 @@ class History:
     batch_size: int = 0
     lr: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # The final model's predictions for the test set (int64, on the training device), from the
+    # evaluation fit ends with; None after a stop or a distributed fit. Not part of to_dict.
+    test_preds: torch.Tensor | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -537,13 +546,15 @@ class Acceleration:
     autocast: bool  # bf16 autocast
 
     def describe(self, device: torch.device) -> str | None:
-        parts = (["channels-last"] if self.channels_last else []) + \
+        """A note for the run, or None when there is nothing to say (on CUDA channels-last is
+        simply the default)."""
+        parts = (["channels-last"] if self.channels_last and device.type != "cuda" else []) + \
                 (["bf16 autocast"] if self.autocast else [])
-        if not parts or device.type == "cuda":  # on CUDA channels-last is simply the default
-            return None if not self.autocast else f"{device.type}: bf16 autocast"
-        return f"{device.type}: " + " and ".join(parts) + \
-            (" (this CPU computes bf16 natively)" if self.autocast and device.type == "cpu"
-             else "")
+        if not parts:
+            return None
+        native = " (this CPU computes bf16 natively)" if self.autocast and device.type == "cpu" \
+            else ""
+        return f"{device.type}: " + " and ".join(parts) + native
 
 
 def acceleration(config: TrainConfig, device: torch.device) -> Acceleration:
@@ -551,8 +562,8 @@ def acceleration(config: TrainConfig, device: torch.device) -> Acceleration:
 
     CUDA: channels-last for every model, bf16 autocast per :data:`AUTOCAST_DEFAULT` /
     :data:`AUTOCAST_FAST`. CPU: channels-last and bf16 autocast for ResNet-18 and DenseNet where
-    the CPU has native bf16 (channels-last alone where it has not). ``precision="fp32"`` turns
-    autocast off everywhere.
+    the CPU has native bf16 (channels-last alone where it has not, or for inputs smaller than
+    :data:`CPU_AUTOCAST_MIN_INPUT`). ``precision="fp32"`` turns autocast off everywhere.
     """
     fp32 = config.precision == "fp32"
     if device.type == "cuda":
@@ -561,7 +572,9 @@ def acceleration(config: TrainConfig, device: torch.device) -> Acceleration:
     from nets.models import MODELS
 
     if device.type == "cpu" and MODELS[config.model].cpu_channels_last:
-        return Acceleration(True, not fp32 and CPU_AUTOCAST and cpu_has_native_bf16())
+        big_enough = (input_size(config) or 28) >= CPU_AUTOCAST_MIN_INPUT
+        return Acceleration(True, not fp32 and big_enough and CPU_AUTOCAST
+                            and cpu_has_native_bf16())
     return Acceleration(False, False)
 
 
@@ -650,7 +663,6 @@ def _fit(model: nn.Module, data, config: TrainConfig,
     size = input_size(config)
     on_cuda = device.type == "cuda"
     accel = acceleration(config, device)
-    use_autocast = accel.autocast
     report_every = max(report_every, 1.0) if config.fast else report_every
     if on_progress is not None:  # at once: moving data, the optimizer and batch 1 take a while
         on_progress(Progress(
@@ -684,8 +696,9 @@ def _fit(model: nn.Module, data, config: TrainConfig,
 
     hist = History(config=config, device=str(device), batch_size=p.batch_size, lr=p.lr,
                    notes=list(p.notes))
-    if accel.describe(device):
-        hist.notes.append(accel.describe(device))
+    described = accel.describe(device)
+    if described:
+        hist.notes.append(described)
     point_every = max(1, math.ceil(p.total_steps / MAX_POINTS_PER_RUN))
     zero = torch.zeros((), device=device)
 
@@ -697,9 +710,12 @@ def _fit(model: nn.Module, data, config: TrainConfig,
     stopped = False
     progress = Progress(total_steps=p.total_steps, phase="train")
 
+    last_preds: torch.Tensor | None = None
+
     def evaluate() -> float:
-        preds = predict(model, test_x, size, autocast=use_autocast,
-                        channels_last=accel.channels_last)
+        nonlocal last_preds
+        preds = last_preds = predict(model, test_x, size, autocast=accel.autocast,
+                                     channels_last=accel.channels_last)
         if world > 1:  # each process scored its shard of the test set
             counts = torch.stack([(preds == test_y).sum().float(),
                                   torch.tensor(float(preds.numel()), device=device)])
@@ -779,7 +795,7 @@ def _fit(model: nn.Module, data, config: TrainConfig,
                 idx = idx[rank::world]  # this process's shard of the batch
             xb = _prepare(train_x[idx], size, accel.channels_last)
             yb = train_y[idx]
-            with _autocast(device, use_autocast):
+            with _autocast(device, accel.autocast):
                 logits = net(xb)
                 loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad(set_to_none=True)
@@ -861,6 +877,8 @@ def _fit(model: nn.Module, data, config: TrainConfig,
 
     hist.steps = step
     hist.stopped = stopped
+    if not stopped and world == 1:  # the last evaluation saw the final weights
+        hist.test_preds = last_preds
     hist.seconds = time.perf_counter() - t_start
     hist.final_test_acc = next((e["test_acc"] for e in reversed(hist.epochs)
                                 if e["test_acc"] is not None), None)

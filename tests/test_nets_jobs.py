@@ -256,6 +256,24 @@ def test_train_job_on_digits_end_to_end(runner):
     assert phases[0] == "load" and phases[-1] == "done"
 
 
+def test_train_job_reuses_fits_final_predictions(runner, monkeypatch):
+    """One pass over the test set per evaluation: the confusion matrix comes from fit's final
+    evaluation, not from predicting the whole test set again."""
+    import nets.train as train
+    from nets.train import TrainConfig
+
+    calls = []
+    real = train.predict
+    monkeypatch.setattr(train, "predict", lambda *a, **k: calls.append(1) or real(*a, **k))
+    config = TrainConfig(model="lenet-bn", dataset="digits", epochs=1, batch_size=64, lr=0.01,
+                         device="cpu")
+    job = runner.submit("alice", train_job(config))
+    assert job.wait(60) and job.status == "done", job.error
+    assert len(calls) == 1  # fit's end-of-epoch evaluation, and nothing after it
+    assert np.trace(job.result.confusion) / job.result.confusion.sum() == pytest.approx(
+        job.result.history.final_test_acc, abs=1e-6)
+
+
 def test_train_job_rejects_bad_config_before_queueing():
     from nets.train import TrainConfig
 

@@ -69,6 +69,22 @@ def test_fixed_steps_and_resize_in_process(capsys):
     assert list(out["ratios"]) == ["default/chapter"]
 
 
+@pytest.mark.parametrize("precision", ["auto", "fp32"])
+def test_precision_reaches_the_trainer(capsys, monkeypatch, precision):
+    import nets.train as train
+
+    seen = []
+    real = train.acceleration
+    monkeypatch.setattr(train, "acceleration",
+                        lambda cfg, dev: seen.append(cfg.precision) or real(cfg, dev))
+    code = train_speed.main(["--model", "resnet18", "--resize", "32", "--steps", "1",
+                             "--n-train", "64", "--batch-size", "16", "--warmup-steps", "0",
+                             "--modes", "default", "--precision", precision, "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["precision"] == precision
+    assert seen and set(seen) == {precision}
+
+
 def test_accuracy_mode_schema(capsys):
     code = train_speed.main(["--accuracy", "--model", "lenet-bn", "--epochs", "1",
                              "--repeats", "1", "--json"])
@@ -90,6 +106,7 @@ def test_accuracy_mode_schema(capsys):
     (["--modes", "chapter,turbo"], "turbo"),
     (["--n-train", "10", "--batch-size", "64"], "larger than"),
     (["--steps", "x"], "invalid int"),
+    (["--precision", "fp16"], "--precision"),
 ])
 def test_bad_arguments_one_line_exit_2(capsys, args, needle):
     assert train_speed.main(args) == 2

@@ -72,10 +72,11 @@ def show_layers(model_id: str, size: int) -> None:
     st.caption(t("{n:,} parameters; input 1 × 1 × {s} × {s}.", n=total, s=size))
 
 
-def uses_bf16(model: str, device: str, fast: bool) -> bool:
+def uses_bf16(model: str, device: str, fast: bool, resize: int | None) -> bool:
     """Whether a run of ``model`` on ``device`` would compute in bf16 unless told fp32."""
     try:
-        return acceleration(TrainConfig(model=model, fast=fast), resolve_device(device)).autocast
+        return acceleration(TrainConfig(model=model, fast=fast, resize=resize),
+                            resolve_device(device)).autocast
     except ValueError:  # cuda named where there is none: validation says so below
         return False
 
@@ -114,7 +115,7 @@ def controls(prefix: str, model_ids: list[str], default_model: str) -> TrainConf
                               "host syncs, PyTorch's fused batch-norm kernel. Same accuracy, "
                               "less time."))
     exact = False
-    if uses_bf16(model, device, bool(fast)):  # the toggle only where it changes something
+    if uses_bf16(model, device, bool(fast), resize):  # the toggle only where it changes something
         exact = c[2].toggle(t("Exact fp32"), False, key=f"{prefix}fp32", bind="query-params",
                             help=t("Off: ResNet-18 and DenseNet compute in bf16 on a CPU that does "
                                    "so natively (2–3× faster, the same learning curves). On: "

@@ -45,14 +45,27 @@ def _require_browser() -> None:
     pytest.skip(f"browser tests skipped: {why}")
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    _require_browser()
-    server = sb.AppServer(tmp_path_factory.mktemp("streamlit") / "server.log")
+def start_server(log: Path, env: dict[str, str] | None = None) -> sb.AppServer:
+    """A started ``streamlit run app.py`` logging to ``log``; a server that does not come up
+    fails the test with its reason (the log stays for the artifacts)."""
+    server = sb.AppServer(log, env=env)
     try:
         server.start(timeout=60)
     except RuntimeError as exc:
         pytest.fail(str(exc), pytrace=False)
+    return server
+
+
+@pytest.fixture(scope="session")
+def server_starter():
+    """:func:`start_server`, for fixtures that run a server of their own."""
+    return start_server
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    _require_browser()
+    server = start_server(tmp_path_factory.mktemp("streamlit") / "server.log")
     yield server
     server.stop()
 

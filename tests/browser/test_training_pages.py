@@ -36,16 +36,12 @@ def data_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def train_server(browser, data_dir, tmp_path_factory):
+def train_server(browser, data_dir, tmp_path_factory, server_starter):
     """A server of its own whose run history and downloads live in ``data_dir``."""
     log = tmp_path_factory.mktemp("streamlit-train") / "server.log"
     # One OpenMP thread for the training worker: on a 2-core machine shared with Chromium (and
     # a busy CI runner), two spinning OpenMP threads made the worker 100x slower (35 examples/s).
-    server = sb.AppServer(log, env={"D2L_LAB_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"})
-    try:
-        server.start(timeout=60)
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    server = server_starter(log, env={"D2L_LAB_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"})
     yield server
     server.stop()
 
@@ -344,12 +340,18 @@ def test_start_live_stop_then_full_run(sessions, data_dir, test_size, tmp_path):
           f"test accuracy {acc:.3f}")
 
 
+def start_long_run(sessions, seed: int):
+    """A new session on the BN page that starts a long run and waits until it is past loading
+    (the live chart has points): (session, page)."""
+    s = sessions().open(f"batchnorm?{LONG}&bn_seed={seed}")
+    click(s.page, "bn_start")
+    wait_training_state(s.page, running=True)
+    wait_points_above(s.page, "bn_live", 0)
+    return s, s.page
+
+
 def test_switching_pages_keeps_the_run(sessions, data_dir):
-    s = sessions().open(f"batchnorm?{LONG}&bn_seed=22")
-    page = s.page
-    click(page, "bn_start")
-    wait_training_state(page, running=True)
-    wait_points_above(page, "bn_live", 0)
+    s, page = start_long_run(sessions, seed=22)
 
     goto_via_sidebar(page, "explorer")
     assert page.locator(".st-key-bn_live").count() == 0
@@ -384,11 +386,7 @@ def test_switching_pages_keeps_the_run(sessions, data_dir):
 
 
 def test_closed_tab_stops_and_records_the_run(sessions, data_dir):
-    s = sessions().open(f"batchnorm?{LONG}&bn_seed=33")
-    page = s.page
-    click(page, "bn_start")
-    wait_training_state(page, running=True)
-    wait_points_above(page, "bn_live", 0)  # past loading: it has taken optimiser steps
+    s, page = start_long_run(sessions, seed=33)
     s.assert_clean()
     s.close()
     closed = time.monotonic()
