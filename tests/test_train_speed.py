@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -223,3 +224,27 @@ def test_gpu_check_needs_out_and_parses():
     r = subprocess.run(["bash", str(ROOT / "bench" / "gpu_check.sh")], capture_output=True,
                        text=True, timeout=30, cwd=ROOT, env={**os.environ, "OUT": ""})
     assert r.returncode == 2 and "OUT" in r.stderr
+
+
+def test_bf16_nan_check_runs_and_refuses_bad_sizes(capsys, monkeypatch):
+    import bf16_nan_check
+
+    assert bf16_nan_check.main(["--sizes", "8", "--trials", "1"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^  8 px: [01] of 1 trials non-finite", out, re.M), out
+    import nets.models
+
+    real = nets.models.build_model
+
+    def poisoned(model_id, **kw):  # one NaN weight: every trial must be reported non-finite
+        m = real(model_id, **kw)
+        with torch.no_grad():
+            next(m.parameters()).view(-1)[0] = float("nan")
+        return m
+
+    monkeypatch.setattr(nets.models, "build_model", poisoned)
+    assert bf16_nan_check.main(["--sizes", "8", "--trials", "2"]) == 0
+    assert "8 px: 2 of 2 trials non-finite (first: loss at step 0)" in capsys.readouterr().out
+    assert bf16_nan_check.main(["--sizes", "0,x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--sizes" in err
