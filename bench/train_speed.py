@@ -210,7 +210,7 @@ def time_chapter(a, data, device: torch.device) -> dict:
 
 def time_fit(a, data, device: torch.device, fast: bool) -> dict:
     from nets.models import build_model
-    from nets.train import TrainConfig, fit
+    from nets.train import TrainConfig, acceleration, fit, predict
 
     config = TrainConfig(model=a.model, dataset="digits", epochs=1000, batch_size=a.batch_size,
                          lr=0.001, optimizer="adam", resize=a.resize, device=device.type,
@@ -221,7 +221,14 @@ def time_fit(a, data, device: torch.device, fast: bool) -> dict:
     t0 = time.perf_counter()
     warm_s, warm_steps = 0.0, 0
     if a.warmup_steps:
+        # A process's one-off costs: cuDNN autotuning for the training batches, the first CUDA
+        # graph capture of these shapes (2 to 7 s for ResNet-18 and DenseNet on an H200, once per
+        # process), and the autotuning for the test batches: the timed fit may cross an epoch's
+        # end, whose evaluation would otherwise pay it inside the timed window (3 to 6 s).
         h = fit(model, data, config, should_stop=_Limit(a.warmup_steps))
+        accel = acceleration(config, device)
+        predict(model, data.test_x.to(device), a.resize, autocast=accel.autocast,
+                channels_last=accel.channels_last)
         _sync(device)
         warm_s, warm_steps = time.perf_counter() - t0, h.steps
     limit = _Limit(a.steps, None if a.steps else a.seconds)
@@ -233,7 +240,7 @@ def time_fit(a, data, device: torch.device, fast: bool) -> dict:
     return {"mode": "fast" if fast else "default", "batch_size": hist.batch_size,
             "lr": hist.lr, "steps": hist.steps, "examples": examples, "seconds": secs,
             "examples_per_s": examples / secs if secs > 0 else 0.0,
-            "warmup_steps": warm_steps, "warmup_seconds": warm_s}
+            "warmup_steps": warm_steps, "warmup_seconds": warm_s, "notes": list(hist.notes)}
 
 
 def _examples(steps: int, batch: int, n_train: int) -> int:

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nets.step import GRAPH_WARMUP_STEPS, Step, autocast_context
 from optim.schedules import SCHEDULES, get_schedule
 
 def _import_dynamo() -> None:
@@ -81,13 +82,17 @@ FAST_BATCH_CAP_CPU = 128
 FAST_MIN_TOTAL_STEPS = 150  # ... keeping at least this many optimiser steps in the run
 FAST_WARMUP_FRACTION = 0.05
 FAST_LR_POWER = {"adam": 0.5, "sgd": 1.0}  # lr *= (batch growth) ** power
-FAST_MAX_INPUT = 32  # batch growth only for small inputs (at 96 px the GPU is already busy)
-# bf16 autocast on CUDA. Off in both modes: measured slower on an H200 for every model here
-# (LeNet, ResNet-18, DenseNet; bench/bench_train.py), the small convs being launch-bound.
-AUTOCAST_DEFAULT = False
-AUTOCAST_FAST = False
-# On a CPU that computes bf16 natively (AMX or AVX-512 BF16), the conv-heavy models (ModelSpec
-# .cpu_channels_last: ResNet-18, DenseNet) train in channels-last layout under bf16 autocast, both
+FAST_MAX_INPUT = 32  # on a CPU, batch growth only for inputs up to this side
+# On CUDA the convolution-bound models (ModelSpec.conv_bound: ResNet-18, DenseNet) train in
+# channels-last layout under bf16 autocast (AUTOCAST_DEFAULT / AUTOCAST_FAST), with every step
+# replayed from a CUDA graph (CUDA_GRAPHS). On an H200, batch 256 at 96 px, graphed steps in bf16
+# gave ResNet-18 42.1k examples/s against 33.7k in fp32, DenseNet 34.2k against 27.6k; LeNet,
+# launch-bound, 381k in bf16 and 386k in fp32, so it stays fp32 (bench/cuda_variants.py).
+AUTOCAST_DEFAULT = True
+AUTOCAST_FAST = True
+CUDA_CHANNELS_LAST = True  # every model
+# On a CPU that computes bf16 natively (AMX or AVX-512 BF16), the conv-bound models (ModelSpec
+# .conv_bound: ResNet-18, DenseNet) train in channels-last layout under bf16 autocast, both
 # modes. On 2 cores of a Sapphire Rapids CPU, batch 256 at 96 px, bf16 gave 2.26x (ResNet-18) and
 # 2.02x (DenseNet) the examples/s of fp32 channels-last (bench/train_speed.py --modes default
 # --precision auto|fp32), and 2.1x / 3.1x those of the chapter's loop. LeNet gains nothing from
@@ -101,6 +106,10 @@ CPU_AUTOCAST = True
 # 96 px, and small inputs gain little from bf16 anyway. Recheck after a torch upgrade:
 # python bench/bf16_nan_check.py --sizes 16,24,32 --trials 60
 CPU_AUTOCAST_MIN_INPUT = 32
+# On CUDA, a single-process fit captures its step in a CUDA graph and replays it (nets/step.py),
+# unless the run is shorter than GRAPH_MIN_STEPS steps (the capture would not pay for itself).
+CUDA_GRAPHS = True
+GRAPH_MIN_STEPS = 20
 CHECKPOINT_FORMAT = "d2l-lab-checkpoint"
 CHECKPOINT_VERSION = 1
 MAX_POINTS_PER_RUN = 400  # intra-epoch chart points recorded on a fixed step grid
@@ -272,11 +281,10 @@ def plan(config: TrainConfig, n_train: int, device: str | torch.device | None = 
     ``FAST_MIN_TOTAL_STEPS`` optimiser steps (large batches need enough updates to reach the same
     accuracy), capped at 1024 and at the training-set size; it scales the learning rate by the
     square root of the growth for Adam and linearly for SGD, and warms up linearly over the first
-    5% of steps. Where even 2x would leave too few steps, the batch stays as it is; so does it
-    for inputs larger than ``FAST_MAX_INPUT`` (ResNet/DenseNet at 96 px), where a 4x batch was
-    measured no faster per example on a GPU. On a CPU (``device``, by default the one
-    ``config.device`` resolves to) the batch grows to ``FAST_BATCH_CAP_CPU`` at most. Fast mode
-    also reports at most once a second.
+    5% of steps. Where even 2x would leave too few steps, the batch stays as it is. On a CPU
+    (``device``, by default the one ``config.device`` resolves to) the batch grows to
+    ``FAST_BATCH_CAP_CPU`` at most, and not at all for inputs larger than ``FAST_MAX_INPUT``
+    (ResNet/DenseNet at 96 px). Fast mode also reports at most once a second.
     """
     if n_train < 1:
         raise ValueError("the training set is empty")
@@ -287,11 +295,11 @@ def plan(config: TrainConfig, n_train: int, device: str | torch.device | None = 
         batch = n_train
     lr = float(config.lr)
     side = input_size(config) or 28
-    if config.fast and side > FAST_MAX_INPUT:
+    kind = torch.device(device).type if device is not None else _device_kind(config.device)
+    if config.fast and side > FAST_MAX_INPUT and kind != "cuda":
         notes.append(f"fast mode: batch kept at {batch} for {side}x{side} inputs "
                      "(a larger batch did not train faster there)")
     elif config.fast:
-        kind = torch.device(device).type if device is not None else _device_kind(config.device)
         cap = FAST_BATCH_CAP if kind == "cuda" else FAST_BATCH_CAP_CPU
         if kind != "cuda" and batch >= cap:
             notes.append(f"fast mode: batch kept at {batch} on the CPU "
@@ -482,7 +490,7 @@ def predict(model: nn.Module, x_uint8: torch.Tensor, size: int | None = None,
     model.eval()
     out = []
     try:
-        with torch.inference_mode(), _autocast(device, autocast):
+        with torch.inference_mode(), autocast_context(device, autocast)():
             for i in range(0, x_uint8.shape[0], bs):
                 xb = _prepare(x_uint8[i:i + bs].to(device, non_blocking=True), size, channels_last)
                 out.append(model(xb).argmax(dim=1))
@@ -525,12 +533,6 @@ def _all_reduce(t: torch.Tensor, op: str = "sum") -> None:
     dist.all_reduce(t, op=dist.ReduceOp.MAX if op == "max" else dist.ReduceOp.SUM)
 
 
-def _autocast(device: torch.device, enabled: bool):
-    if enabled and device.type in ("cuda", "cpu"):
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return nullcontext()
-
-
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 in hardware (Intel AMX or AVX-512 BF16)."""
     try:
@@ -561,18 +563,21 @@ class Acceleration:
 def acceleration(config: TrainConfig, device: torch.device) -> Acceleration:
     """Layout and precision for ``config`` on ``device`` (see :data:`CPU_AUTOCAST`).
 
-    CUDA: channels-last for every model, bf16 autocast per :data:`AUTOCAST_DEFAULT` /
-    :data:`AUTOCAST_FAST`. CPU: channels-last and bf16 autocast for ResNet-18 and DenseNet where
-    the CPU has native bf16 (channels-last alone where it has not, or for inputs smaller than
-    :data:`CPU_AUTOCAST_MIN_INPUT`). ``precision="fp32"`` turns autocast off everywhere.
+    CUDA: channels-last for every model; bf16 autocast per :data:`AUTOCAST_DEFAULT` /
+    :data:`AUTOCAST_FAST` for the convolution-bound models (ResNet-18, DenseNet;
+    ``ModelSpec.conv_bound``), LeNet in fp32. CPU: the convolution-bound models channels-last, and
+    in bf16 where the CPU has native bf16 and the input is at least
+    :data:`CPU_AUTOCAST_MIN_INPUT` pixels; LeNet fp32 NCHW. ``precision="fp32"`` turns autocast
+    off everywhere.
     """
-    fp32 = config.precision == "fp32"
-    if device.type == "cuda":
-        return Acceleration(True, not fp32 and (AUTOCAST_FAST if config.fast
-                                                else AUTOCAST_DEFAULT))
     from nets.models import MODELS
 
-    if device.type == "cpu" and MODELS[config.model].cpu_channels_last:
+    fp32 = config.precision == "fp32"
+    conv_bound = MODELS[config.model].conv_bound
+    if device.type == "cuda":
+        return Acceleration(CUDA_CHANNELS_LAST, conv_bound and not fp32 and (
+            AUTOCAST_FAST if config.fast else AUTOCAST_DEFAULT))
+    if device.type == "cpu" and conv_bound:
         big_enough = (input_size(config) or 28) >= CPU_AUTOCAST_MIN_INPUT
         return Acceleration(True, not fp32 and big_enough and CPU_AUTOCAST
                             and cpu_has_native_bf16())
@@ -701,7 +706,19 @@ def _fit(model: nn.Module, data, config: TrainConfig,
     if described:
         hist.notes.append(described)
     point_every = max(1, math.ceil(p.total_steps / MAX_POINTS_PER_RUN))
-    zero = torch.zeros((), device=device)
+
+    def new_sums() -> torch.Tensor:  # [sum of losses, correct predictions], on the device
+        return torch.zeros(2, dtype=torch.float32, device=device)
+
+    def make_batch(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if world > 1:
+            idx = idx[rank::world]  # this process's shard of the batch
+        return _prepare(train_x[idx], size, accel.channels_last), train_y[idx]
+
+    use_graph = (on_cuda and world == 1 and CUDA_GRAPHS
+                 and p.steps_per_epoch > GRAPH_WARMUP_STEPS and p.total_steps >= GRAPH_MIN_STEPS)
+    take_step = Step(net, optimizer, make_batch, autocast_context(device, accel.autocast),
+                     batch_size=p.batch_size, device=device, use_graph=use_graph)
 
     t_start = time.perf_counter()
     step = 0
@@ -742,7 +759,7 @@ def _fit(model: nn.Module, data, config: TrainConfig,
         _all_reduce(flag, op="max")
         return bool(flag.item())
 
-    def emit(phase: str, epoch: int, loss_sum, correct, n: int, train_seconds: float,
+    def emit(phase: str, epoch: int, sums: torch.Tensor, n: int, train_seconds: float,
              message: str = "") -> None:
         nonlocal last_report
         last_report = time.perf_counter()
@@ -753,8 +770,9 @@ def _fit(model: nn.Module, data, config: TrainConfig,
         progress.epoch = epoch
         progress.step = step
         progress.examples_seen = seen_total
-        progress.train_loss = float(loss_sum.item()) / n if n else None
-        progress.train_acc = float(correct.item()) / n if n else None
+        loss_sum, correct = sums.tolist()
+        progress.train_loss = loss_sum / n if n else None
+        progress.train_acc = correct / n if n else None
         progress.test_acc = last_test_acc
         progress.examples_per_s = n / train_seconds if train_seconds > 0 else 0.0
         progress.elapsed = elapsed
@@ -764,14 +782,16 @@ def _fit(model: nn.Module, data, config: TrainConfig,
         progress.lr = float(optimizer.param_groups[0]["lr"])
         on_progress(dataclasses.replace(progress))
 
-    pending: list[tuple] = []  # (step, epoch_float, loss_sum, correct, n, test_acc) not yet read
+    pending: list[tuple] = []  # (step, epoch_float, sums, n, test_acc) not yet read
 
     def flush_points() -> None:
-        for st, ef, ls, cs, nn_, ta in pending:
+        if not pending:
+            return
+        values = torch.stack([sums for _, _, sums, _, _ in pending]).tolist()  # one read-back
+        for (st, ef, _, nn_, ta), (ls, cs) in zip(pending, values):
             hist.points.append({
                 "step": st, "epoch_float": ef,
-                "train_loss": float(ls.item()) / nn_, "train_acc": float(cs.item()) / nn_,
-                "test_acc": ta,
+                "train_loss": ls / nn_, "train_acc": cs / nn_, "test_acc": ta,
             })
         pending.clear()
 
@@ -782,8 +802,8 @@ def _fit(model: nn.Module, data, config: TrainConfig,
         epoch_start = time.perf_counter()
         eval_seconds = 0.0
         perm = torch.randperm(n_train, generator=gen, device=device)
-        loss_sum, correct, n = zero.clone(), zero.clone(), 0
-        w_loss, w_correct, w_n = zero.clone(), zero.clone(), 0
+        sums, n = new_sums(), 0  # this epoch's
+        w_sums, w_n = new_sums(), 0  # since the last chart point
         batches = 0
         for b in range(p.steps_per_epoch):
             if step >= p.total_steps:
@@ -792,25 +812,11 @@ def _fit(model: nn.Module, data, config: TrainConfig,
                 stopped = True
                 break
             idx = perm[b * p.batch_size:(b + 1) * p.batch_size]
-            if world > 1:
-                idx = idx[rank::world]  # this process's shard of the batch
-            xb = _prepare(train_x[idx], size, accel.channels_last)
-            yb = train_y[idx]
-            with _autocast(device, accel.autocast):
-                logits = net(xb)
-                loss = F.cross_entropy(logits, yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            batch_sums = take_step(idx)
             scheduler.step()
-            bn = int(yb.shape[0])
-            with torch.no_grad():
-                batch_loss = loss.detach().float() * bn
-                batch_correct = (logits.detach().argmax(dim=1) == yb).sum()
-                loss_sum += batch_loss
-                correct += batch_correct
-                w_loss += batch_loss
-                w_correct += batch_correct
+            bn = int(idx.shape[0]) if world == 1 else len(range(rank, int(idx.shape[0]), world))
+            sums += batch_sums
+            w_sums += batch_sums
             n += bn
             w_n += bn
             seen_total += bn
@@ -826,12 +832,12 @@ def _fit(model: nn.Module, data, config: TrainConfig,
                 evaluated = True
             if evaluated or step % point_every == 0:
                 pending.append((step, epoch - 1 + (b + 1) / p.steps_per_epoch,
-                                w_loss, w_correct, w_n, last_test_acc if evaluated else None))
-                w_loss, w_correct, w_n = zero.clone(), zero.clone(), 0
+                                w_sums, w_n, last_test_acc if evaluated else None))
+                w_sums, w_n = new_sums(), 0
             now = time.perf_counter()
             if evaluated or now - last_report >= report_every:
                 flush_points()
-                emit("eval" if evaluated else "train", epoch, loss_sum, correct, n,
+                emit("eval" if evaluated else "train", epoch, sums, n,
                      now - epoch_start - eval_seconds)
 
         train_seconds = time.perf_counter() - epoch_start - eval_seconds
@@ -845,19 +851,19 @@ def _fit(model: nn.Module, data, config: TrainConfig,
             eval_seconds += time.perf_counter() - t0
         if w_n:
             pending.append((step, epoch - 1 + batches / p.steps_per_epoch,
-                            w_loss, w_correct, w_n, test_acc))
+                            w_sums, w_n, test_acc))
         flush_points()
-        loss_total, correct_total, n_total = loss_sum, correct, n
+        totals = sums
         if world > 1:  # the epoch over every process's shard
-            sums = torch.stack([loss_sum.float(), correct.float(),
-                                torch.tensor(float(n), device=device)])
-            _all_reduce(sums)
-            loss_total, correct_total, n_total = sums[0], sums[1], int(sums[2].item())
+            totals = torch.cat([sums, torch.tensor([float(n)], device=device)])
+            _all_reduce(totals)
+        loss_total, correct_total, *rest = totals.tolist()
+        n_total = int(rest[0]) if rest else n
         record = {
             "epoch": epoch,
             "step": step,
-            "train_loss": float(loss_total.item()) / n_total,
-            "train_acc": float(correct_total.item()) / n_total,
+            "train_loss": loss_total / n_total,
+            "train_acc": correct_total / n_total,
             "test_acc": test_acc,
             "examples": n_total,
             "examples_per_s": n_total / train_seconds if train_seconds > 0 else 0.0,
@@ -871,13 +877,14 @@ def _fit(model: nn.Module, data, config: TrainConfig,
         hist.epochs.append(record)
         if on_epoch is not None:
             on_epoch(dict(record))
-        emit("stopped" if stopped else "eval", epoch, loss_sum, correct, n, train_seconds,
+        emit("stopped" if stopped else "eval", epoch, sums, n, train_seconds,
              f"epoch {epoch} done" if not stopped else "stopped")
         if stopped:
             break
 
     hist.steps = step
     hist.stopped = stopped
+    hist.notes.extend(take_step.notes)
     if not stopped and world == 1:  # the last evaluation saw the final weights
         hist.test_preds = last_preds
     hist.seconds = time.perf_counter() - t_start

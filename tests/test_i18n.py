@@ -136,6 +136,9 @@ def every_kind_of_training_note() -> list[str]:
     digits = load_dataset("digits")  # one fast-mode step: fit's own notes
     notes.extend(fit(build_model("lenet-bn-scratch"), digits,
                      TrainConfig(dataset="digits", fast=True, max_steps=1, device="cpu")).notes)
+    from nets.step import captured_note, failed_note
+
+    notes += [captured_note(256, 4), failed_note(RuntimeError("out of memory\ndetails"))]
     for dev in ("cpu", "cuda"):
         for cl in (False, True):
             for ac in (False, True):

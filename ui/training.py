@@ -117,9 +117,10 @@ def controls(prefix: str, model_ids: list[str], default_model: str) -> TrainConf
     exact = False
     if uses_bf16(model, device, bool(fast), resize):  # the toggle only where it changes something
         exact = c[2].toggle(t("Exact fp32"), False, key=f"{prefix}fp32", bind="query-params",
-                            help=t("Off: ResNet-18 and DenseNet compute in bf16 on a CPU that does "
-                                   "so natively (2–3× faster, the same learning curves). On: "
-                                   "float32 everywhere."))
+                            help=t("Off: ResNet-18 and DenseNet compute in bf16 on a GPU and on a "
+                                   "CPU that does so natively (about 1.25× faster on a GPU, "
+                                   "2–3× on a CPU, the same learning curves). On: float32 "
+                                   "everywhere."))
     if dataset == "fashion-mnist" and not have_fmnist:
         st.info(t("Fashion-MNIST is not in {dir} yet: it will be downloaded on Start (about 30 "
                   "MB). Without network, choose the offline 'digits' dataset.",

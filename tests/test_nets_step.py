@@ -1,0 +1,161 @@
+"""nets/step.py: the step runner, eager and graph-replayed.
+
+The graph bookkeeping (warm-up, capture, index and learning-rate refresh before each replay, eager
+steps for other batch sizes, falling back when a capture fails) is checked on the CPU with an
+eager stand-in for the CUDA graph; the real capture is checked on CUDA where there is one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from nets import step as step_mod
+from nets.data import load_dataset
+from nets.models import build_model
+from nets.step import GRAPH_WARMUP_STEPS, Step, autocast_context, graphable
+from nets.train import TrainConfig, fit, make_optimizer
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+N, BATCH, EPOCHS = 150, 32, 2  # 5 batches an epoch, the last one of 22
+
+
+def _run(use_graph: bool, factory=None, model_id="lenet", optimizer="adam"):
+    """Two epochs of Step on a fixed random set with a warm-up-then-decay schedule.
+
+    LeNet without BatchNorm: a bias feeding BatchNorm has a gradient of pure rounding noise, which
+    Adam scales up, so the replays' float32 learning rate would show there and nowhere else."""
+    g = torch.Generator().manual_seed(0)
+    xs = torch.rand(N, 1, 28, 28, generator=g)
+    ys = torch.randint(0, 10, (N,), generator=g)
+    torch.manual_seed(0)
+    net = build_model(model_id, num_classes=10)
+    opt = make_optimizer(net, TrainConfig(optimizer=optimizer), 0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: min(1.0, (t + 1) / 4) * 0.9 ** t)
+    step = Step(net, opt, lambda idx: (xs[idx], ys[idx]), autocast_context(torch.device("cpu"),
+                False), batch_size=BATCH, device=torch.device("cpu"), use_graph=use_graph,
+                graph_factory=factory)
+    sums, sizes = [], []
+    for epoch in range(EPOCHS):
+        perm = torch.randperm(N, generator=g)
+        for b in range(0, N, BATCH):
+            idx = perm[b:b + BATCH]
+            sums.append(step(idx).clone())
+            sizes.append(int(idx.shape[0]))
+            sched.step()
+    return net, step, torch.stack(sums), sizes
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_replayed_steps_train_exactly_like_eager_ones(optimizer):
+    eager_net, eager, eager_sums, sizes = _run(False, optimizer=optimizer)
+    net, graphed, sums, _ = _run(True, step_mod._EagerGraph, optimizer=optimizer)
+    assert graphable(graphed.optimizer)  # CPU tensors get fused optimizers too
+    full = [i for i, n in enumerate(sizes) if n == BATCH]
+    # warm-up on full batches, the capture on the next full one, replays for every later one
+    assert graphed.captured_at == full[GRAPH_WARMUP_STEPS] + 1
+    assert graphed.replays == len(full) - GRAPH_WARMUP_STEPS
+    assert eager.replays == 0 and eager.graph is None
+    assert any(n != BATCH for n in sizes[graphed.captured_at:])  # short batches ran eagerly
+    assert any("each step of batch 32 replays" in n for n in graphed.notes)
+    # the replays read the rate from the tensor _replay refills, and the schedule moves it every
+    # step: every step's sums and the final weights still match the eager run
+    torch.testing.assert_close(sums, eager_sums, rtol=1e-6, atol=1e-6)
+    for (name, a), b in zip(net.state_dict().items(), eager_net.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6, msg=name)
+
+
+def test_failed_capture_falls_back_and_says_why():
+    class Broken(step_mod._EagerGraph):
+        def capture(self, fn):
+            raise RuntimeError("operation not permitted when stream is capturing\nmore")
+
+    eager_net, _, eager_sums, _ = _run(False)
+    net, step, sums, _ = _run(True, Broken)
+    assert step.graph is None and not step.use_graph and step.replays == 0
+    assert step.notes == ["cuda graph: capture failed, steps run one kernel at a time "
+                          "(RuntimeError: operation not permitted when stream is capturing)"]
+    torch.testing.assert_close(sums, eager_sums, rtol=1e-6, atol=1e-6)
+    for a, b in zip(net.parameters(), eager_net.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_unfused_optimizer_is_never_captured():
+    net = build_model("lenet", num_classes=10)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)  # foreach, step counters on the host
+    assert not graphable(opt)
+    step = Step(net, opt, lambda idx: (None, None), autocast_context(torch.device("cpu"), False),
+                batch_size=8, device=torch.device("cpu"), use_graph=True)
+    assert step.use_graph is False
+
+
+def test_fit_captures_only_on_cuda_and_only_long_runs(monkeypatch):
+    """fit asks Step for a graph on CUDA, in one process, for runs of GRAPH_MIN_STEPS or more."""
+    import nets.train as train
+
+    seen = []
+    orig_init = Step.__init__
+
+    def spy(self, *a, **k):
+        seen.append(k.get("use_graph"))
+        orig_init(self, *a, **k)
+    monkeypatch.setattr(train.Step, "__init__", spy)
+    data = load_dataset("digits")
+    fit(build_model("lenet", num_classes=10), data,
+        TrainConfig(model="lenet", dataset="digits", device="cpu", max_steps=25))
+    assert seen == [False]
+
+
+# ----------------------------------------------------------------------------- CUDA
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@cuda
+@pytest.mark.parametrize("model_id,resize,fast", [("lenet-bn-scratch", None, False),
+                                                   ("lenet-bn-scratch", None, True),
+                                                   ("resnet18", 32, False),
+                                                   ("densenet", 32, True)])
+def test_cuda_graph_fit_matches_eager_fit(monkeypatch, model_id, resize, fast):
+    """The same 30 steps (warm-up, capture, replays, an epoch's short last batch, a warm-up and
+    cosine schedule) with and without the graph: the same loss at every step. A small learning
+    rate keeps the runs comparable: cuDNN's autotuned kernels differ in their last bits, and at
+    lr 0.01 ResNet-18 turns that into a different trajectory within an epoch."""
+    import nets.train as train
+
+    data = load_dataset("digits")
+    cfg = TrainConfig(model=model_id, dataset="digits", device="cuda", epochs=2, batch_size=64,
+                      lr=0.001, schedule="cosine", resize=resize, fast=fast, seed=0,
+                      max_steps=30)
+    runs = {}
+    for graphs in (False, True):
+        monkeypatch.setattr(train, "CUDA_GRAPHS", graphs)
+        torch.manual_seed(0)
+        runs[graphs] = fit(build_model(model_id, num_classes=10), data, cfg)
+    h0, h1 = runs[False], runs[True]
+    assert not any("cuda graph" in n for n in h0.notes)
+    assert any("replays one captured graph" in n for n in h1.notes), h1.notes
+    assert not any("capture failed" in n for n in h1.notes), h1.notes
+    assert h1.steps == h0.steps == 30
+    loss0 = [pt["train_loss"] for pt in h0.points]
+    loss1 = [pt["train_loss"] for pt in h1.points]
+    assert len(loss1) == len(loss0) >= 20
+    assert loss1 == pytest.approx(loss0, rel=0.03, abs=0.01)
+    assert h1.final_test_acc == pytest.approx(h0.final_test_acc, abs=0.05)
+
+
+@cuda
+def test_cuda_graph_replays_train_on_the_batches_they_are_given():
+    """Replays must see each new batch (its indices copied in): a graph stuck on one batch
+    would memorise it and fail on the test set."""
+    data = load_dataset("digits")
+    cfg = TrainConfig(model="lenet-bn", dataset="digits", device="cuda", epochs=6, batch_size=32,
+                      lr=0.01, seed=1)
+    torch.manual_seed(1)
+    hist = fit(build_model("lenet-bn", num_classes=10), data, cfg)
+    assert any("replays one captured graph" in n for n in hist.notes), hist.notes
+    assert hist.final_test_acc > 0.9
+    assert dataclasses.asdict(cfg)["device"] == "cuda"
