@@ -195,6 +195,7 @@ class ModelSpec:
     # CPU with native bf16 (nets.train.acceleration): measured 2-3x faster on a CPU and 1.25x on
     # an H200 for ResNet-18 and DenseNet, no faster for LeNet.
     conv_bound: bool = False
+    batch_norm: bool = True  # has BatchNorm layers (evaluated with their moving statistics)
 
     @property
     def exact_input(self) -> bool:
@@ -221,7 +222,8 @@ def _lenet(norm: str) -> Callable[..., nn.Module]:
 MODELS: Mapping[str, ModelSpec] = MappingProxyType({spec.id: spec for spec in (
     ModelSpec("lenet", "LeNet", _lenet("none"), None, 28,
               "The chapter's LeNet with sigmoid activations and no normalisation; "
-              "the baseline the batch-norm variants are compared with.", max_input=31),
+              "the baseline the batch-norm variants are compared with.", max_input=31,
+              batch_norm=False),
     ModelSpec("lenet-bn-scratch", "LeNet + BatchNorm (from scratch)", _lenet("scratch"), None, 28,
               "LeNet with our from-scratch batch normalisation after each conv and linear layer "
               "(book momentum 0.9).", max_input=31),

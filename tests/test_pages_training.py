@@ -129,3 +129,26 @@ def test_exact_fp32_run_stays_float32_and_says_so(monkeypatch):
     assert "cpu: channels-last" in captions[True]
     assert not any("bf16" in c for c in captions[True])
     assert any(c.startswith("cpu: channels-last and bf16 autocast") for c in captions[False])
+
+
+def test_bn_lag_hint_only_for_batchnorm_models_with_few_steps_and_a_gap():
+    """ResNet-18 on digits at batch 256 (6 steps an epoch: train 0.96, test 0.15) gets the hint;
+    a model without BatchNorm, a run with enough steps, or a small gap does not."""
+    from nets.train import History, TrainConfig
+    from ui.training import BN_LAG_MAX_STEPS, bn_lag_steps
+
+    def hist(model, steps, train_acc, test_acc, epochs=2):
+        h = History(config=TrainConfig(model=model, dataset="digits"), device="cpu")
+        h.epochs = [{"epoch": e + 1, "step": steps * (e + 1), "train_acc": train_acc,
+                     "test_acc": test_acc} for e in range(epochs)]
+        h.final_test_acc = test_acc
+        return h
+
+    assert bn_lag_steps(hist("resnet18", 6, 0.963, 0.150)) == 6
+    assert bn_lag_steps(hist("lenet-bn-scratch", 3, 0.6, 0.2)) == 3
+    assert bn_lag_steps(hist("lenet", 6, 0.963, 0.150)) is None  # no BatchNorm
+    assert bn_lag_steps(hist("resnet18", BN_LAG_MAX_STEPS, 0.963, 0.150)) is None
+    assert bn_lag_steps(hist("resnet18", 6, 0.963, 0.90)) is None
+    stopped = hist("resnet18", 6, 0.963, 0.150)
+    stopped.final_test_acc = None
+    assert bn_lag_steps(stopped) is None

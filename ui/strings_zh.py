@@ -294,6 +294,11 @@ ZH: dict[str, str] = {
         "使用更大的批量，并相应放大学习率、加入预热；减少与主机的同步；批量归一化改用 PyTorch "
         "的融合内核。准确率相同，用时更短。",
     "Exact fp32": "严格 fp32",
+    "Test accuracy trails train accuracy: with only {steps} steps an epoch, BatchNorm's moving "
+    "averages (momentum 0.9), which the test pass uses, have not caught up with the trained "
+    "weights yet. A smaller batch or more epochs gives them more steps.":
+        "测试准确率明显低于训练准确率：每个迭代周期只有 {steps} 步，测试时使用的批量归一化移动平均"
+        "（动量 0.9）还没跟上训练后的权重。减小批量大小或增加迭代周期数，能让它们多更新几步。",
     "Off: ResNet-18 and DenseNet compute in bf16 on a GPU and on a CPU that does so natively "
     "(about 1.25× faster on a GPU, 2–3× on a CPU, the same learning curves). On: float32 "
     "everywhere.":
