@@ -248,3 +248,35 @@ def test_bf16_nan_check_runs_and_refuses_bad_sizes(capsys, monkeypatch):
     assert bf16_nan_check.main(["--sizes", "0,x"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--sizes" in err
+
+
+def test_cuda_variants_dry_run_measures_each_variant_and_restores_the_switches(capsys):
+    """bench/cuda_variants.py on the CPU at tiny sizes: one line per run, a summary with each
+    variant's ratio to the chapter, and nets.train's switches as they were."""
+    import cuda_variants
+    import nets.train as train
+
+    before = {k: getattr(train, k) for k in ("CUDA_GRAPHS", "AUTOCAST_DEFAULT", "AUTOCAST_FAST",
+                                             "FAST_BATCH_CAP", "FAST_MAX_INPUT")}
+    rc = cuda_variants.main(["--device", "cpu", "--dry-run", "--models", "lenet-bn-scratch",
+                             "--variants", "default eager fp32,fast graphs bf16 batch4096"])
+    assert rc == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert [x.get("variant") for x in lines[:-1]] == ["chapter", "default eager fp32",
+                                                     "fast graphs bf16 batch4096"]
+    assert all(x["examples_per_s"] > 0 for x in lines[:-1])
+    summary = lines[-1]["summary"]["lenet-bn-scratch"]
+    assert summary["chapter"]["ratio"] == 1.0 and summary["default eager fp32"]["ratio"] > 0
+    assert {k: getattr(train, k) for k in before} == before
+
+
+def test_cuda_variants_and_compile_probe_refuse_bad_arguments(capsys):
+    import compile_probe
+    import cuda_variants
+
+    assert cuda_variants.main(["--device", "cpu", "--variants", "warp drive"]) == 2
+    assert capsys.readouterr().err.strip() == \
+        "cuda_variants.py: error: unknown model or variant 'warp drive'"
+    if not torch.cuda.is_available():
+        assert compile_probe.main([]) == 2
+        assert "needs CUDA" in capsys.readouterr().err
