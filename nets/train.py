@@ -541,6 +541,15 @@ def cpu_has_native_bf16() -> bool:
         return False
 
 
+def cuda_has_native_bf16() -> bool:
+    """Whether the current GPU computes bf16 in hardware (Ampere and later). Older GPUs (Turing,
+    Volta: many laptops and free cloud notebooks) would emulate it slowly, or refuse it."""
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except (TypeError, RuntimeError, AssertionError):  # an older signature, or no usable GPU
+        return False
+
+
 @dataclass(frozen=True)
 class Acceleration:
     """How a run lays out and computes its activations on its device."""
@@ -565,7 +574,7 @@ def acceleration(config: TrainConfig, device: torch.device) -> Acceleration:
 
     CUDA: channels-last for every model; bf16 autocast per :data:`AUTOCAST_DEFAULT` /
     :data:`AUTOCAST_FAST` for the convolution-bound models (ResNet-18, DenseNet;
-    ``ModelSpec.conv_bound``), LeNet in fp32. CPU: the convolution-bound models channels-last, and
+    ``ModelSpec.conv_bound``) on a GPU with native bf16, LeNet in fp32. CPU: the convolution-bound models channels-last, and
     in bf16 where the CPU has native bf16 and the input is at least
     :data:`CPU_AUTOCAST_MIN_INPUT` pixels; LeNet fp32 NCHW. ``precision="fp32"`` turns autocast
     off everywhere.
@@ -576,7 +585,7 @@ def acceleration(config: TrainConfig, device: torch.device) -> Acceleration:
     conv_bound = MODELS[config.model].conv_bound
     if device.type == "cuda":
         return Acceleration(CUDA_CHANNELS_LAST, conv_bound and not fp32 and (
-            AUTOCAST_FAST if config.fast else AUTOCAST_DEFAULT))
+            AUTOCAST_FAST if config.fast else AUTOCAST_DEFAULT) and cuda_has_native_bf16())
     if device.type == "cpu" and conv_bound:
         big_enough = (input_size(config) or 28) >= CPU_AUTOCAST_MIN_INPUT
         return Acceleration(True, not fp32 and big_enough and CPU_AUTOCAST

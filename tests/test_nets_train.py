@@ -619,10 +619,11 @@ def test_no_cpu_bf16_for_small_inputs(monkeypatch):
     assert train.acceleration(TrainConfig(model="densenet", resize=lo - 1), cpu).autocast is False
 
 
-def test_acceleration_on_cuda_is_channels_last_and_bf16_for_conv_models_only():
+def test_acceleration_on_cuda_is_channels_last_and_bf16_for_conv_models_only(monkeypatch):
     from nets import train
 
     cuda = torch.device("cuda")
+    monkeypatch.setattr(train, "cuda_has_native_bf16", lambda: True)
     for fast in (False, True):
         for model_id in ("resnet18", "densenet"):
             assert train.acceleration(TrainConfig(model=model_id, fast=fast), cuda) \
@@ -633,6 +634,9 @@ def test_acceleration_on_cuda_is_channels_last_and_bf16_for_conv_models_only():
             assert train.acceleration(TrainConfig(model=model_id, fast=fast), cuda) \
                 == train.Acceleration(True, False)
     assert train.Acceleration(True, True).describe(cuda) == "cuda: bf16 autocast"
+    # a GPU without native bf16 (Turing, Volta) trains everything in fp32
+    monkeypatch.setattr(train, "cuda_has_native_bf16", lambda: False)
+    assert train.acceleration(TrainConfig(model="resnet18"), cuda) == train.Acceleration(True, False)
 
 
 def test_config_precision_round_trips_and_defaults_for_old_records():
