@@ -136,6 +136,14 @@ def every_kind_of_training_note() -> list[str]:
     digits = load_dataset("digits")  # one fast-mode step: fit's own notes
     notes.extend(fit(build_model("lenet-bn-scratch"), digits,
                      TrainConfig(dataset="digits", fast=True, max_steps=1, device="cpu")).notes)
+    import nets.train as train
+
+    real = train.gpu_memory_gib
+    train.gpu_memory_gib = lambda: 8.0
+    try:  # the note of a GPU too small for fast mode's larger batch at 96 px
+        notes.extend(plan(TrainConfig(model="resnet18", fast=True), 60000, "cuda").notes)
+    finally:
+        train.gpu_memory_gib = real
     from nets.step import captured_note, failed_note
 
     notes += [captured_note(256, 4), failed_note(RuntimeError("out of memory\ndetails"))]

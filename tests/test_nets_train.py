@@ -214,7 +214,9 @@ def test_batch_larger_than_training_set_is_clipped(digits):
     assert any("larger than the training set" in note for note in hist.notes)
 
 
-def test_fast_mode_plan_scales_batch_lr_and_warms_up():
+def test_fast_mode_plan_scales_batch_lr_and_warms_up(monkeypatch):
+    from nets import train
+
     cfg = TrainConfig(batch_size=256, lr=0.001, optimizer="adam", fast=True, epochs=5,
                       device="cuda")
     p = plan(cfg, 60000, "cuda")
@@ -237,8 +239,15 @@ def test_fast_mode_plan_scales_batch_lr_and_warms_up():
     assert plan(TrainConfig(batch_size=10), 21).steps_per_epoch == 2
     # 96x96 inputs (ResNet/DenseNet) grow on a GPU (measured 1.25x the examples/s there) but not
     # on a CPU
+    monkeypatch.setattr(train, "gpu_memory_gib", lambda: 80.0)
     big = plan(dataclasses.replace(cfg, model="resnet18"), 60000, "cuda")
     assert (big.batch_size, big.lr) == (1024, pytest.approx(0.002))
+    monkeypatch.setattr(train, "gpu_memory_gib", lambda: 6.0)  # a laptop GPU keeps its batch
+    small_gpu = plan(dataclasses.replace(cfg, model="resnet18"), 60000, "cuda")
+    assert (small_gpu.batch_size, small_gpu.lr) == (256, 0.001)
+    assert small_gpu.notes == ("fast mode: batch kept at 256 for 96x96 inputs on a GPU with 6 GiB "
+                               "(a larger batch needs more memory)",)
+    assert plan(cfg, 60000, "cuda").batch_size == 1024  # LeNet's 28 px grow on any GPU
     big_cpu = plan(dataclasses.replace(cfg, model="resnet18", batch_size=64), 60000, "cpu")
     assert (big_cpu.batch_size, big_cpu.lr) == (64, 0.001)
     assert any("kept at 64 for 96x96" in n for n in big_cpu.notes)

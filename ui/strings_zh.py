@@ -477,6 +477,9 @@ NOTES_ZH: list[tuple[str, str]] = [
     (r"fast mode: batch kept at (\d+) for (\d+)x(\d+) inputs \(a larger batch did not train "
      r"faster there\)",
      "快速模式：输入为 {1}×{2} 时批量保持 {0}（更大的批量在这里并不更快）"),
+    (r"fast mode: batch kept at (\d+) for (\d+)x(\d+) inputs on a GPU with (\d+) GiB \(a larger "
+     r"batch needs more memory\)",
+     "快速模式：输入为 {1}×{2} 时批量保持 {0}（这块 GPU 只有 {3} GiB 显存，更大的批量放不下）"),
     (r"fast mode: batch kept at (\d+) on the CPU \(a larger batch trains no faster there\)",
      "快速模式：在 CPU 上批量保持 {0}（更大的批量在 CPU 上并不更快）"),
     (r"fast mode: batch (\d+) -> (\d+), learning rate (\S+) -> (\S+)",
