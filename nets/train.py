@@ -610,6 +610,13 @@ def acceleration(config: TrainConfig, device: torch.device) -> Acceleration:
     return Acceleration(False, False)
 
 
+def graph_wanted(device: torch.device, world: int, p: Plan) -> bool:
+    """Whether fit captures its step in a CUDA graph: on CUDA, in a single process, for runs of at
+    least :data:`GRAPH_MIN_STEPS` steps whose epochs have full batches left after the warm-up."""
+    return (device.type == "cuda" and world == 1 and CUDA_GRAPHS
+            and p.steps_per_epoch > GRAPH_WARMUP_STEPS and p.total_steps >= GRAPH_MIN_STEPS)
+
+
 def fit(model: nn.Module, data, config: TrainConfig,
         on_progress: Callable[[Progress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
@@ -741,10 +748,9 @@ def _fit(model: nn.Module, data, config: TrainConfig,
             idx = idx[rank::world]  # this process's shard of the batch
         return _prepare(train_x[idx], size, accel.channels_last), train_y[idx]
 
-    use_graph = (on_cuda and world == 1 and CUDA_GRAPHS
-                 and p.steps_per_epoch > GRAPH_WARMUP_STEPS and p.total_steps >= GRAPH_MIN_STEPS)
     take_step = Step(net, optimizer, make_batch, autocast_context(device, accel.autocast),
-                     batch_size=p.batch_size, device=device, use_graph=use_graph)
+                     batch_size=p.batch_size, device=device,
+                     use_graph=graph_wanted(device, world, p))
 
     t_start = time.perf_counter()
     step = 0

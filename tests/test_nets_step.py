@@ -92,8 +92,25 @@ def test_unfused_optimizer_is_never_captured():
     assert step.use_graph is False
 
 
-def test_fit_captures_only_on_cuda_and_only_long_runs(monkeypatch):
-    """fit asks Step for a graph on CUDA, in one process, for runs of GRAPH_MIN_STEPS or more."""
+def test_graphs_only_on_cuda_in_one_process_for_long_enough_runs(monkeypatch):
+    import nets.train as train
+    from nets.train import Plan, graph_wanted
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    long_run = Plan(batch_size=256, lr=0.001, warmup_steps=0, steps_per_epoch=235,
+                    total_steps=2350)
+    assert graph_wanted(cuda, 1, long_run)
+    assert not graph_wanted(cpu, 1, long_run)
+    assert not graph_wanted(cuda, 2, long_run)  # DistributedDataParallel steps stay eager
+    short = dataclasses.replace(long_run, total_steps=train.GRAPH_MIN_STEPS - 1)
+    assert not graph_wanted(cuda, 1, short)
+    few = dataclasses.replace(long_run, steps_per_epoch=GRAPH_WARMUP_STEPS)  # no full batch left
+    assert not graph_wanted(cuda, 1, few)
+    monkeypatch.setattr(train, "CUDA_GRAPHS", False)
+    assert not graph_wanted(cuda, 1, long_run)
+
+
+def test_fit_on_cpu_never_asks_for_a_graph(monkeypatch):
     import nets.train as train
 
     seen = []
@@ -158,4 +175,3 @@ def test_cuda_graph_replays_train_on_the_batches_they_are_given():
     hist = fit(build_model("lenet-bn", num_classes=10), data, cfg)
     assert any("replays one captured graph" in n for n in hist.notes), hist.notes
     assert hist.final_test_acc > 0.9
-    assert dataclasses.asdict(cfg)["device"] == "cuda"
