@@ -10,9 +10,10 @@ Throughput on synthetic Fashion-MNIST-sized data (random pixels: accuracy is mea
     python bench/bench_train.py --synthetic 60000 --device cuda --model resnet18 --max-steps 200 \
         --modes default,fast,default+bf16
 
-Modes: ``default``, ``fast`` (TrainConfig.fast=True), ``default+bf16`` (default settings with
-bf16 autocast, CUDA only) and ``fast-fp32`` (fast mode without autocast). Prints one line per run
-and a JSON summary on the last line.
+Modes: ``default`` (without bf16 autocast), ``fast`` (TrainConfig.fast=True, with it),
+``default+bf16`` (default settings with it) and ``fast-fp32`` (fast mode without it); autocast
+applies where nets.train.acceleration uses it (ResNet-18 and DenseNet on a GPU with native
+bf16). Prints one line per run and a JSON summary on the last line.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def synthetic(n_train: int, n_test: int = 10000, seed: int = 0) -> Dataset:
 
 def one_run(data, cfg: train.TrainConfig, mode: str):
     fast = mode.startswith("fast")
+    saved = train.AUTOCAST_DEFAULT, train.AUTOCAST_FAST
     train.AUTOCAST_DEFAULT = mode == "default+bf16"
     train.AUTOCAST_FAST = mode != "fast-fp32"
     try:
@@ -62,7 +64,7 @@ def one_run(data, cfg: train.TrainConfig, mode: str):
             torch.cuda.synchronize()
         return hist, time.perf_counter() - t0
     finally:
-        train.AUTOCAST_DEFAULT, train.AUTOCAST_FAST = False, True
+        train.AUTOCAST_DEFAULT, train.AUTOCAST_FAST = saved
 
 
 def main(argv=None) -> int:
