@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from nets.layers import BatchNorm, batch_norm
+from nets.layers import BatchNorm, MaxPool2d, batch_norm
 
 CASES = [((16, 7), nn.BatchNorm1d), ((4, 3, 5, 6), nn.BatchNorm2d)]
 
@@ -131,3 +131,32 @@ def test_channels_last_and_low_precision():
         assert out.dtype == torch.bfloat16 and torch.isfinite(out.float()).all()
         out.float().sum().backward()
         assert m[1].gamma.grad is not None and m[1].running_var.dtype == torch.float32
+
+
+@pytest.mark.parametrize("shape", [(256, 6, 24, 24), (64, 16, 8, 8), (3, 2, 9, 11), (2, 1, 2, 2)])
+def test_maxpool_matches_torch_outputs_and_gradients_ties_included(shape):
+    """The CPU pairwise path against nn.MaxPool2d: inputs drawn from four values, so most
+    windows hold ties, whose gradient must go to the first maximum in row-major order."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 4, shape, generator=g).float().requires_grad_()
+    ours, ref = MaxPool2d(2, 2), nn.MaxPool2d(2, 2)
+    y, y_ref = ours(x), ref(x)
+    assert torch.equal(y, y_ref)
+    dy = torch.randn(y.shape, generator=g)
+    (gx,) = torch.autograd.grad(y, x, dy)
+    (gx_ref,) = torch.autograd.grad(y_ref, x, dy)
+    assert torch.equal(gx, gx_ref)
+    with torch.no_grad():  # evaluation takes the path without indices
+        assert torch.equal(ours(x), y_ref)
+    assert y.grad_fn is not None and "MaxPool2x2" in type(y.grad_fn).__name__
+
+
+def test_maxpool_other_cases_use_torchs_kernel():
+    x = torch.rand(2, 3, 8, 8, requires_grad=True)
+    for kw in (dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=2, stride=1),
+               dict(kernel_size=2, stride=2, ceil_mode=True)):
+        y = MaxPool2d(**kw)(x)
+        assert torch.equal(y, nn.MaxPool2d(**kw)(x)) and "MaxPool2x2" not in type(y.grad_fn).__name__
+    cl = x.detach().contiguous(memory_format=torch.channels_last).requires_grad_()
+    y = MaxPool2d(2, 2)(cl)  # channels-last: torch's own (fast there) kernel
+    assert torch.equal(y, nn.MaxPool2d(2, 2)(cl)) and "MaxPool2x2" not in type(y.grad_fn).__name__
