@@ -152,3 +152,15 @@ def test_bn_lag_hint_only_for_batchnorm_models_with_few_steps_and_a_gap():
     stopped = hist("resnet18", 6, 0.963, 0.150)
     stopped.final_test_acc = None
     assert bn_lag_steps(stopped) is None
+
+
+def test_status_line_says_what_happens_before_the_first_step():
+    from nets.train import Progress
+    from ui.training import _status_line
+
+    first = _status_line(Progress(epoch=1, step=0, total_steps=100, phase="train",
+                                  message="preparing: cuda, batch 256, 100 steps"))
+    assert first.startswith("Preparing the first steps") and "cuDNN" in first
+    later = _status_line(Progress(epoch=1, step=5, total_steps=100, phase="train",
+                                  examples_per_s=1234.0, eta_seconds=9.0))
+    assert later == "Epoch 1, step 5/100: 1,234 examples/s, about 9 s left"
