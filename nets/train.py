@@ -84,7 +84,7 @@ FAST_WARMUP_FRACTION = 0.05
 FAST_LR_POWER = {"adam": 0.5, "sgd": 1.0}  # lr *= (batch growth) ** power
 FAST_MAX_INPUT = 32  # on a CPU, batch growth only for inputs up to this side
 # On a GPU, batch growth for larger inputs only with this much memory: ResNet-18 and DenseNet at
-# 96 px, batch 1024 in bf16, plus the CUDA graph's own memory pool, are measured on an 80+ GiB GPU
+# 96 px, batch 1024 in bf16, plus the CUDA graph's own memory pool, were measured on a 141 GiB H200
 # only; a laptop GPU keeps the batch rather than run out of memory.
 FAST_BIG_INPUT_MIN_GPU_GIB = 32
 # On CUDA the convolution-bound models (ModelSpec.conv_bound: ResNet-18, DenseNet) train in
