@@ -591,10 +591,10 @@ def acceleration(config: TrainConfig, device: torch.device) -> Acceleration:
 
     CUDA: channels-last for every model; bf16 autocast per :data:`AUTOCAST_DEFAULT` /
     :data:`AUTOCAST_FAST` for the convolution-bound models (ResNet-18, DenseNet;
-    ``ModelSpec.conv_bound``) on a GPU with native bf16, LeNet in fp32. CPU: the convolution-bound models channels-last, and
-    in bf16 where the CPU has native bf16 and the input is at least
-    :data:`CPU_AUTOCAST_MIN_INPUT` pixels; LeNet fp32 NCHW. ``precision="fp32"`` turns autocast
-    off everywhere.
+    ``ModelSpec.conv_bound``) on a GPU with native bf16, LeNet in fp32. CPU: the
+    convolution-bound models channels-last, and in bf16 where the CPU has native bf16 and the
+    input is at least :data:`CPU_AUTOCAST_MIN_INPUT` pixels; LeNet fp32 NCHW.
+    ``precision="fp32"`` turns autocast off everywhere.
     """
     from nets.models import MODELS
 
@@ -819,7 +819,7 @@ def _fit(model: nn.Module, data, config: TrainConfig,
     def flush_points() -> None:
         if not pending:
             return
-        values = torch.stack([sums for _, _, sums, _, _ in pending]).tolist()  # one read-back
+        values = torch.stack([pt[2] for pt in pending]).tolist()  # one read-back for all
         for (st, ef, _, nn_, ta), (ls, cs) in zip(pending, values):
             hist.points.append({
                 "step": st, "epoch_float": ef,
@@ -846,7 +846,7 @@ def _fit(model: nn.Module, data, config: TrainConfig,
             idx = perm[b * p.batch_size:(b + 1) * p.batch_size]
             batch_sums = take_step(idx)
             scheduler.step()
-            bn = int(idx.shape[0]) if world == 1 else len(range(rank, int(idx.shape[0]), world))
+            bn = len(range(rank, int(idx.shape[0]), world))  # this process's share (make_batch)
             sums += batch_sums
             w_sums += batch_sums
             n += bn

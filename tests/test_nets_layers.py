@@ -160,3 +160,16 @@ def test_maxpool_other_cases_use_torchs_kernel():
     cl = x.detach().contiguous(memory_format=torch.channels_last).requires_grad_()
     y = MaxPool2d(2, 2)(cl)  # channels-last: torch's own (fast there) kernel
     assert torch.equal(y, nn.MaxPool2d(2, 2)(cl)) and "MaxPool2x2" not in type(y.grad_fn).__name__
+
+
+def test_every_lenet_pools_through_the_fast_cpu_path():
+    """The LeNets (not the chapter's own loop, which keeps nn.MaxPool2d) use MaxPool2d, and a
+    training forward on the CPU takes its pairwise path."""
+    from nets.models import build_model
+
+    for model_id in ("lenet", "lenet-bn-scratch", "lenet-bn"):
+        net = build_model(model_id)
+        pools = [m for m in net.modules() if isinstance(m, nn.MaxPool2d)]
+        assert len(pools) == 2 and all(type(m) is MaxPool2d for m in pools), model_id
+        x = pools[0].forward(torch.rand(4, 6, 24, 24, requires_grad=True))
+        assert "MaxPool2x2" in type(x.grad_fn).__name__

@@ -161,6 +161,9 @@ def test_status_line_says_what_happens_before_the_first_step():
     first = _status_line(Progress(epoch=1, step=0, total_steps=100, phase="train",
                                   message="preparing: cuda, batch 256, 100 steps"))
     assert first.startswith("Preparing the first steps") and "cuDNN" in first
+    on_cpu = _status_line(Progress(epoch=1, step=0, total_steps=100, phase="train",
+                                   message="preparing: cpu, batch 256, 100 steps"))
+    assert on_cpu == "Preparing the first steps…"
     later = _status_line(Progress(epoch=1, step=5, total_steps=100, phase="train",
                                   examples_per_s=1234.0, eta_seconds=9.0))
     assert later == "Epoch 1, step 5/100: 1,234 examples/s, about 9 s left"

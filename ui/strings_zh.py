@@ -294,6 +294,7 @@ ZH: dict[str, str] = {
         "使用更大的批量，并相应放大学习率、加入预热；减少与主机的同步；批量归一化改用 PyTorch "
         "的融合内核。准确率相同，用时更短。",
     "Exact fp32": "严格 fp32",
+    "Preparing the first steps…": "正在准备最初几步…",
     "Preparing the first steps (on a GPU, cuDNN first tries its kernels for these shapes: a few "
     "seconds, once per shape)…":
         "正在准备最初几步（在 GPU 上，cuDNN 会先为这些形状试选内核：需要几秒，每种形状只一次）…",

@@ -198,8 +198,10 @@ def _status_line(p) -> str:
     if p.phase == "load":
         return t("Loading data: {msg}", msg=p.message)
     if p.step == 0 and p.phase == "train":
-        return t("Preparing the first steps (on a GPU, cuDNN first tries its kernels for these "
-                 "shapes: a few seconds, once per shape)…")
+        if "cuda" in p.message:  # fit's first report: "preparing: cuda, batch …"
+            return t("Preparing the first steps (on a GPU, cuDNN first tries its kernels for "
+                     "these shapes: a few seconds, once per shape)…")
+        return t("Preparing the first steps…")
     left = f"{p.eta_seconds:.0f} s" if p.eta_seconds is not None else "…"
     return t("Epoch {e}, step {s}/{n}: {eps:,.0f} examples/s, about {left} left",
              e=p.epoch, s=p.step, n=p.total_steps, eps=p.examples_per_s, left=left)
