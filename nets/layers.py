@@ -234,11 +234,14 @@ def _window_origins(h: int, w: int, device) -> torch.Tensor:
 class MaxPool2d(nn.MaxPool2d):
     """``nn.MaxPool2d`` that computes the 2x2, stride-2 case on a CPU from pairwise maxima
     (:class:`_MaxPool2x2`; the same outputs and gradients, about 1.7x less CPU time for LeNet's
-    first pooling). Other sizes, devices and layouts run ``nn.MaxPool2d``'s own kernel."""
+    first pooling). Other sizes, devices and layouts, and a compiled model, run ``nn.MaxPool2d``'s
+    own kernel."""
 
     def _pairwise(self, x: torch.Tensor) -> bool:
         two = (2, (2, 2))
-        return (x.device.type == "cpu" and x.dim() == 4 and x.is_floating_point()
+        # Under torch.compile the compiler generates its own pooling kernel (and cannot trace the
+        # in-place index arithmetic of the autograd Function).
+        return (x.device.type == "cpu" and not torch.compiler.is_compiling() and x.dim() == 4 and x.is_floating_point()
                 and x.is_contiguous() and self.kernel_size in two and self.stride in two
                 and self.padding in (0, (0, 0)) and self.dilation in (1, (1, 1))
                 and not self.ceil_mode and not self.return_indices

@@ -19,12 +19,19 @@ How :class:`Step` uses it, on CUDA only, for a single process whose optimiser ru
 * if the capture fails (an operation that cannot be captured, no memory for the graph's pool), the
   run goes on eagerly and the run's notes say why.
 
+With ``compiled`` (``torch.compile`` of the same network, an opt-in of :func:`nets.train.fit`) the
+full batches run through the compiled module, inside the graph too; the compile happens on the
+first full batch, whose time :attr:`Step.compile_seconds` records. Shorter batches run the plain
+module (one shape to compile, no recompile at the epoch's end). If the compile fails, that batch
+runs again on the plain module and so does the rest of the run; the notes say why.
+
 The computation is the same either way; a replay skips only the launching. ``graph_factory`` lets
 tests stand in an eager "graph" for ``torch.cuda.CUDAGraph`` to check the bookkeeping on a CPU.
 """
 
 from __future__ import annotations
 
+import time
 from contextlib import nullcontext
 from typing import Callable, ContextManager
 
@@ -33,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["Step", "GRAPH_WARMUP_STEPS", "graphable", "autocast_context", "captured_note",
-           "failed_note"]
+           "failed_note", "compiled_note", "compile_failed_note", "COMPILE_NOT_DISTRIBUTED"]
 
 GRAPH_WARMUP_STEPS = 3  # eager full batches before the capture
 
@@ -89,8 +96,11 @@ class Step:
                  batch: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
                  autocast: Callable[[bool], ContextManager], *, batch_size: int,
                  device: torch.device, use_graph: bool = False,
-                 graph_factory: Callable[[], object] | None = None):
+                 graph_factory: Callable[[], object] | None = None,
+                 compiled: nn.Module | None = None):
         self.net = net
+        self.compiled = compiled
+        self.compile_seconds: float | None = None  # the first compiled step, compile included
         self.optimizer = optimizer
         self.batch = batch
         self.autocast = autocast
@@ -111,8 +121,10 @@ class Step:
 
     def _compute(self, idx: torch.Tensor, cache: bool = True) -> torch.Tensor:
         x, y = self.batch(idx)
+        full = int(idx.shape[0]) == self.batch_size
+        net = self.compiled if self.compiled is not None and full else self.net
         with self.autocast(cache):
-            logits = self.net(x)
+            logits = net(x)
             loss = F.cross_entropy(logits, y)
         loss.backward()
         self.optimizer.step()
@@ -124,7 +136,26 @@ class Step:
         # After a capture the gradients live in the graph's memory, which the replays write into:
         # zero them in place instead of dropping them, so that both kinds of step share them.
         self.optimizer.zero_grad(set_to_none=self.graph is None)
-        return self._compute(idx)
+        if self.compiled is None or self.compile_seconds is not None \
+                or int(idx.shape[0]) != self.batch_size:
+            return self._compute(idx)
+        return self._compile_step(idx)
+
+    def _compile_step(self, idx: torch.Tensor) -> torch.Tensor:
+        """The first full batch through the compiled module: the compile happens here."""
+        t0 = time.perf_counter()
+        try:
+            stats = self._compute(idx)
+            if self.on_cuda:
+                torch.cuda.synchronize(self.device)
+        except Exception as e:  # noqa: BLE001 (no compiler, an unsupported op: go on eagerly)
+            self.compiled = None
+            self.optimizer.zero_grad(set_to_none=True)  # whatever the failed step left behind
+            self.notes.append(compile_failed_note(e))
+            return self._compute(idx)
+        self.compile_seconds = time.perf_counter() - t0
+        self.notes.append(compiled_note(self.compile_seconds))
+        return stats
 
     def _eager_on_side_stream(self, idx: torch.Tensor) -> torch.Tensor:
         if self._side is None:
@@ -221,6 +252,21 @@ def failed_note(error: BaseException) -> str:
     """The run's note when the capture failed: the error's first line."""
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
     return (f"cuda graph: capture failed, steps run one kernel at a time "
+            f"({type(error).__name__}: {reason})")
+
+
+COMPILE_NOT_DISTRIBUTED = "torch.compile: not used with --distributed"
+
+
+def compiled_note(seconds: float) -> str:
+    """The run's note when the model was compiled: how long the first step took."""
+    return f"torch.compile: compiled on the first step ({seconds:.1f} s)"
+
+
+def compile_failed_note(error: BaseException) -> str:
+    """The run's note when the compile failed: the error's first line."""
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+    return (f"torch.compile: failed, the run went on without it "
             f"({type(error).__name__}: {reason})")
 
 

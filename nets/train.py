@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nets.step import GRAPH_WARMUP_STEPS, Step, autocast_context
+from nets.step import COMPILE_NOT_DISTRIBUTED, GRAPH_WARMUP_STEPS, Step, autocast_context
 from optim.schedules import SCHEDULES, get_schedule
 
 def _import_dynamo() -> None:
@@ -148,6 +148,7 @@ class TrainConfig:
     max_steps: int | None = None
     eval_every: int | None = None
     precision: str = "auto"
+    compile: bool = False
 
     def validate(self) -> "TrainConfig":
         """Raise ValueError with one clear sentence for the first bad value; return self if fine."""
@@ -199,6 +200,8 @@ class TrainConfig:
                              f"(choose from: {', '.join(PRECISIONS)})")
         if not isinstance(self.fast, bool):
             raise ValueError(f"fast must be true or false, got {self.fast!r}")
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"compile must be true or false, got {self.compile!r}")
         if self.data_dir is not None and not isinstance(self.data_dir, (str, os.PathLike)):
             raise ValueError(f"data dir must be a path, got {self.data_dir!r}")
         names = [name for name, _ in self.schedule_params]
@@ -429,7 +432,7 @@ class Progress:
     examples_per_s: float = 0.0
     elapsed: float = 0.0
     eta_seconds: float | None = None
-    phase: str = "train"  # "load" | "train" | "eval" | "done" | "stopped"
+    phase: str = "train"  # "load" | "train" | "compile" | "eval" | "done" | "stopped"
     message: str = ""
     lr: float | None = None
 
@@ -451,6 +454,7 @@ class History:
     batch_size: int = 0
     lr: float = 0.0
     notes: list[str] = field(default_factory=list)
+    compile_seconds: float | None = None  # with config.compile: the first (compiling) step
     # The final model's predictions for the test set (int64, on the training device), from the
     # evaluation fit ends with; None after a stop or a distributed fit. Not part of to_dict.
     test_preds: torch.Tensor | None = field(default=None, repr=False, compare=False)
@@ -468,6 +472,7 @@ class History:
             "batch_size": self.batch_size,
             "lr": self.lr,
             "notes": list(self.notes),
+            "compile_seconds": self.compile_seconds,
         }
 
 
@@ -748,9 +753,14 @@ def _fit(model: nn.Module, data, config: TrainConfig,
             idx = idx[rank::world]  # this process's shard of the batch
         return _prepare(train_x[idx], size, accel.channels_last), train_y[idx]
 
+    compiled = None
+    if config.compile and world > 1:
+        hist.notes.append(COMPILE_NOT_DISTRIBUTED)
+    elif config.compile:
+        compiled = torch.compile(net)  # lazy: the compile runs on the first full batch
     take_step = Step(net, optimizer, make_batch, autocast_context(device, accel.autocast),
                      batch_size=p.batch_size, device=device,
-                     use_graph=graph_wanted(device, world, p))
+                     use_graph=graph_wanted(device, world, p), compiled=compiled)
 
     t_start = time.perf_counter()
     step = 0
@@ -827,6 +837,9 @@ def _fit(model: nn.Module, data, config: TrainConfig,
             })
         pending.clear()
 
+    if compiled is not None and on_progress is not None:  # the first step compiles: say so
+        on_progress(Progress(epoch=1, total_steps=p.total_steps, phase="compile", lr=p.lr,
+                             message=f"compiling: {device.type}, batch {p.batch_size}"))
     epoch = 0
     for epoch in range(1, config.epochs + 1):
         if step >= p.total_steps:
@@ -917,6 +930,7 @@ def _fit(model: nn.Module, data, config: TrainConfig,
     hist.steps = step
     hist.stopped = stopped
     hist.notes.extend(take_step.notes)
+    hist.compile_seconds = take_step.compile_seconds
     if not stopped and world == 1:  # the last evaluation saw the final weights
         hist.test_preds = last_preds
     hist.seconds = time.perf_counter() - t_start
@@ -1103,6 +1117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", default=TrainConfig.precision,
                    help="auto (bf16 autocast where it was measured faster: ResNet-18 and "
                         "DenseNet on a CPU with native bf16) or fp32")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the model first: a compile of half a minute or more "
+                        "before the first step, then faster steps; pays only on long runs")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch")
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes torchrun starts (DDP; gloo on CPU, "
@@ -1141,7 +1158,7 @@ def _main(argv: list[str] | None) -> int:
         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
         schedule=args.schedule, resize=args.resize, device=args.device, seed=args.seed,
         fast=args.fast, max_steps=args.max_steps, eval_every=args.eval_every,
-        precision=args.precision,
+        precision=args.precision, compile=args.compile,
     )
     try:
         config.validate()

@@ -31,3 +31,12 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def cpp_compiler():
+    """Skips a test that runs torch.compile on a CPU where there is no C++ compiler for it."""
+    import shutil
+
+    if not (os.environ.get("CXX") or shutil.which("g++") or shutil.which("clang++")):
+        pytest.skip("torch.compile on a CPU needs a C++ compiler")

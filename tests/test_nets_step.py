@@ -23,7 +23,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 N, BATCH, EPOCHS = 150, 32, 2  # 5 batches an epoch, the last one of 22
 
 
-def _run(use_graph: bool, factory=None, model_id="lenet", optimizer="adam"):
+def _run(use_graph: bool, factory=None, model_id="lenet", optimizer="adam", compiled=None):
     """Two epochs of Step on a fixed random set with a warm-up-then-decay schedule.
 
     LeNet without BatchNorm: a bias feeding BatchNorm has a gradient of pure rounding noise, which
@@ -37,7 +37,7 @@ def _run(use_graph: bool, factory=None, model_id="lenet", optimizer="adam"):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: min(1.0, (t + 1) / 4) * 0.9 ** t)
     step = Step(net, opt, lambda idx: (xs[idx], ys[idx]), autocast_context(torch.device("cpu"),
                 False), batch_size=BATCH, device=torch.device("cpu"), use_graph=use_graph,
-                graph_factory=factory)
+                graph_factory=factory, compiled=compiled(net) if compiled else None)
     sums, sizes = [], []
     for epoch in range(EPOCHS):
         perm = torch.randperm(N, generator=g)
@@ -78,6 +78,50 @@ def test_failed_capture_falls_back_and_says_why():
     assert step.graph is None and not step.use_graph and step.replays == 0
     assert step.notes == ["cuda graph: capture failed, steps run one kernel at a time "
                           "(RuntimeError: operation not permitted when stream is capturing)"]
+    torch.testing.assert_close(sums, eager_sums, rtol=1e-6, atol=1e-6)
+    for a, b in zip(net.parameters(), eager_net.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+class _Counting(torch.nn.Module):
+    """Stands in for ``torch.compile(net)``: the same network, counting the batch sizes it sees."""
+
+    def __init__(self, net, fail: bool = False):
+        super().__init__()
+        self.net, self.fail, self.sizes = net, fail, []
+
+    def forward(self, x):
+        self.sizes.append(int(x.shape[0]))
+        if self.fail:
+            raise RuntimeError("InductorError: no working C++ compiler found\nmore")
+        return self.net(x)
+
+
+@pytest.mark.parametrize("use_graph", [False, True])
+def test_compiled_module_takes_the_full_batches_and_the_first_one_is_timed(use_graph):
+    made = []
+    eager_net, _, eager_sums, sizes = _run(False)
+    net, step, sums, _ = _run(use_graph, step_mod._EagerGraph,
+                              compiled=lambda n: made.append(_Counting(n)) or made[-1])
+    counting = made[0]
+    # every full batch (the captured ones included) through the compiled module, none other
+    assert counting.sizes == [BATCH] * sizes.count(BATCH)
+    assert step.compile_seconds is not None and step.compile_seconds >= 0
+    assert sum("torch.compile: compiled on the first step" in n for n in step.notes) == 1
+    torch.testing.assert_close(sums, eager_sums, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("use_graph", [False, True])
+def test_failed_compile_falls_back_to_the_plain_module_and_says_why(use_graph):
+    made = []
+    eager_net, _, eager_sums, _ = _run(False)
+    net, step, sums, _ = _run(use_graph, step_mod._EagerGraph,
+                              compiled=lambda n: made.append(_Counting(n, fail=True)) or made[-1])
+    assert made[0].sizes == [BATCH]  # tried once, never again
+    assert step.compiled is None and step.compile_seconds is None
+    assert step.notes[0] == ("torch.compile: failed, the run went on without it "
+                             "(RuntimeError: InductorError: no working C++ compiler found)")
+    # the failed batch ran again on the plain module: the run is the eager run, step for step
     torch.testing.assert_close(sums, eager_sums, rtol=1e-6, atol=1e-6)
     for a, b in zip(net.parameters(), eager_net.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
@@ -124,6 +168,30 @@ def test_fit_on_cpu_never_asks_for_a_graph(monkeypatch):
     fit(build_model("lenet", num_classes=10), data,
         TrainConfig(model="lenet", dataset="digits", device="cpu", max_steps=25))
     assert seen == [False]
+
+
+@pytest.mark.usefixtures("cpp_compiler")
+def test_fit_compiles_on_a_cpu_says_so_first_and_trains_like_the_plain_model():
+    """A real torch.compile (about 20 s on two cores): the page hears "compile" before the first
+    step, the run's losses are the plain run's, the note gives the compile's time, and the model
+    the caller holds (its weights, its checkpoint keys) is the plain one."""
+    data = load_dataset("digits")
+    cfg = TrainConfig(model="lenet-bn-scratch", dataset="digits", device="cpu", epochs=1,
+                      batch_size=64, lr=0.01, max_steps=12, seed=0)
+    torch.manual_seed(0)
+    plain = fit(build_model("lenet-bn-scratch", num_classes=10), data, cfg)
+    torch.manual_seed(0)
+    model = build_model("lenet-bn-scratch", num_classes=10)
+    seen = []
+    hist = fit(model, data, dataclasses.replace(cfg, compile=True),
+               on_progress=lambda p: seen.append((p.phase, p.step)))
+    assert seen[:3] == [("train", 0), ("compile", 0), ("train", 1)]
+    assert not any("failed" in n for n in hist.notes), hist.notes
+    assert any(n.startswith("torch.compile: compiled on the first step (") for n in hist.notes)
+    assert [p["train_loss"] for p in hist.points] == pytest.approx(
+        [p["train_loss"] for p in plain.points], rel=1e-3)
+    assert hist.final_test_acc == pytest.approx(plain.final_test_acc, abs=0.02)
+    assert all(not k.startswith("_orig_mod") for k in model.state_dict())
 
 
 # ----------------------------------------------------------------------------- CUDA
@@ -175,3 +243,25 @@ def test_cuda_graph_replays_train_on_the_batches_they_are_given():
     hist = fit(build_model("lenet-bn", num_classes=10), data, cfg)
     assert any("replays one captured graph" in n for n in hist.notes), hist.notes
     assert hist.final_test_acc > 0.9
+
+
+@cuda
+@pytest.mark.parametrize("model_id,resize", [("lenet-bn-scratch", None), ("resnet18", 32)])
+def test_cuda_compiled_graph_fit_matches_the_plain_fit(model_id, resize):
+    """torch.compile inside the captured step: compiled on a warm-up step, then captured and
+    replayed, and the losses are the plain run's."""
+    data = load_dataset("digits")
+    cfg = TrainConfig(model=model_id, dataset="digits", device="cuda", epochs=2, batch_size=64,
+                      lr=0.001, resize=resize, seed=0, max_steps=30)
+    runs = {}
+    for comp in (False, True):
+        torch.manual_seed(0)
+        runs[comp] = fit(build_model(model_id, num_classes=10), data,
+                         dataclasses.replace(cfg, compile=comp))
+    h0, h1 = runs[False], runs[True]
+    assert any(n.startswith("torch.compile: compiled") for n in h1.notes), h1.notes
+    assert any("replays one captured graph" in n for n in h1.notes), h1.notes
+    assert not any("failed" in n for n in h1.notes), h1.notes
+    loss0 = [pt["train_loss"] for pt in h0.points]
+    loss1 = [pt["train_loss"] for pt in h1.points]
+    assert loss1 == pytest.approx(loss0, rel=0.03, abs=0.01)

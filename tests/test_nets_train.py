@@ -298,6 +298,8 @@ def test_resolve_device():
     (dict(max_steps=0), "max steps"),
     (dict(eval_every=0), "eval every"),
     (dict(precision="fp16"), "unknown precision"),
+    (dict(fast="yes"), "fast must be true or false"),
+    (dict(compile="yes"), "compile must be true or false"),
     (dict(schedule="step", schedule_params=(("gamma", 5.0),)), "gamma"),
 ])
 def test_validate_rejects_bad_values(kw, match):
@@ -450,6 +452,20 @@ def test_cli_readable_lines(capsys):
     assert code == 0, err
     assert out.startswith("epoch 1, loss ")
     assert "train acc" in out and "test acc" in out and out.rstrip().endswith("sec (partial)")
+
+
+@pytest.mark.usefixtures("cpp_compiler")
+def test_cli_compile_flag_compiles_and_says_so(capsys):
+    """--compile reaches fit: the note on stderr names the compile (the same model and batch as
+    tests/test_nets_step.py's compile test, so in one pytest process the compile is reused)."""
+    code, out, err = run_main(capsys, "--model", "lenet-bn-scratch", "--dataset", "digits",
+                              "--device", "cpu", "--batch-size", "64", "--max-steps", "3",
+                              "--compile", "--json")
+    assert code == 0, err
+    assert "note: torch.compile: compiled on the first step (" in err
+    code, out, err = run_main(capsys, "--model", "lenet-bn-scratch", "--dataset", "digits",
+                              "--device", "cpu", "--max-steps", "3", "--json")
+    assert code == 0 and "torch.compile" not in err  # off unless asked for
 
 
 @pytest.mark.parametrize("argv, words", [
