@@ -144,9 +144,12 @@ def every_kind_of_training_note() -> list[str]:
         notes.extend(plan(TrainConfig(model="resnet18", fast=True), 60000, "cuda").notes)
     finally:
         train.gpu_memory_gib = real
-    from nets.step import captured_note, failed_note
+    from nets.step import (COMPILE_NOT_DISTRIBUTED, captured_note, compile_failed_note,
+                           compiled_note, failed_note)
 
-    notes += [captured_note(256, 4), failed_note(RuntimeError("out of memory\ndetails"))]
+    notes += [captured_note(256, 4), failed_note(RuntimeError("out of memory\ndetails")),
+              compiled_note(31.4), compile_failed_note(RuntimeError("no C++ compiler\nmore")),
+              COMPILE_NOT_DISTRIBUTED]
     for dev in ("cpu", "cuda"):
         for cl in (False, True):
             for ac in (False, True):

@@ -109,6 +109,31 @@ def test_exact_fp32_toggle_only_where_it_changes_something(monkeypatch, native):
     assert not [w for w in rn.toggle if w.key == "rn_fp32"]
 
 
+def test_compile_toggle_only_for_a_run_on_a_gpu(monkeypatch):
+    from nets import train
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    at = open_page("resnet")
+    assert not [w for w in at.toggle if w.key == "rn_compile"]  # a CPU: it does not pay there
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU (never started here)
+    monkeypatch.setattr(train, "cuda_has_native_bf16", lambda: True)
+    at = open_page("resnet")
+    at.selectbox(key="rn_device").set_value("cuda").run()
+    toggle = [w for w in at.toggle if w.key == "rn_compile"]
+    assert toggle and toggle[0].value is False  # opt-in
+    at.selectbox(key="rn_device").set_value("cpu").run()
+    assert not [w for w in at.toggle if w.key == "rn_compile"]
+
+
+def test_status_line_while_compiling():
+    from nets.train import Progress
+    from ui.training import _status_line
+
+    line = _status_line(Progress(epoch=1, step=0, total_steps=100, phase="compile",
+                                 message="compiling: cuda, batch 256"))
+    assert line.startswith("Compiling the model (torch.compile)") and "Stop acts after it" in line
+
+
 def test_exact_fp32_run_stays_float32_and_says_so(monkeypatch):
     from nets import train
 
