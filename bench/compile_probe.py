@@ -4,9 +4,10 @@
 
 Trains on random 96x96 inputs (channels-last, bf16 autocast, fused Adam, as nets.train does on
 CUDA) and prints, for the eager model and for ``torch.compile(model)``: the seconds of the first
-steps (the compile, for the compiled one) and examples/s over ``--steps`` steps after that. The
-trainer does not compile (see the README's performance notes); this script measures whether it
-should: a compile pays once ``compile_seconds`` is less than the time it saves over a run.
+steps (the compile, for the compiled one) and examples/s over ``--steps`` steps after that, outside
+the trainer (no CUDA graph). The trainer compiles only when asked (``--compile``; see the README's
+performance notes): a compile pays once its seconds are less than the time it saves over a run.
+``bench/train_speed.py --modes default,default-compiled`` measures the trainer's own compiled step.
 Bad arguments: one line on stderr, exit code 2.
 """
 

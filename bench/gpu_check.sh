@@ -5,7 +5,7 @@
 #   OUT=/tmp/gc bash bench/gpu_check.sh --dry-run       # here, on CPU, tiny sizes: checks the logic
 #
 # Needs torch, numpy, scikit-learn (pytest if present; streamlit and plotly are not needed, and no
-# network). Writes at most 8 JSON files into "$OUT":
+# network). Writes at most 10 JSON files into "$OUT":
 #   env.json                   torch / CUDA / device facts
 #   pytest.json                the CUDA tests (-k cuda) of the nets test files that do not import
 #                              streamlit; at the end, with the time left, every test in them
@@ -13,10 +13,14 @@
 #                              --distributed under torch.distributed.run with one process)
 #   speed_<model>.json         bench/train_speed.py --device cuda --json for lenet-bn-scratch (28),
 #                              resnet18 (96), densenet (96)
+#   compile_<model>.json       only with GPU_CHECK_COMPILE=1: bench/train_speed.py with the modes
+#                              default, fast, default-compiled, fast-compiled for resnet18 and
+#                              densenet at 96 (each compile takes half a minute or more)
 #   accuracy.json              bench/train_speed.py --accuracy on digits, default vs fast mode
 #   summary.json               pass/fail of every step, wall seconds, the ratios
 # Every step has its own timeout; a failing step is recorded and the script goes on.
 # Environment: DEVICE (cuda; the dry run uses cpu), SPEED_SECONDS (timed seconds per mode),
+# GPU_CHECK_COMPILE (1: also time torch.compile),
 # GPU_CHECK_BUDGET (whole-script seconds, default 285; the last step gets what is left).
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -25,7 +29,7 @@ DRY=0
 for arg in "$@"; do
   case "$arg" in
     --dry-run) DRY=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "gpu_check.sh: error: unknown argument '$arg' (use --dry-run or nothing)" >&2; exit 2 ;;
   esac
 done
@@ -168,6 +172,25 @@ for model, resize in (("lenet-bn-scratch", 28), ("resnet18", 96), ("densenet", 9
         ratios[model] = {**result.get("ratios", {}),
                          **{x["mode"]: round(x["examples_per_s"], 1) for x in result["results"]}}
     step(f"speed {model}", ok, r["seconds"], ratios=ratios.get(model))
+
+# --- 3b. torch.compile against the same modes without it (opt-in: compiles take a while) -------
+if os.environ.get("GPU_CHECK_COMPILE") == "1":
+    # the dry run: LeNet (a CPU compiles ResNet-18 for minutes)
+    for model in (("lenet-bn-scratch",) if DRY else ("resnet18", "densenet")):
+        cmd = [PY, "bench/train_speed.py", "--device", DEVICE, "--model", model, "--json",
+               "--seconds", SPEED_SECONDS, "--batch-size", "256",
+               "--modes", "default,fast,default-compiled,fast-compiled"]
+        cmd += (["--n-train", "1024", "--batch-size", "64", "--warmup-steps", "1"] if DRY
+                else ["--resize", "96", "--warmup-steps", "5"])
+        r = run(cmd, 300)
+        res = json_lines(r["_stdout"])
+        result = res[-1] if res else None
+        write(f"compile_{model}.json", {"cmd": r["cmd"], "rc": r["rc"], "seconds": r["seconds"],
+                                        "stderr_tail": r["stderr_tail"], "result": result})
+        got = {x["mode"]: {k: x.get(k) for k in ("examples_per_s", "compile_seconds",
+                                                 "pays_after_epochs")}
+               for x in (result or {}).get("results", [])}
+        step(f"compile {model}", r["rc"] == 0 and len(got) == 4, r["seconds"], results=got)
 
 # --- 4. fast mode keeps accuracy ---------------------------------------------------------------
 cmd = [PY, "bench/train_speed.py", "--accuracy", "--device", DEVICE, "--model", "lenet-bn-scratch",

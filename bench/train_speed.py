@@ -44,7 +44,8 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-MODES = ("chapter", "default", "fast")
+MODES = ("chapter", "default", "fast", "default-compiled", "fast-compiled")
+DEFAULT_MODES = MODES[:3]  # the compiled modes only when --modes names them
 FASHION_SHAPE = (1, 28, 28)
 NUM_CLASSES = 10
 
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="time this many steps per mode instead of --seconds")
     p.add_argument("--warmup-steps", type=int, default=3)
     p.add_argument("--n-train", type=int, default=60000, help="synthetic training-set size")
-    p.add_argument("--modes", default=",".join(MODES),
+    p.add_argument("--modes", default=",".join(DEFAULT_MODES),
                    help="comma-separated subset of: " + ", ".join(MODES))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", default="auto",
@@ -208,24 +209,28 @@ def time_chapter(a, data, device: torch.device) -> dict:
             "warmup_steps": warm["steps"], "warmup_seconds": warm_s}
 
 
-def time_fit(a, data, device: torch.device, fast: bool) -> dict:
+def time_fit(a, data, device: torch.device, mode: str) -> dict:
     from nets.models import build_model
     from nets.train import TrainConfig, acceleration, fit, predict
 
     config = TrainConfig(model=a.model, dataset="digits", epochs=1000, batch_size=a.batch_size,
                          lr=0.001, optimizer="adam", resize=a.resize, device=device.type,
-                         seed=a.seed, fast=fast, precision=a.precision)
+                         seed=a.seed, fast=mode.startswith("fast"), precision=a.precision,
+                         compile=mode.endswith("-compiled"))
     torch.manual_seed(a.seed)
     model = build_model(a.model, num_classes=NUM_CLASSES)
     _sync(device)
     t0 = time.perf_counter()
-    warm_s, warm_steps = 0.0, 0
-    if a.warmup_steps:
+    warm_s, warm_steps, compile_s = 0.0, 0, None
+    if a.warmup_steps or config.compile:
         # A process's one-off costs: cuDNN autotuning for the training batches, the first CUDA
         # graph capture of these shapes (2 to 7 s for ResNet-18 and DenseNet on an H200, once per
         # process), and the autotuning for the test batches: the timed fit may cross an epoch's
         # end, whose evaluation would otherwise pay it inside the timed window (3 to 6 s).
-        h = fit(model, data, config, should_stop=_Limit(a.warmup_steps))
+        # With torch.compile, its compile too (the timed fit's compile of the same model and
+        # shapes is then a cache hit).
+        h = fit(model, data, config, should_stop=_Limit(max(a.warmup_steps, 1)))
+        compile_s = h.compile_seconds
         accel = acceleration(config, device)
         predict(model, data.test_x.to(device), a.resize, autocast=accel.autocast,
                 channels_last=accel.channels_last)
@@ -237,10 +242,23 @@ def time_fit(a, data, device: torch.device, fast: bool) -> dict:
     _sync(device)
     secs = time.perf_counter() - t0
     examples = _examples(hist.steps, hist.batch_size, int(data.train_x.shape[0]))
-    return {"mode": "fast" if fast else "default", "batch_size": hist.batch_size,
-            "lr": hist.lr, "steps": hist.steps, "examples": examples, "seconds": secs,
-            "examples_per_s": examples / secs if secs > 0 else 0.0,
-            "warmup_steps": warm_steps, "warmup_seconds": warm_s, "notes": list(hist.notes)}
+    out = {"mode": mode, "batch_size": hist.batch_size,
+           "lr": hist.lr, "steps": hist.steps, "examples": examples, "seconds": secs,
+           "examples_per_s": examples / secs if secs > 0 else 0.0,
+           "warmup_steps": warm_steps, "warmup_seconds": warm_s, "notes": list(hist.notes)}
+    if config.compile:
+        out["compile_seconds"] = compile_s
+    return out
+
+
+def pays_after_epochs(compile_s: float, plain_eps: float, compiled_eps: float,
+                      n_train: int) -> float | None:
+    """Epochs of ``n_train`` examples after which a compile has saved the time it took (None if
+    the compiled steps are not faster)."""
+    if not (compiled_eps > plain_eps > 0):
+        return None
+    saved_per_example = 1.0 / plain_eps - 1.0 / compiled_eps
+    return compile_s / saved_per_example / n_train
 
 
 def _examples(steps: int, batch: int, n_train: int) -> int:
@@ -260,7 +278,7 @@ def run_speed(a) -> dict:
             if mode == "chapter":
                 runs[mode].append(time_chapter(a, data, device))
             else:
-                runs[mode].append(time_fit(a, data, device, fast=(mode == "fast")))
+                runs[mode].append(time_fit(a, data, device, mode))
     results = []
     for mode in a.modes:
         best = max(runs[mode], key=lambda r: r["examples_per_s"])
@@ -268,9 +286,14 @@ def run_speed(a) -> dict:
     by_mode = {r["mode"]: r["examples_per_s"] for r in results}
     ratios = {}
     base = by_mode.get("chapter")
-    for mode in ("default", "fast"):
+    for mode in MODES[1:]:
         if base and mode in by_mode:
             ratios[f"{mode}/chapter"] = by_mode[mode] / base
+    for r in results:  # a compile's cost against what it saves, where both modes were timed
+        plain = r["mode"].removesuffix("-compiled")
+        if r.get("compile_seconds") is not None and plain in by_mode:
+            r["pays_after_epochs"] = pays_after_epochs(
+                r["compile_seconds"], by_mode[plain], r["examples_per_s"], a.n_train)
     return {"device": a.device, "device_name": _device_name(device), "model": a.model,
             "batch_size": a.batch_size, "resize": a.resize or FASHION_SHAPE[-1],
             "precision": a.precision, "n_train": a.n_train, "threads": torch.get_num_threads(),
@@ -412,10 +435,18 @@ def format_speed(r: dict) -> str:
     lines = [f"{r['model']} on {r['device_name']}, input {r['resize']}x{r['resize']}, "
              f"{r['timing']}, load {r['load_avg']}"]
     for x in r["results"]:
-        lines.append(f"  {x['mode']:8s} batch {x['batch_size']:5d}  "
+        lines.append(f"  {x['mode']:16s} batch {x['batch_size']:5d}  "
                      f"{x['examples_per_s']:10.1f} examples/s  ({x['steps']} steps in "
                      f"{x['seconds']:.2f} s; warm-up {x['warmup_steps']} steps "
                      f"{x['warmup_seconds']:.2f} s)")
+    for x in r["results"]:
+        if x.get("compile_seconds") is not None:
+            pays = x.get("pays_after_epochs")
+            lines.append(f"  {x['mode']}: compile {x['compile_seconds']:.1f} s, "
+                         + (f"pays for itself after {pays:.1f} epochs" if pays is not None
+                            else "no faster than without it" if x["mode"].removesuffix(
+                                "-compiled") in {y["mode"] for y in r["results"]} else
+                            "(time its plain mode too for the break-even)"))
     for k, v in r["ratios"].items():
         lines.append(f"  {k}: {v:.2f}x")
     return "\n".join(lines)

@@ -70,6 +70,29 @@ def test_fixed_steps_and_resize_in_process(capsys):
     assert list(out["ratios"]) == ["default/chapter"]
 
 
+@pytest.mark.usefixtures("cpp_compiler")
+def test_compiled_mode_reports_its_compile_and_when_it_pays(capsys):
+    """The same model and batch as tests/test_nets_step.py's compile test: in one pytest process
+    the compile is a cache hit, alone it takes about 20 s."""
+    code = train_speed.main(["--model", "lenet-bn-scratch", "--steps", "2", "--n-train", "130",
+                             "--batch-size", "64", "--warmup-steps", "0",
+                             "--modes", "default-compiled,default", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    plain, compiled = out["results"]
+    assert (plain["mode"], compiled["mode"]) == ("default", "default-compiled")
+    assert "compile_seconds" not in plain
+    assert compiled["compile_seconds"] >= 0 and compiled["warmup_steps"] == 1
+    assert any(n.startswith("torch.compile: compiled") for n in compiled["notes"])
+    assert "pays_after_epochs" in compiled
+
+
+def test_pays_after_epochs():
+    # 10 s of compile; 1000 -> 2000 examples/s saves 0.5 ms an example: 20000 examples
+    assert train_speed.pays_after_epochs(10.0, 1000.0, 2000.0, 1000) == pytest.approx(20.0)
+    assert train_speed.pays_after_epochs(10.0, 1000.0, 900.0, 1000) is None  # slower: never
+
+
 @pytest.mark.parametrize("precision", ["auto", "fp32"])
 def test_precision_reaches_the_trainer(capsys, monkeypatch, precision):
     import nets.train as train
@@ -200,16 +223,18 @@ def test_gpu_check_dry_run_logic(tmp_path):
     out = tmp_path / "out"
     r = subprocess.run(["bash", str(ROOT / "bench" / "gpu_check.sh"), "--dry-run"],
                        capture_output=True, text=True, timeout=900, cwd=ROOT,
-                       env={**ONE_THREAD, "OUT": str(out), "SPEED_SECONDS": "0.2"})
+                       env={**ONE_THREAD, "OUT": str(out), "SPEED_SECONDS": "0.2",
+                            "GPU_CHECK_COMPILE": "1"})
     files = sorted(p.name for p in out.iterdir())
-    assert len(files) <= 8
+    assert len(files) <= 10
     assert {"env.json", "pytest.json", "cli.json", "summary.json", "accuracy.json",
-            "speed_lenet-bn-scratch.json", "speed_resnet18.json", "speed_densenet.json"} == \
-        set(files)
+            "speed_lenet-bn-scratch.json", "speed_resnet18.json", "speed_densenet.json",
+            "compile_lenet-bn-scratch.json"} == set(files)
     summary = json.loads((out / "summary.json").read_text())
     names = [s["step"] for s in summary["steps"]]
     assert names == ["env", "pytest cuda", "speed lenet-bn-scratch", "speed resnet18",
-                     "speed densenet", "accuracy", "cli", "distributed", "pytest nets"]
+                     "speed densenet", "compile lenet-bn-scratch", "accuracy", "cli",
+                     "distributed", "pytest nets"]
     cli = json.loads((out / "cli.json").read_text())
     assert len([c for c in cli if not c.get("distributed")]) == 5
     assert summary["all_ok"], (summary, r.stdout[-2000:], r.stderr[-2000:])
