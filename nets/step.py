@@ -145,7 +145,7 @@ class Step:
         """The first full batch through the compiled module: the compile happens here."""
         t0 = time.perf_counter()
         try:
-            stats = self._compute(idx)
+            stats = self._first_compiled(idx)
             if self.on_cuda:
                 torch.cuda.synchronize(self.device)
         except Exception as e:  # noqa: BLE001 (no compiler, an unsupported op: go on eagerly)
@@ -167,6 +167,22 @@ class Step:
         main.wait_stream(self._side)
         stats.record_stream(main)
         return stats
+
+    def _first_compiled(self, idx: torch.Tensor) -> torch.Tensor:
+        """The compiling step. Every compiled module's entry is one frame to the compiler, which
+        keeps ``recompile_limit`` (8) compiled versions of it per process and silently runs any
+        further model eagerly: an app's server that trains a ninth kind of model with compile on
+        would report a compile that never happened. Here that limit fails loudly instead (before
+        anything is computed), and the process's compiled code is dropped to compile afresh."""
+        import torch._dynamo as dynamo
+        from torch._dynamo.exc import FailOnRecompileLimitHit
+
+        try:
+            with dynamo.config.patch(fail_on_recompile_limit_hit=True):
+                return self._compute(idx)
+        except FailOnRecompileLimitHit:
+            dynamo.reset()
+            return self._compute(idx)
 
     # -- the graph ---------------------------------------------------------------------------
 

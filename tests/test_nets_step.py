@@ -194,6 +194,25 @@ def test_fit_compiles_on_a_cpu_says_so_first_and_trains_like_the_plain_model():
     assert all(not k.startswith("_orig_mod") for k in model.state_dict())
 
 
+@pytest.mark.usefixtures("cpp_compiler")
+def test_a_compile_beyond_the_compilers_limit_still_compiles(monkeypatch):
+    """Past torch._dynamo's recompile_limit (compiled versions kept per process: 8, here 1) the
+    compiler would silently run the next model eagerly; fit drops the old code and compiles."""
+    import torch._dynamo as dynamo
+    from torch._dynamo.utils import counters
+
+    monkeypatch.setattr(dynamo.config, "recompile_limit", 1)
+    data = load_dataset("digits")
+    graphs = []
+    for model_id in ("lenet-bn-scratch", "lenet"):  # two kinds of model: two compiled versions
+        cfg = TrainConfig(model=model_id, dataset="digits", device="cpu", epochs=1,
+                          batch_size=64, max_steps=2, compile=True)
+        hist = fit(build_model(model_id, num_classes=10), data, cfg)
+        assert any(n.startswith("torch.compile: compiled") for n in hist.notes), hist.notes
+        graphs.append(counters["stats"]["unique_graphs"])
+    assert graphs[1] > graphs[0]  # the second model was compiled, not run eagerly
+
+
 # ----------------------------------------------------------------------------- CUDA
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
