@@ -84,7 +84,7 @@ def uses_bf16(model: str, device: str, fast: bool, resize: int | None) -> bool:
 def compile_offered(device: str) -> bool:
     """Whether the page offers torch.compile: only for a run on a GPU. On a two-core CPU it never
     paid (LeNet: 12.4k compiled against 13.0k examples/s eager, after a 27 s compile; ResNet-18
-    and DenseNet compile for minutes), so there it stays a command-line option."""
+    at 96 px: 140 against 175, after 49 s), so there it stays a command-line option."""
     try:
         return resolve_device(device).type == "cuda"
     except ValueError:
