@@ -5,7 +5,7 @@
 #   OUT=/tmp/gc bash bench/gpu_check.sh --dry-run       # here, on CPU, tiny sizes: checks the logic
 #
 # Needs torch, numpy, scikit-learn (pytest if present; streamlit and plotly are not needed, and no
-# network). Writes at most 10 JSON files into "$OUT":
+# network). Writes at most 11 JSON files into "$OUT":
 #   env.json                   torch / CUDA / device facts
 #   pytest.json                the CUDA tests (-k cuda) of the nets test files that do not import
 #                              streamlit; at the end, with the time left, every test in them
@@ -16,11 +16,13 @@
 #   compile_<model>.json       only with GPU_CHECK_COMPILE=1: bench/train_speed.py with the modes
 #                              default, fast, default-compiled, fast-compiled for resnet18 and
 #                              densenet at 96 (each compile takes half a minute or more)
+#   first_steps.json           only with GPU_CHECK_PROBE=1: bench/first_steps_probe.py (each early
+#                              step, the capture, each evaluation of two runs per model)
 #   accuracy.json              bench/train_speed.py --accuracy on digits, default vs fast mode
 #   summary.json               pass/fail of every step, wall seconds, the ratios
 # Every step has its own timeout; a failing step is recorded and the script goes on.
 # Environment: DEVICE (cuda; the dry run uses cpu), SPEED_SECONDS (timed seconds per mode),
-# GPU_CHECK_COMPILE (1: also time torch.compile),
+# GPU_CHECK_COMPILE (1: also time torch.compile), GPU_CHECK_PROBE (1: also the first-steps probe),
 # GPU_CHECK_BUDGET (whole-script seconds, default 285; the last step gets what is left).
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -29,7 +31,7 @@ DRY=0
 for arg in "$@"; do
   case "$arg" in
     --dry-run) DRY=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "gpu_check.sh: error: unknown argument '$arg' (use --dry-run or nothing)" >&2; exit 2 ;;
   esac
 done
@@ -191,6 +193,18 @@ if os.environ.get("GPU_CHECK_COMPILE") == "1":
                                                  "pays_after_epochs")}
                for x in (result or {}).get("results", [])}
         step(f"compile {model}", r["rc"] == 0 and len(got) == 4, r["seconds"], results=got)
+
+# --- 3c. where a process's first run spends its first seconds (opt-in) -------------------------
+if os.environ.get("GPU_CHECK_PROBE") == "1":
+    cmd = [PY, "bench/first_steps_probe.py", "--device", DEVICE, "--json"]
+    if DRY:
+        cmd += ["--models", "lenet-bn-scratch,resnet18", "--resize", "32", "--n-train", "512",
+                "--n-test", "128", "--batch-size", "64"]
+    r = run(cmd, 240)
+    res = json_lines(r["_stdout"])
+    write("first_steps.json", {"cmd": r["cmd"], "rc": r["rc"], "seconds": r["seconds"],
+                               "stderr_tail": r["stderr_tail"], "result": res[-1] if res else None})
+    step("first steps probe", r["rc"] == 0 and bool(res), r["seconds"])
 
 # --- 4. fast mode keeps accuracy ---------------------------------------------------------------
 cmd = [PY, "bench/train_speed.py", "--accuracy", "--device", DEVICE, "--model", "lenet-bn-scratch",

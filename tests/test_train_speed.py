@@ -224,17 +224,17 @@ def test_gpu_check_dry_run_logic(tmp_path):
     r = subprocess.run(["bash", str(ROOT / "bench" / "gpu_check.sh"), "--dry-run"],
                        capture_output=True, text=True, timeout=900, cwd=ROOT,
                        env={**ONE_THREAD, "OUT": str(out), "SPEED_SECONDS": "0.2",
-                            "GPU_CHECK_COMPILE": "1"})
+                            "GPU_CHECK_COMPILE": "1", "GPU_CHECK_PROBE": "1"})
     files = sorted(p.name for p in out.iterdir())
-    assert len(files) <= 10
+    assert len(files) <= 11
     assert {"env.json", "pytest.json", "cli.json", "summary.json", "accuracy.json",
             "speed_lenet-bn-scratch.json", "speed_resnet18.json", "speed_densenet.json",
-            "compile_lenet-bn-scratch.json"} == set(files)
+            "compile_lenet-bn-scratch.json", "first_steps.json"} == set(files)
     summary = json.loads((out / "summary.json").read_text())
     names = [s["step"] for s in summary["steps"]]
     assert names == ["env", "pytest cuda", "speed lenet-bn-scratch", "speed resnet18",
-                     "speed densenet", "compile lenet-bn-scratch", "accuracy", "cli",
-                     "distributed", "pytest nets"]
+                     "speed densenet", "compile lenet-bn-scratch", "first steps probe",
+                     "accuracy", "cli", "distributed", "pytest nets"]
     cli = json.loads((out / "cli.json").read_text())
     assert len([c for c in cli if not c.get("distributed")]) == 5
     assert summary["all_ok"], (summary, r.stdout[-2000:], r.stderr[-2000:])
@@ -305,3 +305,37 @@ def test_cuda_variants_and_compile_probe_refuse_bad_arguments(capsys):
     if not torch.cuda.is_available():
         assert compile_probe.main([]) == 2
         assert "needs CUDA" in capsys.readouterr().err
+
+
+def test_first_steps_probe_times_each_part_of_each_run(capsys):
+    import first_steps_probe as probe
+
+    code = probe.main(["--device", "cpu", "--models", "lenet-bn-scratch", "--n-train", "300",
+                       "--n-test", "50", "--batch-size", "64", "--epochs", "2", "--runs", "2",
+                       "--early-steps", "3", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["run"] for r in out["runs"]] == [1, 2]
+    for r in out["runs"]:
+        assert len(r["early_steps"]) == 3 and all(s > 0 for s in r["early_steps"])
+        assert r["capture_seconds"] is None  # no CUDA graph on a CPU
+        assert len(r["evals"]) == len(r["epochs"]) == 2  # one evaluation an epoch, each timed
+        assert r["seconds"] >= sum(e["seconds"] for e in r["epochs"]) * 0.99
+    import nets.train as train
+    from nets.step import Step
+
+    assert train.predict.__name__ == "predict" and Step.__call__.__qualname__ == "Step.__call__"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--device", "tpu"], "--device"),
+    (["--device", "cpu", "--models", "vgg"], "unknown model 'vgg'"),
+    (["--device", "cpu", "--runs", "9"], "--runs"),
+    (["--device", "cpu", "--n-train", "10", "--batch-size", "64"], "larger than"),
+])
+def test_first_steps_probe_bad_arguments(capsys, args, needle):
+    import first_steps_probe as probe
+
+    assert probe.main(args) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
