@@ -143,6 +143,9 @@ class Step:
 
     def _compile_step(self, idx: torch.Tensor) -> torch.Tensor:
         """The first full batch through the compiled module: the compile happens here."""
+        # A failure in the backward comes after the forward updated BatchNorm's moving statistics:
+        # keep them, to put them back before the batch runs again.
+        buffers = [(b, b.detach().clone()) for b in self.net.buffers()]
         t0 = time.perf_counter()
         try:
             stats = self._first_compiled(idx)
@@ -151,6 +154,9 @@ class Step:
         except Exception as e:  # noqa: BLE001 (no compiler, an unsupported op: go on eagerly)
             self.compiled = None
             self.optimizer.zero_grad(set_to_none=True)  # whatever the failed step left behind
+            with torch.no_grad():
+                for b, saved in buffers:
+                    b.copy_(saved)
             self.notes.append(compile_failed_note(e))
             return self._compute(idx)
         self.compile_seconds = time.perf_counter() - t0

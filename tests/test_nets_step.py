@@ -86,15 +86,18 @@ def test_failed_capture_falls_back_and_says_why():
 class _Counting(torch.nn.Module):
     """Stands in for ``torch.compile(net)``: the same network, counting the batch sizes it sees."""
 
-    def __init__(self, net, fail: bool = False):
+    def __init__(self, net, fail: str | None = None):
         super().__init__()
         self.net, self.fail, self.sizes = net, fail, []
 
     def forward(self, x):
         self.sizes.append(int(x.shape[0]))
-        if self.fail:
+        if self.fail == "before":
             raise RuntimeError("InductorError: no working C++ compiler found\nmore")
-        return self.net(x)
+        out = self.net(x)  # BatchNorm's moving statistics move here
+        if self.fail == "after":
+            raise RuntimeError("InductorError: no working C++ compiler found\nmore")
+        return out
 
 
 @pytest.mark.parametrize("use_graph", [False, True])
@@ -111,20 +114,22 @@ def test_compiled_module_takes_the_full_batches_and_the_first_one_is_timed(use_g
     torch.testing.assert_close(sums, eager_sums, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("use_graph", [False, True])
-def test_failed_compile_falls_back_to_the_plain_module_and_says_why(use_graph):
+@pytest.mark.parametrize("use_graph,model_id,fail", [(False, "lenet", "before"),
+                                                     (True, "lenet", "before"),
+                                                     (False, "lenet-bn", "after")])
+def test_failed_compile_falls_back_to_the_plain_module_and_says_why(use_graph, model_id, fail):
     made = []
-    eager_net, _, eager_sums, _ = _run(False)
-    net, step, sums, _ = _run(use_graph, step_mod._EagerGraph,
-                              compiled=lambda n: made.append(_Counting(n, fail=True)) or made[-1])
+    eager_net, _, eager_sums, _ = _run(False, model_id=model_id)
+    net, step, sums, _ = _run(use_graph, step_mod._EagerGraph, model_id=model_id,
+                              compiled=lambda n: made.append(_Counting(n, fail)) or made[-1])
     assert made[0].sizes == [BATCH]  # tried once, never again
     assert step.compiled is None and step.compile_seconds is None
     assert step.notes[0] == ("torch.compile: failed, the run went on without it "
                              "(RuntimeError: InductorError: no working C++ compiler found)")
     # the failed batch ran again on the plain module: the run is the eager run, step for step
     torch.testing.assert_close(sums, eager_sums, rtol=1e-6, atol=1e-6)
-    for a, b in zip(net.parameters(), eager_net.parameters()):
-        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+    for (name, a), b in zip(net.state_dict().items(), eager_net.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6, msg=name)  # moving stats too
 
 
 def test_unfused_optimizer_is_never_captured():
