@@ -32,16 +32,9 @@ for p in (ROOT, ROOT / "bench"):
 
 import torch  # noqa: E402
 
+from train_speed import UsageError, _Parser, _sync, check_device, synthetic_data  # noqa: E402
+
 MODELS = ("lenet-bn-scratch", "resnet18", "densenet")
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,10 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_args(a: argparse.Namespace) -> argparse.Namespace:
-    if a.device not in ("cpu", "cuda"):
-        raise UsageError(f"--device must be cpu or cuda, got '{a.device}'")
-    if a.device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA GPU is available here")
+    check_device(a.device)
     a.models = [m.strip() for m in a.models.split(",") if m.strip()]
     bad = [m for m in a.models if m not in MODELS]
     if bad or not a.models:
@@ -79,11 +69,6 @@ def check_args(a: argparse.Namespace) -> argparse.Namespace:
     if a.batch_size > a.n_train:
         raise UsageError(f"--batch-size {a.batch_size} is larger than --n-train {a.n_train}")
     return a
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def probe_run(model_id: str, a, data, device: torch.device) -> dict:
@@ -147,8 +132,6 @@ def probe_run(model_id: str, a, data, device: torch.device) -> dict:
 
 
 def run(a) -> dict:
-    from train_speed import synthetic_data
-
     device = torch.device(a.device)
     data = synthetic_data(a.n_train, n_test=a.n_test)
     out = []

@@ -94,13 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_device(name: str) -> None:
+    """``--device``: cpu, or cuda where there is a GPU."""
+    if name not in ("cpu", "cuda"):
+        raise UsageError(f"--device must be cpu or cuda, got '{name}'")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA GPU is available here")
+
+
 def check_args(a: argparse.Namespace) -> argparse.Namespace:
     from nets.models import MODELS
 
-    if a.device not in ("cpu", "cuda"):
-        raise UsageError(f"--device must be cpu or cuda, got '{a.device}'")
-    if a.device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA GPU is available here")
+    check_device(a.device)
     if a.model not in MODELS:
         raise UsageError(f"unknown model '{a.model}' (choose from: {', '.join(MODELS)})")
     spec = MODELS[a.model]
