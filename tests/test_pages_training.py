@@ -125,6 +125,35 @@ def test_compile_toggle_only_for_a_run_on_a_gpu(monkeypatch):
     assert not [w for w in at.toggle if w.key == "rn_compile"]
 
 
+def test_compile_toggle_reaches_the_run(monkeypatch):
+    """On (with a GPU named): the job's fit gets compile=True (and trains here on the CPU, plain,
+    as there is no GPU to compile for)."""
+    import dataclasses
+
+    from nets import train
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(train, "cuda_has_native_bf16", lambda: True)
+    seen = []
+    real_fit = train.fit
+
+    def fit_on_cpu(model, data, config, *a, **kw):
+        seen.append(config)
+        return real_fit(model, data, dataclasses.replace(config, device="cpu", compile=False),
+                        *a, **kw)
+
+    monkeypatch.setattr(train, "fit", fit_on_cpu)
+    at = open_page("batchnorm")
+    at.selectbox(key="bn_dataset").set_value("digits")
+    at.selectbox(key="bn_device").set_value("cuda")
+    at.slider(key="bn_epochs").set_value(1)
+    at.run()
+    at.toggle(key="bn_compile").set_value(True).run()
+    at.button(key="bn_start").click().run()
+    wait_for(at, lambda a: len(a.metric) >= 4)
+    assert [(c.device, c.compile) for c in seen] == [("cuda", True)]
+
+
 def test_status_line_while_compiling():
     from nets.train import Progress
     from ui.training import _status_line
