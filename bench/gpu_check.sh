@@ -142,7 +142,8 @@ FILES = sorted(f for f in glob.glob("tests/test_nets_*.py")
                if "streamlit" not in open(f, encoding="utf-8").read())
 PYTEST = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts="]
 if HAVE_PYTEST:
-    r = run(PYTEST + ["-rs", "-k", "cuda"] + FILES, 120 if not DRY else 60)
+    # 300 s: the compiled-graph tests compile LeNet and ResNet-18 first (half a minute each)
+    r = run(PYTEST + ["-rs", "-k", "cuda"] + FILES, 300 if not DRY else 60)
     tests["files"] = FILES
     tests["cuda_tests"] = {k: v for k, v in r.items() if k != "_stdout"}
     tests["cuda_tests"]["summary"] = (r["_stdout"].strip().splitlines() or [""])[-1]
