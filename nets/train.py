@@ -1119,7 +1119,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "DenseNet on a CPU with native bf16) or fp32")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the model first: a compile of half a minute or more "
-                        "before the first step, then faster steps; pays only on long runs")
+                        "before the first step, then faster steps; pays only on long runs on a "
+                        "GPU (on a 2-core CPU compiled steps measured no faster)")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch")
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes torchrun starts (DDP; gloo on CPU, "
