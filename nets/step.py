@@ -136,10 +136,10 @@ class Step:
         # After a capture the gradients live in the graph's memory, which the replays write into:
         # zero them in place instead of dropping them, so that both kinds of step share them.
         self.optimizer.zero_grad(set_to_none=self.graph is None)
-        if self.compiled is None or self.compile_seconds is not None \
-                or int(idx.shape[0]) != self.batch_size:
-            return self._compute(idx)
-        return self._compile_step(idx)
+        if self.compiled is not None and self.compile_seconds is None \
+                and int(idx.shape[0]) == self.batch_size:
+            return self._compile_step(idx)  # the first full batch: the compile happens here
+        return self._compute(idx)
 
     def _compile_step(self, idx: torch.Tensor) -> torch.Tensor:
         """The first full batch through the compiled module: the compile happens here."""
@@ -163,17 +163,6 @@ class Step:
         self.notes.append(compiled_note(self.compile_seconds))
         return stats
 
-    def _eager_on_side_stream(self, idx: torch.Tensor) -> torch.Tensor:
-        if self._side is None:
-            return self._eager(idx)
-        main = torch.cuda.current_stream(self.device)
-        self._side.wait_stream(main)
-        with torch.cuda.stream(self._side):
-            stats = self._eager(idx)
-        main.wait_stream(self._side)
-        stats.record_stream(main)
-        return stats
-
     def _first_compiled(self, idx: torch.Tensor) -> torch.Tensor:
         """The compiling step. Every compiled module's entry is one frame to the compiler, which
         keeps ``recompile_limit`` (8) compiled versions of it per process and silently runs any
@@ -189,6 +178,17 @@ class Step:
         except FailOnRecompileLimitHit:
             dynamo.reset()
             return self._compute(idx)
+
+    def _eager_on_side_stream(self, idx: torch.Tensor) -> torch.Tensor:
+        if self._side is None:
+            return self._eager(idx)
+        main = torch.cuda.current_stream(self.device)
+        self._side.wait_stream(main)
+        with torch.cuda.stream(self._side):
+            stats = self._eager(idx)
+        main.wait_stream(self._side)
+        stats.record_stream(main)
+        return stats
 
     # -- the graph ---------------------------------------------------------------------------
 
@@ -272,9 +272,8 @@ def captured_note(batch_size: int, step: int) -> str:
 
 def failed_note(error: BaseException) -> str:
     """The run's note when the capture failed: the error's first line."""
-    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
     return (f"cuda graph: capture failed, steps run one kernel at a time "
-            f"({type(error).__name__}: {reason})")
+            f"({_first_line(error)})")
 
 
 COMPILE_NOT_DISTRIBUTED = "torch.compile: not used with --distributed"
@@ -287,9 +286,13 @@ def compiled_note(seconds: float) -> str:
 
 def compile_failed_note(error: BaseException) -> str:
     """The run's note when the compile failed: the error's first line."""
+    return f"torch.compile: failed, the run went on without it ({_first_line(error)})"
+
+
+def _first_line(error: BaseException) -> str:
+    """``Type: the message's first line`` (at most 160 characters of it), for a run's note."""
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-    return (f"torch.compile: failed, the run went on without it "
-            f"({type(error).__name__}: {reason})")
+    return f"{type(error).__name__}: {reason}"
 
 
 def autocast_context(device: torch.device, enabled: bool) -> Callable[[bool], ContextManager]:

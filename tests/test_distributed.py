@@ -41,11 +41,13 @@ def test_two_processes_match_one(tmp_path):
     save = tmp_path / "ddp.pt"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
            "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-           "-m", "nets.train", "--distributed", *ARGS, "--save", str(save)]
+           "-m", "nets.train", "--distributed", *ARGS, "--save", str(save),
+           "--compile"]  # not used under DDP: the run says so and trains as without it
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=150, cwd=ROOT, env=_env())
     assert r.returncode == 0, r.stderr[-3000:]
     epochs = _epochs(r.stdout)
     assert [e["epoch"] for e in epochs] == [1, 2], r.stdout  # printed once, by rank 0 only
+    assert r.stderr.count("note: torch.compile: not used with --distributed") == 1  # rank 0
     for e in epochs:
         assert e["world_size"] == 2
         assert 0.0 <= e["test_acc"] <= 1.0 and e["train_loss"] > 0

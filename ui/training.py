@@ -72,23 +72,28 @@ def show_layers(model_id: str, size: int) -> None:
     st.caption(t("{n:,} parameters; input 1 × 1 × {s} × {s}.", n=total, s=size))
 
 
+def _run_device(device: str) -> torch.device | None:
+    """The device a run would use, or None for cuda named where there is none (validation then
+    says so below the controls)."""
+    try:
+        return resolve_device(device)
+    except ValueError:
+        return None
+
+
 def uses_bf16(model: str, device: str, fast: bool, resize: int | None) -> bool:
     """Whether a run of ``model`` on ``device`` would compute in bf16 unless told fp32."""
-    try:
-        return acceleration(TrainConfig(model=model, fast=fast, resize=resize),
-                            resolve_device(device)).autocast
-    except ValueError:  # cuda named where there is none: validation says so below
-        return False
+    dev = _run_device(device)
+    return dev is not None and acceleration(
+        TrainConfig(model=model, fast=fast, resize=resize), dev).autocast
 
 
 def compile_offered(device: str) -> bool:
     """Whether the page offers torch.compile: only for a run on a GPU. On a two-core CPU it never
     paid (LeNet: 12.4k compiled against 13.0k examples/s eager, after a 27 s compile; ResNet-18
     at 96 px: 140 against 175, after 49 s), so there it stays a command-line option."""
-    try:
-        return resolve_device(device).type == "cuda"
-    except ValueError:
-        return False
+    dev = _run_device(device)
+    return dev is not None and dev.type == "cuda"
 
 
 def controls(prefix: str, model_ids: list[str], default_model: str) -> TrainConfig | None:
