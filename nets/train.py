@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import json
 import math
 import os
@@ -961,19 +962,16 @@ class CheckpointError(ValueError):
     """The file is not a d2l-lab checkpoint, or not one for the requested model."""
 
 
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, config: TrainConfig,
-                    history: History | None = None, classes: Any = None) -> None:
-    """Write the model's weights and plain metadata atomically (temp file + os.replace).
-
-    Everything stored is a tensor or a plain Python value, so the file loads with
-    ``torch.load(path, weights_only=True)``.
-    """
+def checkpoint_payload(state_dict: Mapping[str, torch.Tensor], config: TrainConfig,
+                       history: Any = None, classes: Any = None) -> dict:
+    """The checkpoint's contents: CPU copies of the weights and plain metadata only, so the
+    file loads with ``torch.load(path, weights_only=True)``."""
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
         "model_id": config.model,
         "state_dict": {k: v.detach().to("cpu").contiguous().clone()
-                       for k, v in model.state_dict().items()},
+                       for k, v in state_dict.items()},
         "config": config.to_dict(),
         "classes": [str(c) for c in classes] if classes is not None else None,
         "history": None,
@@ -986,6 +984,21 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, config: TrainConf
             "steps": int(history.steps),
             "device": history.device,
         }
+    return payload
+
+
+def checkpoint_bytes(state_dict: Mapping[str, torch.Tensor], config: TrainConfig,
+                     history: Any = None, classes: Any = None) -> bytes:
+    """The bytes :func:`save_checkpoint` would write, built in memory (the page's download)."""
+    buf = io.BytesIO()
+    torch.save(checkpoint_payload(state_dict, config, history, classes), buf)
+    return buf.getvalue()
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, config: TrainConfig,
+                    history: History | None = None, classes: Any = None) -> None:
+    """Write the model's weights and plain metadata atomically (temp file + os.replace)."""
+    payload = checkpoint_payload(model.state_dict(), config, history, classes)
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)

@@ -68,7 +68,39 @@ def test_the_weights_download_is_a_checkpoint_that_loads_without_pickle(tmp_path
     trained.load_state_dict(result.state_dict)
     x = load_dataset("digits").test_x[:200]
     assert torch.equal(predict(model, x), predict(trained, x))
-    assert torch.load(path, weights_only=True)["model_id"] == "lenet-bn-scratch"
+    payload = torch.load(path, weights_only=True)
+    assert payload["model_id"] == "lenet-bn-scratch"
+    assert payload["classes"] == [str(c) for c in result.classes]
+
+
+def test_the_weights_link_survives_reruns_and_is_built_once(monkeypatch):
+    """The download is the checkpoint's bytes under a content-hashed link: the same link after
+    a rerun (a deferred download got a new id each run, and a click racing a rerun downloaded
+    nothing), a click that does not rerun the page, and the bytes built once per run."""
+    import ui.training
+
+    built = []
+
+    def counting(*args, **kwargs):
+        built.append(args[1].model)
+        return real(*args, **kwargs)
+
+    real = ui.training._checkpoint_bytes
+    monkeypatch.setattr(ui.training, "_checkpoint_bytes", counting)
+    at = open_page("batchnorm")
+    at.selectbox(key="bn_dataset").set_value("digits")
+    at.slider(key="bn_epochs").set_value(1)
+    at.select_slider(key="bn_batch").set_value(64)
+    at.run()
+    at.button(key="bn_start").click().run()
+    wait_for(at, lambda a: len(a.metric) >= 4)
+    first = at.get("download_button")[0].proto
+    assert first.url.endswith(".bin") and not first.deferred_file_id, first
+    assert first.ignore_rerun
+    at.run()
+    at.run()
+    assert at.get("download_button")[0].proto.url == first.url
+    assert built == ["lenet-bn-scratch"]
 
 
 def test_stop_ends_the_run_and_is_idempotent():

@@ -9,7 +9,6 @@ The worker thread never calls Streamlit; clicking widgets or switching pages doe
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 
 import numpy as np
@@ -21,7 +20,7 @@ from nets.inspect import ShapeError, inspect_model
 from nets.jobs import JobBusy, JobRunner, train_job
 from nets.models import MODELS
 from nets.runs import RunStore, recording
-from nets.train import TrainConfig, acceleration, resolve_device, save_checkpoint
+from nets.train import TrainConfig, acceleration, checkpoint_bytes as _checkpoint_bytes, resolve_device
 from optim.plots import PALETTE, figure, make_layout
 
 from .i18n import N_, t, t_note
@@ -235,15 +234,7 @@ def _status_line(p) -> str:
 
 def checkpoint_bytes(result) -> bytes:
     """The weights as the same checkpoint file ``python -m nets.train --save`` writes."""
-    from nets.models import build_model
-
-    model = build_model(result.config.model, num_classes=len(result.classes))
-    model.load_state_dict(result.state_dict)
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "weights.pt")
-        save_checkpoint(path, model, result.config, result.history)
-        with open(path, "rb") as f:
-            return f.read()
+    return _checkpoint_bytes(result.state_dict, result.config, result.history, result.classes)
 
 
 def confusion_figure(confusion: np.ndarray, classes) -> dict:
@@ -279,7 +270,7 @@ def bn_lag_steps(hist) -> int | None:
     return int(steps) if steps < BN_LAG_MAX_STEPS and gap > BN_LAG_GAP else None
 
 
-def show_result(result, prefix: str) -> None:
+def show_result(result, prefix: str, weights: bytes) -> None:
     hist = result.history
     cols = st.columns(4)
     cols[0].metric(t("Test accuracy"), f"{hist.final_test_acc:.3f}" if hist.final_test_acc
@@ -307,9 +298,13 @@ def show_result(result, prefix: str) -> None:
             pred, true = result.classes[result.sample_preds[i]], result.classes[result.sample_labels[i]]
             mark = "✅" if pred == true else "❌"
             cols[i % 8].image(img, caption=f"{mark} {pred} ({true})", width=72, clamp=True)
-    st.download_button(t("Download weights (.pt)"), lambda: checkpoint_bytes(result),
+    # The bytes, not a callable: Streamlit stores them under a hash of their content, so the
+    # link stays the same across reruns. A deferred download (a callable) gets a new id each
+    # run, and a click that raced a rerun (the click's own, by default) found none: no file.
+    st.download_button(t("Download weights (.pt)"), weights,
                        file_name=f"{result.config.model}-{result.config.dataset}.pt",
-                       mime="application/octet-stream", key=f"{prefix}weights")
+                       mime="application/octet-stream", on_click="ignore",
+                       key=f"{prefix}weights")
 
 
 def panel(prefix: str, model_ids: list[str], default_model: str) -> None:
@@ -381,6 +376,8 @@ def record(job, prefix: str) -> None:
         return
     entry = {"id": job.id, "status": job.status, "error": job.error, "result": job.result,
              "steps": job.progress.step if job.progress else 0}
+    for earlier in runs:
+        earlier.pop("weights", None)  # only the newest run's download is shown
     runs.append(entry)
     del runs[:-KEEP_RUNS]
 
@@ -403,7 +400,9 @@ def finished(prefix: str) -> None:
                   for r in done if run_name(r["result"]) in shown]
         st.plotly_chart(history_figure(curves), key=f"{prefix}final")
     if last["result"] is not None:
-        show_result(last["result"], prefix)
+        if "weights" not in last:  # once per run, not on every rerun of the page
+            last["weights"] = checkpoint_bytes(last["result"])
+        show_result(last["result"], prefix, last["weights"])
 
 
 def run_name(result) -> str:

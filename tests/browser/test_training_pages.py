@@ -329,6 +329,7 @@ def test_start_live_stop_then_full_run(sessions, data_dir, test_size, tmp_path):
 
     with page.expect_download(timeout=TIMEOUT_MS) as dl:
         click(page, "bn_weights")
+    assert dl.value.suggested_filename.startswith(SHORT_MODEL + "-"), dl.value.suggested_filename
     path = tmp_path / "weights.pt"
     dl.value.save_as(path)
     payload = torch.load(path, weights_only=True)
