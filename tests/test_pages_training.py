@@ -22,13 +22,20 @@ def test_training_page_loads_with_layer_table(page, model):
     assert "cuda" not in at.selectbox(key=f"{prefix}device").options or torch.cuda.is_available()
 
 
-def test_bn_page_trains_on_digits_and_offers_weights(tmp_path):
+def start_on_digits(epochs: int, batch: int | None = None):
+    """The batch-norm page on digits with ``epochs`` (and ``batch``), Start clicked."""
     at = open_page("batchnorm")
     at.selectbox(key="bn_dataset").set_value("digits")
-    at.slider(key="bn_epochs").set_value(2)
-    at.select_slider(key="bn_batch").set_value(64)
+    at.slider(key="bn_epochs").set_value(epochs)
+    if batch is not None:
+        at.select_slider(key="bn_batch").set_value(batch)
     at.run()
     at.button(key="bn_start").click().run()
+    return at
+
+
+def test_bn_page_trains_on_digits_and_offers_weights(tmp_path):
+    at = start_on_digits(epochs=2, batch=64)
     assert at.button(key="bn_start").disabled and not at.button(key="bn_stop").disabled
     wait_for(at, lambda a: len(a.metric) >= 4)
     acc = float(at.metric[0].value)
@@ -87,12 +94,7 @@ def test_the_weights_link_survives_reruns_and_is_built_once(monkeypatch):
 
     real = ui.training._checkpoint_bytes
     monkeypatch.setattr(ui.training, "_checkpoint_bytes", counting)
-    at = open_page("batchnorm")
-    at.selectbox(key="bn_dataset").set_value("digits")
-    at.slider(key="bn_epochs").set_value(1)
-    at.select_slider(key="bn_batch").set_value(64)
-    at.run()
-    at.button(key="bn_start").click().run()
+    at = start_on_digits(epochs=1, batch=64)
     wait_for(at, lambda a: len(a.metric) >= 4)
     first = at.get("download_button")[0].proto
     assert first.url.endswith(".bin") and not first.deferred_file_id, first
@@ -104,11 +106,7 @@ def test_the_weights_link_survives_reruns_and_is_built_once(monkeypatch):
 
 
 def test_stop_ends_the_run_and_is_idempotent():
-    at = open_page("batchnorm")
-    at.selectbox(key="bn_dataset").set_value("digits")
-    at.slider(key="bn_epochs").set_value(50)
-    at.run()
-    at.button(key="bn_start").click().run()
+    at = start_on_digits(epochs=50)
     time.sleep(1.0)
     at.run()
     at.button(key="bn_stop").click().run()
