@@ -179,16 +179,6 @@ def _finite_or_none(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-class _Weights:
-    """What :func:`nets.train.save_checkpoint` needs from a model: its ``state_dict()``."""
-
-    def __init__(self, state_dict: Mapping[str, Any]):
-        self._sd = state_dict
-
-    def state_dict(self) -> Mapping[str, Any]:
-        return self._sd
-
-
 def _explain(exc: BaseException, path: Path) -> str:
     """One readable sentence for a sqlite3 or OS error on the database ``path``."""
     text = " ".join(str(exc).split()) or type(exc).__name__
@@ -344,7 +334,7 @@ class RunStore:
 
     def _save_weights(self, path: Path, cfg: dict, hist: dict, state_dict: Mapping[str, Any],
                       classes: Iterable[str] | None) -> None:
-        from nets.train import TrainConfig, save_checkpoint
+        from nets.train import TrainConfig, checkpoint_payload, write_checkpoint
 
         try:
             config = TrainConfig.from_dict(cfg)
@@ -355,8 +345,8 @@ class RunStore:
                             stopped=bool(hist.get("stopped", False)),
                             steps=int(hist.get("steps") or 0), device=hist.get("device", ""))
         try:
-            save_checkpoint(path, _Weights(state_dict), config, h,
-                            classes=list(classes) if classes is not None else None)
+            write_checkpoint(path, checkpoint_payload(
+                state_dict, config, h, list(classes) if classes is not None else None))
         except OSError as exc:
             raise RunStoreError(f"cannot write the weights file {path}: "
                                 f"{exc.strerror or exc}") from None

@@ -998,7 +998,11 @@ def checkpoint_bytes(state_dict: Mapping[str, torch.Tensor], config: TrainConfig
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, config: TrainConfig,
                     history: History | None = None, classes: Any = None) -> None:
     """Write the model's weights and plain metadata atomically (temp file + os.replace)."""
-    payload = checkpoint_payload(model.state_dict(), config, history, classes)
+    write_checkpoint(path, checkpoint_payload(model.state_dict(), config, history, classes))
+
+
+def write_checkpoint(path: str | os.PathLike, payload: dict) -> None:
+    """Write a :func:`checkpoint_payload` to ``path`` atomically (temp file + os.replace)."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)

@@ -20,7 +20,8 @@ from nets.inspect import ShapeError, inspect_model
 from nets.jobs import JobBusy, JobRunner, train_job
 from nets.models import MODELS
 from nets.runs import RunStore, recording
-from nets.train import TrainConfig, acceleration, checkpoint_bytes as _checkpoint_bytes, resolve_device
+from nets.train import TrainConfig, acceleration, resolve_device
+from nets.train import checkpoint_bytes as _checkpoint_bytes
 from optim.plots import PALETTE, figure, make_layout
 
 from .i18n import N_, t, t_note
