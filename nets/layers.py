@@ -242,7 +242,8 @@ class MaxPool2d(nn.MaxPool2d):
         # Under torch.compile the compiler generates its own pooling kernel (and cannot trace the
         # in-place index arithmetic of the autograd Function).
         return (x.device.type == "cpu" and not torch.compiler.is_compiling() and x.dim() == 4
-                and x.is_floating_point() and x.is_contiguous() and self.kernel_size in two and self.stride in two
+                and x.is_floating_point() and x.is_contiguous()
+                and self.kernel_size in two and self.stride in two
                 and self.padding in (0, (0, 0)) and self.dilation in (1, (1, 1))
                 and not self.ceil_mode and not self.return_indices
                 and x.shape[2] >= 2 and x.shape[3] >= 2)

@@ -1133,7 +1133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="larger batch, scaled learning rate")
     p.add_argument("--precision", default=TrainConfig.precision,
                    help="auto (bf16 autocast where it was measured faster: ResNet-18 and "
-                        "DenseNet on a CPU with native bf16) or fp32")
+                        "DenseNet on a GPU or CPU that computes bf16 natively, on a CPU from "
+                        "32 px up) or fp32")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the model first: a compile of half a minute or more "
                         "before the first step, then faster steps; pays only on long runs on a "

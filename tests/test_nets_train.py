@@ -661,7 +661,8 @@ def test_acceleration_on_cuda_is_channels_last_and_bf16_for_conv_models_only(mon
     assert train.Acceleration(True, True).describe(cuda) == "cuda: bf16 autocast"
     # a GPU without native bf16 (Turing, Volta) trains everything in fp32
     monkeypatch.setattr(train, "cuda_has_native_bf16", lambda: False)
-    assert train.acceleration(TrainConfig(model="resnet18"), cuda) == train.Acceleration(True, False)
+    assert train.acceleration(TrainConfig(model="resnet18"), cuda) \
+        == train.Acceleration(True, False)
 
 
 def test_config_precision_round_trips_and_defaults_for_old_records():
