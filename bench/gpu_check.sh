@@ -5,17 +5,16 @@
 #   OUT=/tmp/gc bash bench/gpu_check.sh --dry-run       # here, on CPU, tiny sizes: checks the logic
 #
 # Needs torch, numpy, scikit-learn (pytest if present; streamlit and plotly are not needed, and no
-# network). Writes at most 11 JSON files into "$OUT":
+# network). Writes at most 9 JSON files into "$OUT":
 #   env.json                   torch / CUDA / device facts
 #   pytest.json                the CUDA tests (-k cuda) of the nets test files that do not import
 #                              streamlit; at the end, with the time left, every test in them
 #   cli.json                   python -m nets.train --device cuda for every model (+ fast mode, and
 #                              --distributed under torch.distributed.run with one process)
 #   speed_<model>.json         bench/train_speed.py --device cuda --json for lenet-bn-scratch (28),
-#                              resnet18 (96), densenet (96)
-#   compile_<model>.json       only with GPU_CHECK_COMPILE=1: bench/train_speed.py with the modes
-#                              default, fast, default-compiled, fast-compiled for resnet18 and
-#                              densenet at 96 (each compile takes half a minute or more)
+#                              resnet18 (96), densenet (96); with GPU_CHECK_COMPILE=1 the modes
+#                              default-compiled and fast-compiled too for resnet18 and densenet, in
+#                              the same run (each compile takes half a minute or more)
 #   first_steps.json           only with GPU_CHECK_PROBE=1: bench/first_steps_probe.py (each early
 #                              step, the capture, each evaluation of two runs per model)
 #   accuracy.json              bench/train_speed.py --accuracy on digits, default vs fast mode
@@ -31,7 +30,7 @@ DRY=0
 for arg in "$@"; do
   case "$arg" in
     --dry-run) DRY=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "gpu_check.sh: error: unknown argument '$arg' (use --dry-run or nothing)" >&2; exit 2 ;;
   esac
 done
@@ -135,15 +134,45 @@ write("env.json", facts)
 gpu_ok = DRY or bool(facts.get("cuda_available"))
 step("env", env["rc"] == 0 and gpu_ok, env["seconds"], cuda_available=facts.get("cuda_available"))
 
-# --- 2. the CUDA tests ------------------------------------------------------------------------
+# --- 2. speed (with GPU_CHECK_COMPILE=1 also the compiled modes, in the same run) ----------------
+ratios = {}
+COMPILE = os.environ.get("GPU_CHECK_COMPILE") == "1"
+for model, resize in (("lenet-bn-scratch", 28), ("resnet18", 96), ("densenet", 96)):
+    # the compiled modes: ResNet-18 and DenseNet (on a GPU; each compile takes half a minute or
+    # more), LeNet in the dry run (a CPU compiles ResNet-18 for minutes)
+    compiled = COMPILE and ((model == "lenet-bn-scratch") == DRY)
+    modes = "chapter,default,fast" + (",default-compiled,fast-compiled" if compiled else "")
+    cmd = [PY, "bench/train_speed.py", "--device", DEVICE, "--model", model, "--json",
+           "--seconds", SPEED_SECONDS, "--batch-size", "256", "--modes", modes]
+    if DRY:
+        cmd += ["--n-train", "1024", "--batch-size", "64", "--warmup-steps", "1",
+                "--resize", "28" if model == "lenet-bn-scratch" else "32"]
+    else:
+        cmd += ["--resize", str(resize), "--warmup-steps", "5"]
+    r = run(cmd, (300 if compiled else 100) if not DRY else (300 if compiled else 60))
+    res = json_lines(r["_stdout"])
+    result = res[-1] if res else None
+    write(f"speed_{model}.json", {"cmd": r["cmd"], "rc": r["rc"], "seconds": r["seconds"],
+                                  "stderr_tail": r["stderr_tail"], "result": result})
+    ok = r["rc"] == 0 and result is not None and \
+        len(result.get("results", [])) == len(modes.split(","))
+    if result:
+        ratios[model] = {**result.get("ratios", {}),
+                         **{x["mode"]: round(x["examples_per_s"], 1) for x in result["results"]},
+                         **{f"{x['mode']} compile_seconds": x.get("compile_seconds")
+                            for x in result["results"] if "compile_seconds" in x}}
+    step(f"speed {model}", ok, r["seconds"], ratios=ratios.get(model))
+
+# --- 3. the CUDA tests (after the speed runs, which a short device lease needs first) -------
 tests = {}
 HAVE_PYTEST = bool(facts.get("modules", {}).get("pytest"))
 FILES = sorted(f for f in glob.glob("tests/test_nets_*.py")
                if "streamlit" not in open(f, encoding="utf-8").read())
-PYTEST = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts="]
+PYTEST = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--tb=short",
+          "-rfEs"]
 if HAVE_PYTEST:
     # 300 s: the compiled-graph tests compile LeNet and ResNet-18 first (half a minute each)
-    r = run(PYTEST + ["-rs", "-k", "cuda"] + FILES, 300 if not DRY else 60)
+    r = run(PYTEST + ["-k", "cuda"] + FILES, 300 if not DRY else 60)
     tests["files"] = FILES
     tests["cuda_tests"] = {k: v for k, v in r.items() if k != "_stdout"}
     tests["cuda_tests"]["summary"] = (r["_stdout"].strip().splitlines() or [""])[-1]
@@ -155,47 +184,7 @@ write("pytest.json", tests)
 step("pytest cuda", ok, secs, summary=tests.get("cuda_tests", {}).get("summary",
                                                                    tests.get("skipped")))
 
-# --- 3. speed ----------------------------------------------------------------------------------
-ratios = {}
-for model, resize in (("lenet-bn-scratch", 28), ("resnet18", 96), ("densenet", 96)):
-    cmd = [PY, "bench/train_speed.py", "--device", DEVICE, "--model", model, "--json",
-           "--seconds", SPEED_SECONDS, "--batch-size", "256"]
-    if DRY:
-        cmd += ["--n-train", "1024", "--batch-size", "64", "--warmup-steps", "1",
-                "--resize", "28" if model == "lenet-bn-scratch" else "32"]
-    else:
-        cmd += ["--resize", str(resize), "--warmup-steps", "5"]
-    r = run(cmd, 100 if not DRY else 60)
-    res = json_lines(r["_stdout"])
-    result = res[-1] if res else None
-    write(f"speed_{model}.json", {"cmd": r["cmd"], "rc": r["rc"], "seconds": r["seconds"],
-                                  "stderr_tail": r["stderr_tail"], "result": result})
-    ok = r["rc"] == 0 and result is not None and len(result.get("results", [])) == 3
-    if result:
-        ratios[model] = {**result.get("ratios", {}),
-                         **{x["mode"]: round(x["examples_per_s"], 1) for x in result["results"]}}
-    step(f"speed {model}", ok, r["seconds"], ratios=ratios.get(model))
-
-# --- 3b. torch.compile against the same modes without it (opt-in: compiles take a while) -------
-if os.environ.get("GPU_CHECK_COMPILE") == "1":
-    # the dry run: LeNet (a CPU compiles ResNet-18 for minutes)
-    for model in (("lenet-bn-scratch",) if DRY else ("resnet18", "densenet")):
-        cmd = [PY, "bench/train_speed.py", "--device", DEVICE, "--model", model, "--json",
-               "--seconds", SPEED_SECONDS, "--batch-size", "256",
-               "--modes", "default,fast,default-compiled,fast-compiled"]
-        cmd += (["--n-train", "1024", "--batch-size", "64", "--warmup-steps", "1"] if DRY
-                else ["--resize", "96", "--warmup-steps", "5"])
-        r = run(cmd, 300)
-        res = json_lines(r["_stdout"])
-        result = res[-1] if res else None
-        write(f"compile_{model}.json", {"cmd": r["cmd"], "rc": r["rc"], "seconds": r["seconds"],
-                                        "stderr_tail": r["stderr_tail"], "result": result})
-        got = {x["mode"]: {k: x.get(k) for k in ("examples_per_s", "compile_seconds",
-                                                 "pays_after_epochs")}
-               for x in (result or {}).get("results", [])}
-        step(f"compile {model}", r["rc"] == 0 and len(got) == 4, r["seconds"], results=got)
-
-# --- 3c. where a process's first run spends its first seconds (opt-in) -------------------------
+# --- 3b. where a process's first run spends its first seconds (opt-in) -------------------------
 if os.environ.get("GPU_CHECK_PROBE") == "1":
     cmd = [PY, "bench/first_steps_probe.py", "--device", DEVICE, "--json"]
     if DRY:

@@ -228,12 +228,12 @@ def time_fit(a, data, device: torch.device, mode: str) -> dict:
     t0 = time.perf_counter()
     warm_s, warm_steps, compile_s = 0.0, 0, None
     if a.warmup_steps or config.compile:
-        # A process's one-off costs: cuDNN autotuning for the training batches, the first CUDA
+        # A process's one-off costs: cuDNN autotuning for the training batch, the first CUDA
         # graph capture of these shapes (2 to 7 s for ResNet-18 and DenseNet on an H200, once per
-        # process), and the autotuning for the test batches: the timed fit may cross an epoch's
-        # end, whose evaluation would otherwise pay it inside the timed window (3 to 6 s).
-        # With torch.compile, its compile too (the timed fit's compile of the same model and
-        # shapes is then a cache hit).
+        # process), and the test batches' first calls. (The shapes that come once an epoch, the
+        # short last batch and the test batches, run without autotuning; before they did, the
+        # timed fit's first epoch paid 3 to 6 s of it.) With torch.compile, its compile too (the
+        # timed fit's compile of the same model and shapes is then a cache hit).
         h = fit(model, data, config, should_stop=_Limit(max(a.warmup_steps, 1)))
         compile_s = h.compile_seconds
         accel = acceleration(config, device)

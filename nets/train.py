@@ -39,7 +39,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nets.step import COMPILE_NOT_DISTRIBUTED, GRAPH_WARMUP_STEPS, Step, autocast_context
+from nets.step import (COMPILE_NOT_DISTRIBUTED, GRAPH_WARMUP_STEPS, Step, autocast_context,
+                       no_cudnn_autotune)
 from optim.schedules import SCHEDULES, get_schedule
 
 def _import_dynamo() -> None:
@@ -513,7 +514,9 @@ def predict(model: nn.Module, x_uint8: torch.Tensor, size: int | None = None,
     model.eval()
     out = []
     try:
-        with torch.inference_mode(), autocast_context(device, autocast)():
+        # no_cudnn_autotune: the evaluation's batch shapes come once an epoch (see nets.step)
+        with torch.inference_mode(), autocast_context(device, autocast)(), \
+                no_cudnn_autotune(device):
             for i in range(0, x_uint8.shape[0], bs):
                 xb = _prepare(x_uint8[i:i + bs].to(device, non_blocking=True), size, channels_last)
                 out.append(model(xb).argmax(dim=1))

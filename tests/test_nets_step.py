@@ -7,6 +7,7 @@ eager stand-in for the CUDA graph; the real capture is checked on CUDA where the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import pytest
@@ -23,24 +24,26 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 N, BATCH, EPOCHS = 150, 32, 2  # 5 batches an epoch, the last one of 22
 
 
-def _run(use_graph: bool, factory=None, model_id="lenet", optimizer="adam", compiled=None):
-    """Two epochs of Step on a fixed random set with a warm-up-then-decay schedule.
+def _run(use_graph: bool, factory=None, model_id="lenet", optimizer="adam", compiled=None,
+         device=torch.device("cpu")):
+    """Two epochs of Step on a fixed random set with a warm-up-then-decay schedule (on
+    ``device``: a real CUDA graph there when ``factory`` is None).
 
     LeNet without BatchNorm: a bias feeding BatchNorm has a gradient of pure rounding noise, which
     Adam scales up, so the replays' float32 learning rate would show there and nowhere else."""
     g = torch.Generator().manual_seed(0)
-    xs = torch.rand(N, 1, 28, 28, generator=g)
-    ys = torch.randint(0, 10, (N,), generator=g)
+    xs = torch.rand(N, 1, 28, 28, generator=g).to(device)
+    ys = torch.randint(0, 10, (N,), generator=g).to(device)
     torch.manual_seed(0)
-    net = build_model(model_id, num_classes=10)
+    net = build_model(model_id, num_classes=10).to(device)
     opt = make_optimizer(net, TrainConfig(optimizer=optimizer), 0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: min(1.0, (t + 1) / 4) * 0.9 ** t)
-    step = Step(net, opt, lambda idx: (xs[idx], ys[idx]), autocast_context(torch.device("cpu"),
-                False), batch_size=BATCH, device=torch.device("cpu"), use_graph=use_graph,
+    step = Step(net, opt, lambda idx: (xs[idx], ys[idx]), autocast_context(device, False),
+                batch_size=BATCH, device=device, use_graph=use_graph,
                 graph_factory=factory, compiled=compiled(net) if compiled else None)
     sums, sizes = [], []
     for epoch in range(EPOCHS):
-        perm = torch.randperm(N, generator=g)
+        perm = torch.randperm(N, generator=g).to(device)
         for b in range(0, N, BATCH):
             idx = perm[b:b + BATCH]
             sums.append(step(idx).clone())
@@ -130,6 +133,94 @@ def test_failed_compile_falls_back_to_the_plain_module_and_says_why(use_graph, m
     torch.testing.assert_close(sums, eager_sums, rtol=1e-6, atol=1e-6)
     for (name, a), b in zip(net.state_dict().items(), eager_net.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6, msg=name)  # moving stats too
+
+
+class _SeesAutotune(torch.nn.Module):
+    """Records, at each forward, the batch size and whether cuDNN would autotune."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.seen: list[tuple[int, bool]] = []
+
+    def forward(self, x):
+        self.seen.append((int(x.shape[0]), torch.backends.cudnn.benchmark))
+        return self.net(x)
+
+
+def test_an_epochs_short_batch_on_cuda_runs_without_cudnn_autotuning(monkeypatch):
+    """The epoch's last batch of 22 (a shape that comes once an epoch) runs with cuDNN's benchmark
+    mode off, and the full batches with it on, as fit set it. Checked on the CPU, where the step
+    takes the device's word for it; with a graph the short batch takes the same eager path."""
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)
+    g = torch.Generator().manual_seed(0)
+    xs, ys = torch.rand(N, 1, 28, 28, generator=g), torch.randint(0, 10, (N,), generator=g)
+    net = _SeesAutotune(build_model("lenet", num_classes=10))
+    opt = make_optimizer(net, TrainConfig(), 0.01)
+    step = Step(net, opt, lambda idx: (xs[idx], ys[idx]), lambda cache: contextlib.nullcontext(),
+                batch_size=BATCH, device=torch.device("cuda"), use_graph=False)
+    for _ in range(2):
+        perm = torch.randperm(N, generator=g)
+        for b in range(0, N, BATCH):
+            step(perm[b:b + BATCH])
+    assert sorted(set(net.seen)) == [(22, False), (BATCH, True)]
+    assert torch.backends.cudnn.benchmark is True  # restored after each short batch
+
+
+def test_no_cudnn_autotune_nests_across_threads_restores_and_skips_the_cpu(monkeypatch):
+    import threading
+
+    from nets.step import no_cudnn_autotune
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)
+    with no_cudnn_autotune(cpu):
+        assert torch.backends.cudnn.benchmark is True  # a CPU run leaves cuDNN alone
+    inside, go_on = threading.Event(), threading.Event()
+
+    def other_run():
+        with no_cudnn_autotune(cuda):
+            inside.set()
+            go_on.wait(5)
+
+    t = threading.Thread(target=other_run)
+    t.start()
+    inside.wait(5)
+    with pytest.raises(RuntimeError):
+        with no_cudnn_autotune(cuda):
+            assert torch.backends.cudnn.benchmark is False
+            raise RuntimeError("a failing step")
+    assert torch.backends.cudnn.benchmark is False  # the other thread's section is still open
+    go_on.set()
+    t.join(5)
+    assert torch.backends.cudnn.benchmark is True  # the last one out restored it
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    with no_cudnn_autotune(cuda):
+        pass
+    assert torch.backends.cudnn.benchmark is False  # restores what was there, not True
+
+
+def test_evaluation_runs_without_cudnn_autotuning(monkeypatch):
+    """predict (every evaluation of fit) runs its batches inside no_cudnn_autotune for the
+    model's device: its shapes come once an epoch."""
+    import nets.train as train
+
+    devices = []
+    real = train.no_cudnn_autotune
+
+    @contextlib.contextmanager
+    def spy(device):
+        devices.append(device)
+        with real(torch.device("cuda")):  # as on a GPU: the flag is off inside
+            yield
+
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)
+    monkeypatch.setattr(train, "no_cudnn_autotune", spy)
+    net = _SeesAutotune(build_model("lenet", num_classes=10))
+    train.predict(net, torch.zeros(5, 1, 28, 28, dtype=torch.uint8), batch_size=2)
+    assert devices == [torch.device("cpu")]
+    assert net.seen == [(2, False), (2, False), (1, False)]
+    assert torch.backends.cudnn.benchmark is True
 
 
 def test_unfused_optimizer_is_never_captured():
@@ -258,15 +349,22 @@ def test_cuda_graph_fit_matches_eager_fit(monkeypatch, model_id, resize, fast):
 
 @cuda
 def test_cuda_graph_replays_train_on_the_batches_they_are_given():
-    """Replays must see each new batch (its indices copied in): a graph stuck on one batch
-    would memorise it and fail on the test set."""
-    data = load_dataset("digits")
-    cfg = TrainConfig(model="lenet-bn", dataset="digits", device="cuda", epochs=6, batch_size=32,
-                      lr=0.01, seed=1)
-    torch.manual_seed(1)
-    hist = fit(build_model("lenet-bn", num_classes=10), data, cfg)
-    assert any("replays one captured graph" in n for n in hist.notes), hist.notes
-    assert hist.final_test_acc > 0.9
+    """Replays must see each new batch (its indices copied in) and the schedule's current rate:
+    the real graph's steps against eager steps on the GPU, step by step. (Test accuracy cannot
+    tell: LeNet trained on one fixed batch of 32 digits, as a graph stuck on its first batch
+    would, still scores 0.73 to 0.82 on the test set; this test used to ask for 0.9 and an
+    honest graph run scored 0.89 on an H200.)"""
+    gpu = torch.device("cuda")
+    eager_net, eager, eager_sums, sizes = _run(False, device=gpu)
+    net, graphed, sums, _ = _run(True, device=gpu)
+    assert not any("capture failed" in n for n in graphed.notes), graphed.notes
+    assert graphed.replays == sizes.count(BATCH) - GRAPH_WARMUP_STEPS > 0
+    assert eager.graph is None
+    # the losses step by step (the correct counts may differ by a tie's last bit)
+    torch.testing.assert_close(sums[:, 0], eager_sums[:, 0], rtol=1e-3, atol=1e-3)
+    assert (sums[:, 1] - eager_sums[:, 1]).abs().max() <= 1
+    for (name, a), b in zip(net.state_dict().items(), eager_net.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3, msg=name)
 
 
 @cuda

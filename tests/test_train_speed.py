@@ -248,15 +248,20 @@ def test_gpu_check_dry_run_logic(tmp_path):
                        env={**ONE_THREAD, "OUT": str(out), "SPEED_SECONDS": "0.2",
                             "GPU_CHECK_COMPILE": "1", "GPU_CHECK_PROBE": "1"})
     files = sorted(p.name for p in out.iterdir())
-    assert len(files) <= 11
+    assert len(files) <= 9
     assert {"env.json", "pytest.json", "cli.json", "summary.json", "accuracy.json",
             "speed_lenet-bn-scratch.json", "speed_resnet18.json", "speed_densenet.json",
-            "compile_lenet-bn-scratch.json", "first_steps.json"} == set(files)
+            "first_steps.json"} == set(files)
     summary = json.loads((out / "summary.json").read_text())
     names = [s["step"] for s in summary["steps"]]
-    assert names == ["env", "pytest cuda", "speed lenet-bn-scratch", "speed resnet18",
-                     "speed densenet", "compile lenet-bn-scratch", "first steps probe",
-                     "accuracy", "cli", "distributed", "pytest nets"]
+    assert names == ["env", "speed lenet-bn-scratch", "speed resnet18", "speed densenet",
+                     "pytest cuda", "first steps probe", "accuracy", "cli", "distributed",
+                     "pytest nets"]
+    # the compiled modes ran in the same speed run as the others (LeNet, in the dry run)
+    lenet = json.loads((out / "speed_lenet-bn-scratch.json").read_text())["result"]
+    assert [x["mode"] for x in lenet["results"]] == ["chapter", "default", "fast",
+                                                     "default-compiled", "fast-compiled"]
+    assert "default-compiled/chapter" in summary["ratios"]["lenet-bn-scratch"]
     cli = json.loads((out / "cli.json").read_text())
     assert len([c for c in cli if not c.get("distributed")]) == 5
     assert summary["all_ok"], (summary, r.stdout[-2000:], r.stderr[-2000:])
@@ -361,3 +366,22 @@ def test_first_steps_probe_bad_arguments(capsys, args, needle):
     assert probe.main(args) == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1
+
+
+def test_step_profile_ranks_a_steps_operators_and_refuses_bad_arguments(capsys):
+    import step_profile
+
+    assert step_profile.main(["--device", "cpu", "--model", "lenet", "--resize", "28",
+                              "--batch-size", "16", "--warmup", "1", "--steps", "2",
+                              "--profile-steps", "1", "--top", "4", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["model"] == "lenet" and r["eager_examples_per_s"] > 0
+    assert len(r["top"]) == 4
+    spent = [t["us_per_step"] for t in r["top"]]
+    assert spent == sorted(spent, reverse=True) and spent[0] > 0
+    assert any("conv" in t["name"] for t in r["top"])  # LeNet's step is its convolutions
+    assert 0 < sum(t["share"] for t in r["top"]) <= 1.0 + 1e-9
+    for bad, word in ((["--layout", "x"], "--layout"), (["--model", "vgg"], "vgg"),
+                      (["--steps", "0"], "--steps"), (["--device", "tpu"], "tpu")):
+        assert step_profile.main(["--device", "cpu"] + bad if "--device" not in bad else bad) == 2
+        assert word in capsys.readouterr().err
