@@ -11,6 +11,8 @@ of the trainer's CUDA switches (module settings of :mod:`nets.train`, restored a
 * ``graphs``: the step captured in a CUDA graph and replayed (``CUDA_GRAPHS``);
 * ``bf16``: bf16 autocast (``AUTOCAST_DEFAULT`` / ``AUTOCAST_FAST``);
 * ``nchw``: activations in NCHW instead of channels-last (``CUDA_CHANNELS_LAST``);
+* ``heuristics``: cuDNN picks its algorithms by heuristics, without timing them
+  (``CUDNN_BENCHMARK``): no autotuning seconds at the start, perhaps slower steps;
 * ``batchN``: fast mode allowed to grow the batch to N (``FAST_BATCH_CAP``, ``FAST_MAX_INPUT``).
 
 Each variant: ``--warmup-steps`` untimed steps, then ``--seconds`` of training (the timed fit
@@ -43,6 +45,8 @@ VARIANTS = {
     "default eager bf16": (False, dict(CUDA_GRAPHS=False, AUTOCAST_DEFAULT=True)),
     "default graphs fp32": (False, dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=False)),
     "default graphs bf16": (False, dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=True)),
+    "default graphs bf16 heuristics": (False, dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=True,
+                                                    CUDNN_BENCHMARK=False)),
     "default graphs bf16 nchw": (False, dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=True,
                                               CUDA_CHANNELS_LAST=False)),
     "default graphs fp32 nchw": (False, dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=False,

@@ -116,6 +116,11 @@ CPU_AUTOCAST_MIN_INPUT = 32
 # unless the run is shorter than GRAPH_MIN_STEPS steps (the capture would not pay for itself).
 CUDA_GRAPHS = True
 GRAPH_MIN_STEPS = 20
+# cuDNN's benchmark mode on CUDA: the first convolution of each training-batch shape times every
+# algorithm and keeps the fastest (seconds, once per shape and process); the shapes that come once
+# an epoch never do (nets.step.no_cudnn_autotune). bench/cuda_variants.py's "heuristics" variant
+# turns it off, to weigh those seconds against the steps they speed up.
+CUDNN_BENCHMARK = True
 CHECKPOINT_FORMAT = "d2l-lab-checkpoint"
 CHECKPOINT_VERSION = 1
 MAX_POINTS_PER_RUN = 400  # intra-epoch chart points recorded on a fixed step grid
@@ -720,7 +725,7 @@ def _fit(model: nn.Module, data, config: TrainConfig,
 
     torch.manual_seed(config.seed)
     if on_cuda:
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = CUDNN_BENCHMARK
     model.to(device)
     if accel.channels_last:
         model.to(memory_format=torch.channels_last)

@@ -309,13 +309,16 @@ def test_cuda_variants_dry_run_measures_each_variant_and_restores_the_switches(c
     import nets.train as train
 
     before = {k: getattr(train, k) for k in ("CUDA_GRAPHS", "AUTOCAST_DEFAULT", "AUTOCAST_FAST",
-                                             "FAST_BATCH_CAP", "FAST_MAX_INPUT")}
+                                             "FAST_BATCH_CAP", "FAST_MAX_INPUT",
+                                             "CUDNN_BENCHMARK")}
     rc = cuda_variants.main(["--device", "cpu", "--dry-run", "--models", "lenet-bn-scratch",
-                             "--variants", "default eager fp32,fast graphs bf16 batch4096"])
+                             "--variants", "default eager fp32,fast graphs bf16 batch4096,"
+                                           "default graphs bf16 heuristics"])
     assert rc == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     assert [x.get("variant") for x in lines[:-1]] == ["chapter", "default eager fp32",
-                                                     "fast graphs bf16 batch4096"]
+                                                     "fast graphs bf16 batch4096",
+                                                     "default graphs bf16 heuristics"]
     assert all(x["examples_per_s"] > 0 for x in lines[:-1])
     summary = lines[-1]["summary"]["lenet-bn-scratch"]
     assert summary["chapter"]["ratio"] == 1.0 and summary["default eager fp32"]["ratio"] > 0
