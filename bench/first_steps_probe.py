@@ -20,7 +20,6 @@ Bad arguments: one line on stderr, exit code 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -32,7 +31,8 @@ for p in (ROOT, ROOT / "bench"):
 
 import torch  # noqa: E402
 
-from train_speed import UsageError, _Parser, _sync, check_device, synthetic_data  # noqa: E402
+from train_speed import (UsageError, _Parser, _sync, check_device, run_cli,  # noqa: E402
+                         synthetic_data)
 
 MODELS = ("lenet-bn-scratch", "resnet18", "densenet")
 
@@ -156,14 +156,7 @@ def format_run(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        a = check_args(build_parser().parse_args(argv))
-    except UsageError as e:
-        print(f"first_steps_probe.py: error: {e}", file=sys.stderr)
-        return 2
-    r = run(a)
-    print(json.dumps(r) if a.json else format_run(r), flush=True)
-    return 0
+    return run_cli("first_steps_probe.py", argv, build_parser, check_args, run, format_run)
 
 
 if __name__ == "__main__":

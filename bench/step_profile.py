@@ -16,7 +16,6 @@ a replayed step costs. Bad arguments: one line on stderr, exit code 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ for p in (ROOT, ROOT / "bench"):
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from train_speed import UsageError, _Parser, _sync, check_device  # noqa: E402
+from train_speed import UsageError, _Parser, _sync, check_device, run_cli  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,14 +142,7 @@ def format_profile(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        a = check_args(build_parser().parse_args(argv))
-    except UsageError as e:
-        print(f"step_profile.py: error: {e}", file=sys.stderr)
-        return 2
-    r = run(a)
-    print(json.dumps(r) if a.json else format_profile(r), flush=True)
-    return 0
+    return run_cli("step_profile.py", argv, build_parser, check_args, run, format_profile)
 
 
 if __name__ == "__main__":

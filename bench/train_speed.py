@@ -473,6 +473,19 @@ def format_accuracy(r: dict) -> str:
     return "\n".join(lines)
 
 
+def run_cli(prog: str, argv: list[str] | None, build_parser, check_args, run, fmt) -> int:
+    """A bench script's main: parse and check ``argv`` (a bad argument: one line on stderr, exit
+    code 2), run, print one JSON object with ``--json``, else ``fmt``'s text."""
+    try:
+        a = check_args(build_parser().parse_args(argv))
+    except UsageError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    r = run(a)
+    print(json.dumps(r) if a.json else fmt(r), flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         a = check_args(build_parser().parse_args(argv))
