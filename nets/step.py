@@ -279,10 +279,10 @@ _autotune_saved = False
 def no_cudnn_autotune(device: torch.device) -> Iterator[None]:
     """cuDNN without its benchmark mode inside the block, on CUDA (a no-op elsewhere).
 
-    With ``torch.backends.cudnn.benchmark`` on (fit turns it on for a GPU run), the first
-    convolution of every new input shape times each of cuDNN's algorithms before it runs: seconds
-    for ResNet-18 and DenseNet (one shape each for the forward, the input gradient and the weight
-    gradient of every convolution). That pays for the training batch, run thousands of times, but
+    With ``torch.backends.cudnn.benchmark`` on (fit turns it on for a GPU run), a convolution's
+    first call with a new input shape times each of cuDNN's algorithms before it runs: seconds in
+    all for ResNet-18 and DenseNet (the forward, the input gradient and the weight gradient of
+    every convolution). That pays for the training batch, run thousands of times, but
     not for the shapes that come once an epoch: the epoch's shorter last batch and the evaluation
     batches. On an H200 a ResNet-18 run's first epoch (60000 examples at 96 px) took 5.3 s with
     them, where later epochs train at about 42,500 examples/s (1.4 s an epoch); here cuDNN picks
