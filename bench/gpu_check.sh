@@ -149,7 +149,7 @@ for model, resize in (("lenet-bn-scratch", 28), ("resnet18", 96), ("densenet", 9
                 "--resize", "28" if model == "lenet-bn-scratch" else "32"]
     else:
         cmd += ["--resize", str(resize), "--warmup-steps", "5"]
-    r = run(cmd, (300 if compiled else 100) if not DRY else (300 if compiled else 60))
+    r = run(cmd, 300 if compiled else 60 if DRY else 100)
     res = json_lines(r["_stdout"])
     result = res[-1] if res else None
     write(f"speed_{model}.json", {"cmd": r["cmd"], "rc": r["rc"], "seconds": r["seconds"],

@@ -4,13 +4,14 @@
     python bench/step_profile.py --device cuda --model densenet --layout nchw
     python bench/step_profile.py --device cpu --model lenet-bn-scratch --resize 28 --batch-size 64
 
-Runs the trainer's step as ``nets.train`` sets it up on the device (channels-last and bf16 autocast
-where :func:`nets.train.acceleration` uses them, fused Adam, ``cudnn.benchmark`` on CUDA) on random
-inputs, eagerly (no CUDA graph, no compile): ``--warmup`` steps, then ``--steps`` timed steps
-(examples/s of eager stepping, launches included), then ``--profile-steps`` steps under
-``torch.profiler``. Prints the step time and the ``--top`` kernels by total device time, with
-their share of it; with a CUDA graph only the device time remains, so the kernels' total is what
-a replayed step costs. Bad arguments: one line on stderr, exit code 2.
+Runs the trainer's step (:class:`nets.step.Step`) as ``nets.train`` sets it up on the device
+(channels-last and bf16 autocast where :func:`nets.train.acceleration` uses them, fused Adam,
+``cudnn.benchmark`` on CUDA) on random inputs, eagerly (no CUDA graph, no compile): ``--warmup``
+steps, then ``--steps`` timed steps (examples/s of eager stepping, launches included), then
+``--profile-steps`` steps under ``torch.profiler``. Prints the step time and the ``--top``
+kernels by total device time, with their share of it; with a CUDA graph only the device time
+remains, so the kernels' total is what a replayed step costs. Bad arguments: one line on
+stderr, exit code 2.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ for p in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(p))
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 from train_speed import UsageError, _Parser, _sync, check_device, run_cli  # noqa: E402
 
@@ -67,8 +67,8 @@ def check_args(a: argparse.Namespace) -> argparse.Namespace:
 
 def run(a: argparse.Namespace) -> dict:
     from nets.models import build_model
-    from nets.step import autocast_context
-    from nets.train import TrainConfig, acceleration, make_optimizer
+    from nets.step import Step, autocast_context
+    from nets.train import CUDNN_BENCHMARK, TrainConfig, acceleration, make_optimizer
 
     device = torch.device(a.device)
     config = TrainConfig(model=a.model, resize=a.resize, device=a.device, precision=a.precision,
@@ -76,7 +76,7 @@ def run(a: argparse.Namespace) -> dict:
     accel = acceleration(config, device)
     channels_last = accel.channels_last if a.layout == "auto" else a.layout == "channels-last"
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = CUDNN_BENCHMARK
     torch.manual_seed(0)
     net = build_model(a.model, num_classes=10).to(device)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -85,14 +85,13 @@ def run(a: argparse.Namespace) -> dict:
     x = torch.randn(a.batch_size, 1, a.resize, a.resize, device=device).contiguous(
         memory_format=fmt)
     y = torch.randint(0, 10, (a.batch_size,), device=device)
-    autocast = autocast_context(device, accel.autocast)
+    idx = torch.arange(a.batch_size, device=device)
+    # fit's own step (nets/step.py), eager: every call is a full batch of the same inputs
+    take_step = Step(net, opt, lambda _idx: (x, y), autocast_context(device, accel.autocast),
+                     batch_size=a.batch_size, device=device, use_graph=False)
 
     def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        with autocast():
-            loss = F.cross_entropy(net(x), y)
-        loss.backward()
-        opt.step()
+        take_step(idx)
 
     for _ in range(a.warmup):
         step()
