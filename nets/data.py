@@ -305,6 +305,11 @@ class DatasetSpec:
     classes: tuple[str, ...]
     needs_download: bool
     description: str
+    # The batch size the page and the command line start from. The chapter's 256 over Fashion-
+    # MNIST's 60,000 images is 235 steps an epoch; over digits' 1,497 it would be 6, too few for
+    # BatchNorm's moving averages to follow the weights: after 5 epochs DenseNet scored 0.14 on the
+    # test set (train 0.99), against 0.96 at batch 64 (24 steps an epoch); see the README.
+    default_batch: int = 256
 
 
 def _labels_and_images(images: np.ndarray, labels: np.ndarray, img_path: Path, lbl_path: Path,
@@ -360,7 +365,7 @@ DATASETS: Mapping[str, DatasetSpec] = MappingProxyType({spec.id: spec for spec i
                 "the chapter's dataset. Downloaded once (about 30 MB)."),
     DatasetSpec("digits", "Digits (offline)", _load_digits, tuple(str(i) for i in range(10)), False,
                 "scikit-learn's 1,797 handwritten 8x8 digits upscaled to 28x28 "
-                "(1,497 train / 300 test); needs no network."),
+                "(1,497 train / 300 test); needs no network.", default_batch=64),
 )})
 
 

@@ -1125,7 +1125,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one of: " + ", ".join(DATASETS))
     p.add_argument("--data-dir", default=None, help="folder with the dataset files")
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="default: the dataset's (" + ", ".join(
+                       f"{d.default_batch} for {d.id}" for d in DATASETS.values()) + ")")
     p.add_argument("--lr", type=_positive_float, default=TrainConfig.lr, help="learning rate")
     p.add_argument("--optimizer", default=TrainConfig.optimizer, help="adam or sgd")
     p.add_argument("--schedule", default=TrainConfig.schedule,
@@ -1164,6 +1166,24 @@ def format_epoch(e: Mapping[str, Any]) -> str:
     return line
 
 
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run the command line asks for (not yet validated). Without ``--batch-size`` the batch
+    is the dataset's default (:attr:`nets.data.DatasetSpec.default_batch`)."""
+    from nets.data import DATASETS
+
+    batch_size = args.batch_size
+    if batch_size is None:  # an unknown dataset is refused by validate()
+        spec = DATASETS.get(args.dataset)
+        batch_size = spec.default_batch if spec is not None else TrainConfig.batch_size
+    return TrainConfig(
+        model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
+        batch_size=batch_size, lr=args.lr, optimizer=args.optimizer,
+        schedule=args.schedule, resize=args.resize, device=args.device, seed=args.seed,
+        fast=args.fast, max_steps=args.max_steps, eval_every=args.eval_every,
+        precision=args.precision, compile=args.compile,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -1180,13 +1200,7 @@ def _main(argv: list[str] | None) -> int:
     from nets.models import build_model
 
     args = build_parser().parse_args(argv)
-    config = TrainConfig(
-        model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-        schedule=args.schedule, resize=args.resize, device=args.device, seed=args.seed,
-        fast=args.fast, max_steps=args.max_steps, eval_every=args.eval_every,
-        precision=args.precision, compile=args.compile,
-    )
+    config = config_from_args(args)
     try:
         config.validate()
     except ValueError as e:

@@ -251,3 +251,19 @@ def test_status_line_says_what_happens_before_the_first_step():
     later = _status_line(Progress(epoch=1, step=5, total_steps=100, phase="train",
                                   examples_per_s=1234.0, eta_seconds=9.0))
     assert later == "Epoch 1, step 5/100: 1,234 examples/s, about 9 s left"
+
+
+def test_batch_size_starts_at_the_datasets_default_and_follows_a_dataset_change():
+    """On digits the page starts at batch 64 (24 steps an epoch), on Fashion-MNIST at the
+    chapter's 256; choosing a dataset sets its default; a link's explicit batch is kept."""
+    at = open_page("densenet", dn_dataset="digits")
+    assert at.select_slider(key="dn_batch").value == 64
+    at.selectbox(key="dn_dataset").set_value("fashion-mnist").run()
+    assert at.select_slider(key="dn_batch").value == 256
+    at.select_slider(key="dn_batch").set_value(128).run()
+    at.selectbox(key="dn_dataset").set_value("digits").run()
+    assert at.select_slider(key="dn_batch").value == 64
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+
+    linked = open_page("densenet", dn_dataset="digits", dn_batch="256")
+    assert linked.select_slider(key="dn_batch").value == 256
