@@ -122,10 +122,13 @@ class Step:
 
     # -- the computation ---------------------------------------------------------------------
 
+    def _full(self, idx: torch.Tensor) -> bool:
+        """Whether ``idx`` is a full batch (the shape that is compiled, captured and autotuned)."""
+        return int(idx.shape[0]) == self.batch_size
+
     def _compute(self, idx: torch.Tensor, cache: bool = True) -> torch.Tensor:
         x, y = self.batch(idx)
-        full = int(idx.shape[0]) == self.batch_size
-        net = self.compiled if self.compiled is not None and full else self.net
+        net = self.compiled if self.compiled is not None and self._full(idx) else self.net
         with self.autocast(cache):
             logits = net(x)
             loss = F.cross_entropy(logits, y)
@@ -139,8 +142,7 @@ class Step:
         # After a capture the gradients live in the graph's memory, which the replays write into:
         # zero them in place instead of dropping them, so that both kinds of step share them.
         self.optimizer.zero_grad(set_to_none=self.graph is None)
-        if self.compiled is not None and self.compile_seconds is None \
-                and int(idx.shape[0]) == self.batch_size:
+        if self.compiled is not None and self.compile_seconds is None and self._full(idx):
             return self._compile_step(idx)  # the first full batch: the compile happens here
         return self._compute(idx)
 
@@ -249,7 +251,7 @@ class Step:
 
     def __call__(self, idx: torch.Tensor) -> torch.Tensor:
         self.steps += 1
-        full = int(idx.shape[0]) == self.batch_size
+        full = self._full(idx)
         if self.graph is not None and full:
             return self._replay(idx)
         if self.use_graph and full and self.graph is None:

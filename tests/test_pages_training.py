@@ -258,6 +258,7 @@ def test_batch_size_starts_at_the_datasets_default_and_follows_a_dataset_change(
     chapter's 256; choosing a dataset sets its default; a link's explicit batch is kept."""
     at = open_page("densenet", dn_dataset="digits")
     assert at.select_slider(key="dn_batch").value == 64
+    assert "fashion-mnist 256, digits 64" in at.select_slider(key="dn_batch").help
     at.selectbox(key="dn_dataset").set_value("fashion-mnist").run()
     assert at.select_slider(key="dn_batch").value == 256
     at.select_slider(key="dn_batch").set_value(128).run()

@@ -283,11 +283,11 @@ ZH: dict[str, str] = {
     "Device": "设备",
     "Optimizer": "优化器",
     "Batch size": "批量大小",
-    "Starts at the dataset's own: 256 on Fashion-MNIST (the chapter's, 235 steps an epoch), 64 on "
-    "digits (24 steps an epoch; at 256 it would be 6, too few for BatchNorm's moving averages to "
-    "keep up).":
-        "初始值随数据集而定：Fashion-MNIST 为 256（本章的设置，每个迭代周期 235 步），digits 为 64"
-        "（每个迭代周期 24 步；若用 256 只有 6 步，批量归一化的移动平均跟不上）。",
+    "Starts at the dataset's own ({defaults}): the chapter's batch on Fashion-MNIST; on the small "
+    "digits set, enough steps an epoch for BatchNorm's moving averages, which the test pass uses, "
+    "to keep up.":
+        "初始值随数据集而定（{defaults}）：Fashion-MNIST 用本章的批量；在较小的 digits 数据集上，"
+        "每个迭代周期有足够的步数，让测试时使用的批量归一化移动平均跟得上。",
     "Epochs": "迭代周期数",
     "Learning rate": "学习率",
     "Seed": "随机种子",

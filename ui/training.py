@@ -121,10 +121,12 @@ def controls(prefix: str, model_ids: list[str], default_model: str) -> TrainConf
     c = st.columns(4)
     batch = c[0].select_slider(t("Batch size"), BATCHES, DATASETS[dataset].default_batch,
                                key=f"{prefix}batch", bind="query-params",
-                               help=t("Starts at the dataset's own: 256 on Fashion-MNIST (the "
-                                      "chapter's, 235 steps an epoch), 64 on digits (24 steps an "
-                                      "epoch; at 256 it would be 6, too few for BatchNorm's "
-                                      "moving averages to keep up)."))
+                               help=t("Starts at the dataset's own ({defaults}): the chapter's "
+                                      "batch on Fashion-MNIST; on the small digits set, enough "
+                                      "steps an epoch for BatchNorm's moving averages, which the "
+                                      "test pass uses, to keep up.",
+                                      defaults=", ".join(f"{d.id} {d.default_batch}"
+                                                         for d in DATASETS.values())))
     epochs = c[1].slider(t("Epochs"), 1, 50, 5, key=f"{prefix}epochs", bind="query-params")
     lr = c[2].select_slider(t("Learning rate"), LRS, 1e-3, key=f"{prefix}lr",
                             format_func=lambda v: f"{v:g}", bind="query-params")
