@@ -907,6 +907,8 @@ def _fit(model: nn.Module, data, config: TrainConfig,
             pending.append((step, epoch - 1 + batches / p.steps_per_epoch,
                             w_sums, w_n, test_acc))
         flush_points()
+        if test_acc is not None and not w_n and hist.points and hist.points[-1]["step"] == step:
+            hist.points[-1]["test_acc"] = test_acc  # the epoch's last step was already a point
         totals = sums
         if world > 1:  # the epoch over every process's shard
             totals = torch.cat([sums, torch.tensor([float(n)], device=device)])

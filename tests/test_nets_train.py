@@ -184,6 +184,18 @@ def test_points_on_step_grid_and_epoch_float(digits):
     assert hist.points[-1]["epoch_float"] == pytest.approx(2.0)
 
 
+@pytest.mark.parametrize("epochs,max_steps", [(2, None), (3, 20)])
+def test_every_epochs_test_accuracy_is_on_the_chart(digits, epochs, max_steps):
+    # Every step is a chart point on short runs, so an epoch's last step is one before its test
+    # pass: the end-of-epoch test accuracy must still land on that point, or the finished chart
+    # and the Runs page overlay lose the test curve. With max_steps the last epoch is cut short.
+    hist = fit(seeded_model(), digits, small(epochs=epochs, max_steps=max_steps))
+    tested = {e["step"]: e["test_acc"] for e in hist.epochs if e["test_acc"] is not None}
+    assert tested
+    on_chart = {p["step"]: p["test_acc"] for p in hist.points if p.get("test_acc") is not None}
+    assert on_chart == tested
+
+
 def test_fit_trains_in_place_and_does_not_reinitialise(digits):
     model = seeded_model()
     with torch.no_grad():
