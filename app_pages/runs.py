@@ -17,6 +17,7 @@ from ui.i18n import N_, t
 from ui.training import history_figure
 
 TABLE_KEY = "runs_table"
+SHOWN_KEY = "runs_table_ids"  # the run ids in the order the table last showed them
 CONFIRM_KEY = "runs_confirm"
 MESSAGE_KEY = "runs_message"
 TRAINING_PAGES = (("app_pages/batchnorm.py", N_("Batch normalization"), "📊"),
@@ -39,6 +40,28 @@ def training_links() -> None:
 def clear_selection() -> None:
     st.session_state[TABLE_KEY] = {"selection": {"rows": [], "columns": []}}
     st.session_state[CONFIRM_KEY] = False
+
+
+def selected_ids() -> list[str]:
+    """The ids of the runs ticked in the table. The table's selection is row numbers of the
+    table as the user saw it, which another tab's finished or deleted run shifts: read them
+    against the ids the table last showed, not against the rows of this rerun."""
+    state = st.session_state.get(TABLE_KEY)
+    shown = st.session_state.get(SHOWN_KEY) or []
+    rows = state["selection"]["rows"] if state else []
+    return [shown[i] for i in rows if 0 <= i < len(shown)]
+
+
+def keep_selection(ids_now: list[str]) -> None:
+    """Before the table is drawn: when its rows changed since the user last saw it, move the
+    ticks to the same runs' new rows (a run that is gone loses its tick), then remember the
+    rows drawn now."""
+    if st.session_state.get(SHOWN_KEY) not in (None, ids_now) and TABLE_KEY in st.session_state:
+        picked = set(selected_ids())
+        st.session_state[TABLE_KEY] = {
+            "selection": {"rows": [i for i, rid in enumerate(ids_now) if rid in picked],
+                          "columns": []}}
+    st.session_state[SHOWN_KEY] = ids_now
 
 
 def delete_runs(store: RunStore, ids: list[str]) -> None:
@@ -110,6 +133,7 @@ pick_datasets = c2.multiselect(t("Datasets"), datasets, key="runs_datasets",
 rows = [r for r in all_rows if (not pick_models or r.model in pick_models)
         and (not pick_datasets or r.dataset in pick_datasets)]
 
+keep_selection([r.id for r in rows])
 event = st.dataframe(
     run_table(rows), key=TABLE_KEY, on_select="rerun", selection_mode="multi-row",
     hide_index=True, width="stretch",
@@ -161,7 +185,8 @@ for r in shown:
 
 with st.popover(t("Delete selected runs"), icon="🗑️"):
     st.write(t("Deletes {n} run(s) and their weights files. This cannot be undone.",
-               n=len(shown)))
+               n=len(chosen)))
+    st.markdown("\n".join(f"- {r.label()}" for r in chosen))
     sure = st.checkbox(t("I am sure"), key=CONFIRM_KEY)
     st.button(t("Delete"), type="primary", disabled=not sure, key="runs_delete",
               on_click=delete_runs, args=(store, [r.id for r in chosen]))

@@ -399,6 +399,28 @@ def test_page_lists_overlays_and_deletes(data_dir):
     assert at.session_state["runs_confirm"] is False  # the next deletion asks again
 
 
+def test_page_deletes_the_ticked_run_when_another_tab_adds_one(data_dir):
+    # The table's selection is row numbers. A run finished in another tab becomes the new top
+    # row: the tick must stay on the run the user ticked, and Delete must delete that one.
+    store, id1, id2 = two_runs()
+    at = page()
+    at.session_state["runs_table"] = {"selection": {"rows": [0], "columns": []}}  # id2
+    at.run()
+    assert curve_names(at) == {store.get(id2).label()}
+    time.sleep(0.01)
+    c3, h3, sd3 = make_run("lenet-bn", acc=0.7)
+    id3 = store.add(c3, h3, sd3)  # meanwhile, in another tab
+    at.checkbox(key="runs_confirm").check().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert list(at.dataframe(key="runs_table").value["id"]) == [id3, id2, id1]
+    assert at.session_state["runs_table"]["selection"]["rows"] == [1]  # the tick moved with id2
+    assert curve_names(at) == {store.get(id2).label()}
+    assert any(store.get(id2).label() in m.value for m in at.markdown)  # named before deleting
+    at.button(key="runs_delete").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert sorted(r.id for r in store.list()) == sorted([id1, id3])
+
+
 def test_page_filters_by_model(data_dir):
     store, id1, id2 = two_runs()
     at = page()
