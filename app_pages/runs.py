@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from nets.runs import RunStore, RunStoreError
+from nets.runs import RunStore, RunStoreError, curve_points
 from ui.i18n import N_, t
 from ui.training import history_figure
 
@@ -72,16 +72,6 @@ def delete_runs(store: RunStore, ids: list[str]) -> None:
     except (RunStoreError, KeyError) as exc:
         st.session_state[MESSAGE_KEY] = ("error", t("Could not delete: {why}", why=str(exc)))
     clear_selection()
-
-
-def curve_points(history: dict) -> list[dict]:
-    """Intra-epoch points; runs without them fall back to one point per epoch."""
-    points = [dict(p) for p in history.get("points") or [] if "epoch_float" in p]
-    if points:
-        return points
-    return [{"epoch_float": float(e.get("epoch", i + 1)), "train_loss": e.get("train_loss"),
-             "train_acc": e.get("train_acc"), "test_acc": e.get("test_acc")}
-            for i, e in enumerate(history.get("epochs") or [])]
 
 
 def run_table(rows) -> pd.DataFrame:

@@ -505,6 +505,24 @@ class RunStore:
         )
 
 
+def curve_points(history: Mapping[str, Any]) -> list[dict]:
+    """A stored history's chart points (``History.to_dict()``): its intra-epoch points, each
+    epoch's test accuracy on the point at that epoch's last step (runs recorded before that
+    point carried it lack it), or, for a history without points, one point per epoch."""
+    epochs = history.get("epochs") or []
+    points = [dict(p) for p in history.get("points") or [] if "epoch_float" in p]
+    if not points:
+        return [{"epoch_float": float(e.get("epoch", i + 1)), "train_loss": e.get("train_loss"),
+                 "train_acc": e.get("train_acc"), "test_acc": e.get("test_acc")}
+                for i, e in enumerate(epochs)]
+    tested = {e["step"]: e["test_acc"] for e in epochs
+              if e.get("test_acc") is not None and "step" in e}
+    for p in points:
+        if p.get("test_acc") is None and p.get("step") in tested:
+            p["test_acc"] = tested[p["step"]]
+    return points
+
+
 def _str_or_none(p: Path | None) -> str | None:
     return str(p) if p is not None else None
 

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 import nets.runs as runs_mod
 from nets.jobs import JobRunner, train_job
 from nets.models import build_model
-from nets.runs import SCHEMA_VERSION, RunStore, RunStoreError, recording
+from nets.runs import SCHEMA_VERSION, RunStore, RunStoreError, curve_points, recording
 from nets.train import History, TrainConfig, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -321,6 +321,19 @@ def test_recording_marks_stopped_runs_and_skips_empty_ones(data_dir):
     res = recording(stopped_job, RunStore)(None)
     assert res.run_id is None and res.store_error is None
     assert len(RunStore().list()) == 1
+
+
+def test_curve_points_put_each_epochs_test_accuracy_on_its_last_step():
+    # A run stored before fit attached it: its points carry no test accuracy; the epochs do.
+    points = [{"step": s, "epoch_float": s / 2, "train_loss": 1.0, "train_acc": 0.5,
+               "test_acc": None} for s in (1, 2, 3, 4)]
+    epochs = [{"epoch": 1, "step": 2, "test_acc": 0.7}, {"epoch": 2, "step": 4, "test_acc": 0.8}]
+    got = curve_points({"points": points, "epochs": epochs})
+    assert [p["test_acc"] for p in got] == [None, 0.7, None, 0.8]
+    assert points[1]["test_acc"] is None  # the stored history is not changed
+    # without points: one per epoch
+    assert [(p["epoch_float"], p["test_acc"]) for p in curve_points({"epochs": epochs})] == \
+        [(1.0, 0.7), (2.0, 0.8)]
 
 
 # ----------------------------------------------------------------------------- the Runs page
