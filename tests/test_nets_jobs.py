@@ -274,6 +274,48 @@ def test_train_job_reuses_fits_final_predictions(runner, monkeypatch):
         job.result.history.final_test_acc, abs=1e-6)
 
 
+class _StopAfter:
+    """A job context whose stop request comes at its n-th look."""
+
+    def __init__(self, n: int):
+        self.n, self.looks = n, 0
+
+    def report(self, progress) -> None:
+        pass
+
+    def should_stop(self) -> bool:
+        self.looks += 1
+        return self.looks > self.n
+
+
+@pytest.mark.parametrize("stop_at", [5, 30])  # in epoch 1; in epoch 2 (24 steps an epoch)
+def test_a_stopped_train_job_does_not_pass_over_the_test_set_again(monkeypatch, stop_at):
+    # After Stop the result comes at once: the confusion matrix is the last finished epoch's
+    # (the one behind the test accuracy shown), or none before the first test pass, when only
+    # the sample images are predicted, with the weights at the stop.
+    import nets.train as train
+    from nets.data import load_dataset
+    from nets.train import TrainConfig
+
+    sizes = []
+    real = train.predict
+    monkeypatch.setattr(train, "predict",
+                        lambda m, x, *a, **k: sizes.append(int(x.shape[0])) or real(m, x, *a, **k))
+    config = TrainConfig(model="lenet-bn", dataset="digits", epochs=5, batch_size=64,
+                         device="cpu")
+    res = train_job(config)(_StopAfter(stop_at + 1))  # one look while loading
+    n_test = int(load_dataset("digits").test_y.shape[0])
+    assert res.history.stopped and res.history.steps == stop_at
+    assert res.sample_preds.shape == (32,)
+    if stop_at < 24:
+        assert res.confusion is None and res.history.final_test_acc is None
+        assert sizes == [32]
+    else:
+        assert sizes == [n_test]  # epoch 1's test pass, and nothing after the stop
+        assert np.trace(res.confusion) / res.confusion.sum() == pytest.approx(
+            res.history.final_test_acc, abs=1e-6)
+
+
 def test_train_job_rejects_bad_config_before_queueing():
     from nets.train import TrainConfig
 

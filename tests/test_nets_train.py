@@ -88,8 +88,23 @@ def test_history_keeps_the_final_test_predictions(digits):
     hist = fit(model, digits, small(max_steps=8))
     assert torch.equal(hist.test_preds, predict(model, digits.test_x))
     assert "test_preds" not in hist.to_dict()
+    assert hist.final_test_preds is hist.test_preds
     stopped = fit(seeded_model(), digits, small(), should_stop=lambda: True)
-    assert stopped.stopped and stopped.test_preds is None
+    assert stopped.stopped and stopped.test_preds is None and stopped.final_test_preds is None
+
+
+def test_a_stopped_history_keeps_the_last_finished_epochs_predictions(digits):
+    # Stopped in epoch 2: the page's confusion matrix comes from epoch 1's test pass, which
+    # final_test_acc reports, with no second pass over the test set after the stop.
+    model = seeded_model()
+    steps = iter(range(10**6))
+    per_epoch = -(-int(digits.train_x.shape[0]) // 32)
+    hist = fit(model, digits, small(epochs=3), should_stop=lambda: next(steps) > per_epoch + 3)
+    assert hist.stopped and len(hist.epochs) == 2 and hist.test_preds is None
+    preds = hist.final_test_preds
+    assert preds is not None and preds.shape == digits.test_y.shape
+    acc = (preds.cpu() == digits.test_y).float().mean().item()
+    assert acc == pytest.approx(hist.final_test_acc) == pytest.approx(hist.epochs[0]["test_acc"])
 
 
 def test_should_stop_stops_within_one_batch(digits):

@@ -116,6 +116,45 @@ def test_stop_ends_the_run_and_is_idempotent():
     assert not at.button(key="bn_start").disabled and at.button(key="bn_stop").disabled
 
 
+def _show(result):
+    from ui.training import show_result
+
+    show_result(result, "bn_", b"weights")
+
+
+@pytest.mark.parametrize("stop_at", [5, 30])  # in epoch 1; in epoch 2 (24 steps an epoch)
+def test_a_stopped_runs_results_say_which_test_pass_they_show(stop_at):
+    from streamlit.testing.v1 import AppTest
+
+    from nets.jobs import train_job
+    from nets.train import TrainConfig
+
+    class StopAfter:
+        looks = 0
+
+        def report(self, progress):
+            pass
+
+        def should_stop(self):
+            self.looks += 1
+            return self.looks > stop_at + 1  # one look while loading
+
+    config = TrainConfig(model="lenet-bn", dataset="digits", epochs=5, batch_size=64,
+                         device="cpu")
+    result = train_job(config)(StopAfter())
+    at = AppTest.from_function(_show, args=(result,), default_timeout=30)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if stop_at < 24:
+        assert any("before the first test pass" in i.value for i in at.info)
+        assert not at.get("plotly_chart")
+    else:
+        assert any(f"Stopped at step {stop_at}" in c.value and "after epoch 1" in c.value
+                   for c in at.caption)
+        assert at.get("plotly_chart")  # the confusion matrix
+    assert len(at.get("image")) == 32  # the test images, predicted either way
+
+
 def test_bad_settings_are_refused_in_plain_words():
     at = open_page("densenet")  # DenseNet collapses to zero size on 28 x 28 (needs 29)
     at.select_slider(key="dn_resize").set_value(28)

@@ -361,6 +361,14 @@ ZH: dict[str, str] = {
     "Training failed: {why}": "训练失败：{why}",
     "unknown error": "未知错误",
     "Stopped after {s} steps.": "已在 {s} 步后停止。",
+    "Stopped at step {step}: the confusion matrix and the test images come from the test pass "
+    "after epoch {epoch}, the last finished one, like the test accuracy; the weights download "
+    "holds the weights at the stop.":
+        "在第 {step} 步停止：混淆矩阵和测试图像与测试准确率一样，来自最后完成的第 {epoch} 个"
+        "迭代周期之后的测试；下载的权重是停止时的权重。",
+    "Stopped before the first test pass: no confusion matrix. The test images show the "
+    "predictions of the weights at the stop.":
+        "在第一次测试之前就停止了：没有混淆矩阵。测试图像显示的是停止时的权重所做的预测。",
     "Runs to overlay": "要叠加显示的训练",
 
     # ---- runs ------------------------------------------------------------------------------

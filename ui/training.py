@@ -306,8 +306,18 @@ def show_result(result, prefix: str, weights: bytes) -> None:
     if getattr(result, "store_error", None):
         st.warning(t("This run was not saved to the history: {why}", why=result.store_error))
     tab_cm, tab_img = st.tabs([t("Confusion matrix"), t("Test images")])
+    tested = [e["epoch"] for e in hist.epochs if e.get("test_acc") is not None]
+    if hist.stopped and result.confusion is not None and tested:
+        st.caption(t("Stopped at step {step}: the confusion matrix and the test images come from "
+                     "the test pass after epoch {epoch}, the last finished one, like the test "
+                     "accuracy; the weights download holds the weights at the stop.",
+                     step=hist.steps, epoch=tested[-1]))
     with tab_cm:
-        st.plotly_chart(confusion_figure(result.confusion, result.classes), key=f"{prefix}cm")
+        if result.confusion is None:
+            st.info(t("Stopped before the first test pass: no confusion matrix. The test images "
+                      "show the predictions of the weights at the stop."))
+        else:
+            st.plotly_chart(confusion_figure(result.confusion, result.classes), key=f"{prefix}cm")
     with tab_img:
         cols = st.columns(8)
         for i, img in enumerate(result.sample_images[:32]):
