@@ -155,6 +155,46 @@ def test_a_stopped_runs_results_say_which_test_pass_they_show(stop_at):
     assert len(at.get("image")) == 32  # the test images, predicted either way
 
 
+def test_the_sidebar_names_the_running_model_in_plain_words():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=30)
+    at.switch_page("app_pages/batchnorm.py")
+    at.run()
+    at.selectbox(key="bn_dataset").set_value("digits")
+    at.slider(key="bn_epochs").set_value(50)
+    at.run()
+    at.button(key="bn_start").click().run()
+    try:
+        badge = [p.proto.text for p in at.sidebar.get("progress")]
+        assert badge and badge[0].startswith("Training lenet-bn-scratch: "), badge
+    finally:
+        at.button(key="bn_stop").click().run()
+
+
+def test_overlay_names_tell_runs_apart():
+    from types import SimpleNamespace
+
+    from nets.train import TrainConfig
+    from ui.training import run_names
+
+    def result(**kw):
+        cfg = TrainConfig(**{"model": "lenet-bn", "dataset": "digits", **kw})
+        return SimpleNamespace(config=cfg, history=SimpleNamespace(lr=cfg.lr * 2,
+                                                                   batch_size=cfg.batch_size * 2))
+
+    same = run_names([result(seed=0), result(seed=0)])
+    assert same[0] != same[1] and same[1].endswith("#2")
+    seeds = run_names([result(seed=0, epochs=5), result(seed=1, epochs=5)])
+    assert seeds[0].endswith("seed 0") and seeds[1].endswith("seed 1") and "ep" not in seeds[0]
+    data = run_names([result(), result(dataset="fashion-mnist")])
+    assert "digits" in data[0] and "fashion-mnist" in data[1]
+    fast = run_names([result(fast=True, batch_size=16, lr=0.001)])[0]
+    assert "bs 32" in fast and "lr 0.002" in fast  # what fast mode ran, not what was asked
+
+
 def test_bad_settings_are_refused_in_plain_words():
     at = open_page("densenet")  # DenseNet collapses to zero size on 28 x 28 (needs 29)
     at.select_slider(key="dn_resize").set_value(28)

@@ -352,7 +352,7 @@ def panel(prefix: str, model_ids: list[str], default_model: str) -> None:
         try:
             # the run is written to the history by the worker itself: a closed tab loses nothing
             job = runner.submit(owner, recording(train_job(config), RunStore),
-                                label=f"{prefix}{config.model}")
+                                label=config.model)
             st.session_state[f"cfg_epochs_{job.id}"] = config.epochs
             st.session_state[f"page_{job.id}"] = prefix
             st.rerun()  # redraw the buttons: Start disabled, Stop enabled
@@ -386,7 +386,7 @@ def live(job, prefix: str) -> None:
                       n=pos))
         frac = (p.step / p.total_steps) if p is not None and p.total_steps else 0.0
         st.progress(min(max(frac, 0.0), 1.0), text=_status_line(p))
-        st.plotly_chart(history_figure([(job.label[len(prefix):], _live_points(job))]),
+        st.plotly_chart(history_figure([(job.label, _live_points(job))]),
                         key=f"{prefix}live")
 
     poll()
@@ -419,11 +419,11 @@ def finished(prefix: str) -> None:
         st.warning(t("Stopped after {s} steps.", s=last["steps"]))
     done = [r for r in runs if r["result"] is not None]
     if done:
-        names = [run_name(r["result"]) for r in done]
-        shown = st.multiselect(t("Runs to overlay"), names, default=names[-2:] if len(names) > 1
-                               else names, key=f"{prefix}overlay")
-        curves = [(run_name(r["result"]), history_points(r["result"].history))
-                  for r in done if run_name(r["result"]) in shown]
+        names = run_names([r["result"] for r in done])
+        shown = st.multiselect(t("Runs to overlay"), names, default=names[-2:],
+                               key=f"{prefix}overlay")
+        curves = [(name, history_points(r["result"].history))
+                  for name, r in zip(names, done) if name in shown]
         st.plotly_chart(history_figure(curves), key=f"{prefix}final")
     if last["result"] is not None:
         if "weights" not in last:  # once per run, not on every rerun of the page
@@ -432,9 +432,32 @@ def finished(prefix: str) -> None:
 
 
 def run_name(result) -> str:
-    cfg = result.config
-    return f"{cfg.model} · {cfg.optimizer} lr {cfg.lr:g} · bs {cfg.batch_size}" + \
-        (" · fast" if cfg.fast else "")
+    """Model, optimizer, learning rate and batch as the run used them (fast mode may scale
+    the batch and the learning rate)."""
+    cfg, hist = result.config, result.history
+    lr, bs = (hist.lr or cfg.lr, hist.batch_size or cfg.batch_size) if cfg.fast else \
+        (cfg.lr, cfg.batch_size)
+    return f"{cfg.model} · {cfg.optimizer} lr {lr:g} · bs {bs}" + (" · fast" if cfg.fast else "")
+
+
+# settings that tell runs apart when model, optimizer, learning rate and batch do not
+_NAME_EXTRAS = (("dataset", "{}"), ("epochs", "{} ep"), ("seed", "seed {}"),
+                ("resize", "{} px"), ("precision", "{}"), ("compile", "compile {}"))
+
+
+def run_names(results) -> list[str]:
+    """One legend name per run, unique: :func:`run_name`, plus the settings that differ among
+    these runs (dataset, epochs, seed, …), plus "#2", "#3" for repeats of the same settings."""
+    names = [run_name(r) for r in results]
+    extras = [f for f in _NAME_EXTRAS if len({getattr(r.config, f[0], None) for r in results}) > 1]
+    names = [" · ".join([name] + [fmt.format(getattr(r.config, key)) for key, fmt in extras])
+             for name, r in zip(names, results)]
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return unique
 
 
 def history_points(history) -> list[dict]:
