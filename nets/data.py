@@ -69,6 +69,10 @@ class DataUnavailable(DataError):
     """The data cannot be obtained here (no files and no network)."""
 
 
+class DownloadCancelled(Exception):
+    """Raised by a download's ``progress`` callback to stop it; the partial file is removed."""
+
+
 # --- IDX ----------------------------------------------------------------------------------------
 
 # type code -> big-endian numpy dtype (the format's full table; Fashion-MNIST uses 0x08)
@@ -187,8 +191,13 @@ def _md5(path: Path) -> str:
 
 def _fetch(url: str, dest: Path, md5: str, progress, timeout: float) -> None:
     """Stream ``url`` into a temporary file beside ``dest``; on success (MD5 ok) move it there."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     name = dest.name
+    try:
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    except OSError as exc:
+        raise DataError(f"cannot write {name} into {dest.parent}: {exc.strerror or exc} "
+                        f"(choose a writable data folder: --data-dir or $D2L_LAB_DATA_DIR)"
+                        ) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             h = hashlib.md5()
@@ -244,6 +253,7 @@ def download_fashion_mnist(data_dir=None, base_url: str | None = None,
     (re)downloaded from ``base_url`` (default ``$D2L_LAB_FASHION_MNIST_URL`` or the official
     mirror). ``progress(file_name, bytes_done, bytes_total_or_None)`` is called as data arrives.
     ``md5s`` overrides the expected sums (tests serve generated files). Returns the directory.
+    ``progress`` may raise :class:`DownloadCancelled` to stop; the partial file is removed.
 
     Raises :class:`DataUnavailable` on network failure, :class:`DataError` on an MD5 mismatch
     (naming the file and both sums); in both cases no file is left under the final name.
@@ -301,7 +311,8 @@ class Dataset:
 class DatasetSpec:
     id: str
     title: str
-    load: Callable[[Path | None, bool], Dataset]  # (data_dir, download) -> Dataset
+    # (data_dir, download, progress) -> Dataset; progress as in download_fashion_mnist
+    load: Callable[..., Dataset]
     classes: tuple[str, ...]
     needs_download: bool
     description: str
@@ -316,6 +327,9 @@ def _labels_and_images(images: np.ndarray, labels: np.ndarray, img_path: Path, l
                        num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
     if images.dtype != np.uint8:
         raise DataError(f"{img_path}: expected uint8 pixels, found {images.dtype}")
+    if images.shape[1:] != (28, 28):
+        raise DataError(f"{img_path}: expected 28 x 28 images, found "
+                        f"{' x '.join(map(str, images.shape[1:]))}")
     if len(images) != len(labels):
         raise DataError(f"{img_path} has {len(images)} images but {lbl_path} has "
                         f"{len(labels)} labels")
@@ -325,13 +339,14 @@ def _labels_and_images(images: np.ndarray, labels: np.ndarray, img_path: Path, l
             torch.from_numpy(labels.astype(np.int64)))
 
 
-def _load_fashion_mnist(data_dir: Path | None, download: bool) -> Dataset:
+def _load_fashion_mnist(data_dir: Path | None, download: bool, progress=None) -> Dataset:
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     if not fashion_mnist_available(data_dir):
         if not download:
             raise DataUnavailable(f"Fashion-MNIST is not in {data_dir} and downloading is off; "
                                   f"{_NO_NETWORK_HINT}")
-        download_fashion_mnist(data_dir)  # checks every file's MD5, fetches what is missing
+        # checks every file's MD5, fetches what is missing
+        download_fashion_mnist(data_dir, progress=progress)
     parts = []
     for split in ("train", "t10k"):
         img = data_dir / f"{split}-images-idx3-ubyte.gz"
@@ -345,7 +360,7 @@ DIGITS_TEST_SIZE = 300
 DIGITS_SEED = 0
 
 
-def _load_digits(data_dir: Path | None = None, download: bool = True) -> Dataset:
+def _load_digits(data_dir: Path | None = None, download: bool = True, progress=None) -> Dataset:
     from sklearn.datasets import load_digits  # bundled with scikit-learn: no network
 
     bunch = load_digits()
@@ -369,12 +384,15 @@ DATASETS: Mapping[str, DatasetSpec] = MappingProxyType({spec.id: spec for spec i
 )})
 
 
-def load_dataset(dataset_id: str, data_dir=None, download: bool = True) -> Dataset:
-    """Load a dataset of :data:`DATASETS`; Fashion-MNIST is downloaded on first use if allowed."""
+def load_dataset(dataset_id: str, data_dir=None, download: bool = True,
+                 progress: Callable[[str, int, int | None], None] | None = None) -> Dataset:
+    """Load a dataset of :data:`DATASETS`; Fashion-MNIST is downloaded on first use if allowed,
+    reporting to ``progress(file_name, bytes_done, bytes_total_or_None)``, which may raise
+    :class:`DownloadCancelled` to stop the download."""
     spec = DATASETS.get(dataset_id)
     if spec is None:
         raise ValueError(f"unknown dataset {dataset_id!r}; valid ids: {', '.join(DATASETS)}")
-    return spec.load(Path(data_dir) if data_dir is not None else None, download)
+    return spec.load(Path(data_dir) if data_dir is not None else None, download, progress)
 
 
 # --- batches ------------------------------------------------------------------------------------

@@ -366,12 +366,23 @@ def train_job(config, num_samples: int = 32) -> Callable[[JobContext], TrainResu
     def run(ctx: JobContext) -> TrainResult:
         import numpy as np
 
-        from nets.data import load_dataset
+        from nets.data import DownloadCancelled, load_dataset
         from nets.models import build_model
         from nets.train import Progress, _seeded, acceleration, fit, input_size, predict
 
         ctx.report(Progress(phase="load", message=config.dataset))
-        data = load_dataset(config.dataset, data_dir=config.data_dir)
+
+        def downloading(name: str, done: int, total: int | None) -> None:
+            if ctx.should_stop():  # Stop, or a closed tab: free the worker between chunks
+                raise DownloadCancelled(name)
+            size = f"{done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else \
+                f"{done / 1e6:.1f} MB"
+            ctx.report(Progress(phase="download", message=f"{name}, {size}"))
+
+        try:
+            data = load_dataset(config.dataset, data_dir=config.data_dir, progress=downloading)
+        except DownloadCancelled:
+            return None  # the partial file is gone; the files already complete are kept
         if ctx.should_stop():
             return None  # stopped while loading: status 'stopped', no result
         with _seeded(config.seed):

@@ -439,7 +439,7 @@ class Progress:
     examples_per_s: float = 0.0
     elapsed: float = 0.0
     eta_seconds: float | None = None
-    phase: str = "train"  # "load" | "train" | "compile" | "eval" | "done" | "stopped"
+    phase: str = "train"  # "load" | "download" | "train" | "compile" | "eval" | "done" | "stopped"
     message: str = ""
     lr: float | None = None
 
@@ -1223,6 +1223,13 @@ def _main(argv: list[str] | None) -> int:
             raise UsageError(f"--save: '{args.save}' is a directory")
         if not os.path.isdir(target):
             raise UsageError(f"--save: folder '{target}' does not exist")
+        try:  # before training, not after it: try a file there (os.access says yes to root)
+            fd, probe = tempfile.mkstemp(prefix=".ckpt-probe-", dir=target)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as e:
+            raise UsageError(f"--save: cannot write in folder '{target}': "
+                             f"{e.strerror or e}") from None
     try:
         data = load_dataset(config.dataset, data_dir=config.data_dir)
     except DataUnavailable as e:
@@ -1241,8 +1248,9 @@ def _main(argv: list[str] | None) -> int:
     def on_epoch(e: dict) -> None:
         if rank != 0:
             return
-        if args.json:
-            print(json.dumps(e), flush=True)
+        if args.json:  # strict JSON: an empty test set's NaN accuracy is null
+            print(json.dumps({k: None if isinstance(v, float) and not math.isfinite(v) else v
+                              for k, v in e.items()}), flush=True)
         else:
             print(format_epoch(e), flush=True)
 
@@ -1258,9 +1266,9 @@ def _main(argv: list[str] | None) -> int:
             if hist.stopped:
                 print(f"stopped after {hist.steps} steps", file=sys.stderr)
             if args.save is not None:
-                save_checkpoint(args.save, model, config, hist, classes=data.classes)
+                saved = _save_or_fall_back(args.save, model, config, hist, data.classes)
                 if not args.json:
-                    print(f"saved {args.save}")
+                    print(f"saved {saved}")
     finally:
         restore()
         if args.distributed:
@@ -1269,6 +1277,22 @@ def _main(argv: list[str] | None) -> int:
             if dist.is_initialized():
                 dist.destroy_process_group()
     return 0
+
+
+def _save_or_fall_back(path: str, model: nn.Module, config: TrainConfig, hist: History,
+                       classes: Any) -> str:
+    """Save the checkpoint to ``path``; if that fails after all (the disk filled up, the folder
+    went away during the run), save it in the temporary folder instead and say so on stderr: a
+    finished run's weights are never lost."""
+    try:
+        save_checkpoint(path, model, config, hist, classes=classes)
+        return path
+    except OSError as e:
+        spare = os.path.join(tempfile.gettempdir(), f"d2l-lab-{config.model}-{os.getpid()}.pt")
+        save_checkpoint(spare, model, config, hist, classes=classes)
+        print(f"error: could not write {path} ({e.strerror or e}); the weights are in {spare}",
+              file=sys.stderr)
+        return spare
 
 
 DIST_ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")

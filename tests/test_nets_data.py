@@ -218,6 +218,64 @@ def test_interrupted_download_leaves_no_file(tmp_path, fake, mode):
     assert not fashion_mnist_available(tmp_path / "d")
 
 
+def test_a_training_job_reports_the_download_and_stop_cancels_it(tmp_path, fake, monkeypatch):
+    # The page shows the download's progress; Stop (or a closed tab) ends it between chunks,
+    # removes the partial file and frees the worker, instead of finishing 30 MB first.
+    import nets.data
+    from nets.jobs import train_job
+    from nets.train import TrainConfig
+
+    mirror, md5s, _ = fake
+    monkeypatch.setattr(nets.data, "FASHION_MNIST_FILES", md5s)
+    monkeypatch.setenv("D2L_LAB_FASHION_MNIST_URL", mirror.url)
+    big = "train-images-idx3-ubyte.gz"
+    mirror.files[big] = mirror.files[big] + b"\0" * (4 << 20)  # several chunks
+    reports = []
+
+    class Ctx:
+        def report(self, progress):
+            reports.append(progress)
+
+        def should_stop(self):  # Stop comes once the download has started
+            return any(p.phase == "download" for p in reports)
+
+    data_dir = tmp_path / "d"
+    config = TrainConfig(model="lenet-bn", dataset="fashion-mnist", data_dir=str(data_dir),
+                         epochs=1, device="cpu")
+    assert train_job(config)(Ctx()) is None  # stopped: no result
+    first = next(p for p in reports if p.phase == "download")
+    assert first.message.startswith(list(FASHION_MNIST_FILES)[0]) and "MB" in first.message
+    assert len(mirror.requests) == 1  # the other files were not fetched
+    assert not any(n.endswith(".part") for n in _leftovers(data_dir))
+
+
+def test_an_unwritable_data_folder_is_a_data_error(tmp_path, fake, monkeypatch):
+    import tempfile
+
+    mirror, md5s, _ = fake
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(DataError, match="cannot write .* Permission denied.*writable"):
+        download_fashion_mnist(tmp_path / "d", base_url=mirror.url, md5s=md5s)
+
+
+def test_images_of_the_wrong_size_are_a_data_error(tmp_path):
+    # Files of the right format but not 28 x 28: a clear message, not a convolution's traceback
+    for name, arr in {
+        "train-images-idx3-ubyte.gz": np.zeros((4, 10, 10), np.uint8),
+        "train-labels-idx1-ubyte.gz": np.zeros(4, np.uint8),
+        "t10k-images-idx3-ubyte.gz": np.zeros((2, 10, 10), np.uint8),
+        "t10k-labels-idx1-ubyte.gz": np.zeros(2, np.uint8),
+    }.items():
+        write_idx(tmp_path / name, arr)
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz: expected 28 x 28 images, "
+                                        "found 10 x 10"):
+        load_dataset("fashion-mnist", data_dir=tmp_path, download=False)
+
+
 def test_unreachable_server_is_unavailable(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 
 import pytest
@@ -473,6 +474,27 @@ def test_cli_json_lines(capsys, tmp_path):
     load_checkpoint(save, "lenet-bn")
 
 
+def test_cli_json_is_strict_json_with_an_empty_test_set(capsys, tmp_path):
+    import numpy as np
+
+    from nets.data import write_idx
+
+    rng = np.random.default_rng(0)
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (8, 28, 28), np.uint8))
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", rng.integers(0, 10, 8, np.uint8))
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros((0, 28, 28), np.uint8))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(0, np.uint8))
+    code, out, err = run_main(capsys, "--dataset", "fashion-mnist", "--data-dir", str(tmp_path),
+                              "--device", "cpu", "--batch-size", "4", "--json")
+    assert code == 0, err
+
+    def no_nan(word):
+        raise AssertionError(f"not JSON: {word}")
+
+    line = json.loads(out.strip().splitlines()[-1], parse_constant=no_nan)
+    assert line["test_acc"] is None
+
+
 def test_cli_readable_lines(capsys):
     code, out, err = run_main(capsys, "--model", "lenet-bn", "--dataset", "digits",
                               "--device", "cpu", "--max-steps", "3")
@@ -514,6 +536,49 @@ def test_cli_bad_values_one_line_exit_2(capsys, argv, words):
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and words in err
     assert "Traceback" not in err
+
+
+def test_cli_save_into_an_unwritable_folder_is_refused_before_training(capsys, tmp_path,
+                                                                      monkeypatch):
+    import nets.train as train
+
+    trained = []
+    monkeypatch.setattr(train, "fit", lambda *a, **k: trained.append(1))
+    real = tempfile.mkstemp
+
+    def refuse(*args, dir=None, **kwargs):  # a read-only folder (chmod does not stop root)
+        if dir is not None and os.path.samefile(dir, tmp_path):
+            raise PermissionError(30, "Read-only file system")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    code, out, err = run_main(capsys, "--dataset", "digits", "--save", str(tmp_path / "w.pt"))
+    assert code == 2 and out == "" and not trained
+    assert len(err.strip().splitlines()) == 1 and "cannot write in folder" in err
+    assert "Read-only file system" in err
+
+
+def test_cli_a_save_that_fails_after_training_keeps_the_weights(capsys, tmp_path, monkeypatch):
+    import nets.train as train
+
+    real = train.save_checkpoint
+    target = tmp_path / "w.pt"
+
+    def disk_full(path, *args, **kwargs):
+        if os.fspath(path) == str(target):
+            raise OSError(28, "No space left on device")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(train, "save_checkpoint", disk_full)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "spare"))
+    (tmp_path / "spare").mkdir()
+    code, out, err = run_main(capsys, "--dataset", "digits", "--max-steps", "3", "--device",
+                              "cpu", "--save", str(target))
+    spare = list((tmp_path / "spare").glob("d2l-lab-*.pt"))
+    assert code == 0 and len(spare) == 1 and not target.exists()
+    assert "No space left on device" in err and str(spare[0]) in err
+    assert f"saved {spare[0]}" in out
+    assert load_checkpoint(spare[0], "lenet-bn-scratch")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

@@ -330,6 +330,9 @@ def test_status_line_says_what_happens_before_the_first_step():
     later = _status_line(Progress(epoch=1, step=5, total_steps=100, phase="train",
                                   examples_per_s=1234.0, eta_seconds=9.0))
     assert later == "Epoch 1, step 5/100: 1,234 examples/s, about 9 s left"
+    fetching = _status_line(Progress(phase="download",
+                                     message="train-images-idx3-ubyte.gz, 3.1 of 26.4 MB"))
+    assert fetching == "Downloading Fashion-MNIST (once): train-images-idx3-ubyte.gz, 3.1 of 26.4 MB"
 
 
 def test_batch_size_starts_at_the_datasets_default_and_follows_a_dataset_change():

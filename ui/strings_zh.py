@@ -158,6 +158,14 @@ ZH: dict[str, str] = {
     "Diverged at step {k}: the iterate left |x| ≤ 1e8, so the run stopped there. Try a smaller "
     "learning rate.":
         "在第 {k} 步发散：迭代点超出了 |x| ≤ 1e8 的范围，运行在此停止。请尝试更小的学习率。",
+    "Left the function's domain at step {k}: f or its gradient is not a number there, so the run "
+    "stopped at x = {x}. Try a smaller learning rate or a start point further inside the domain.":
+        "在第 {k} 步离开了函数的定义域：那里 f 或其梯度不是数，运行停在 x = {x}。"
+        "请尝试更小的学习率，或选择更靠近定义域内部的起点。",
+    "Stopped at step {k}: f is infinite at the next iterate (a pole, or a value too large for "
+    "floating point), so the run stopped at x = {x}. Try a smaller learning rate.":
+        "在第 {k} 步停止：f 在下一个迭代点处为无穷大（极点，或数值超出浮点数范围），运行停在 x = {x}。"
+        "请尝试更小的学习率。",
     "Singular at step {k}: the second derivative is zero at x = {x}, so Newton's step is "
     "undefined. Try another start point.":
         "在第 {k} 步遇到奇异点：x = {x} 处二阶导数为零，牛顿法的步长无定义。请换一个起点。",
@@ -337,6 +345,7 @@ ZH: dict[str, str] = {
     "Training {label}: {pct:.0f}%": "正在训练 {label}：{pct:.0f}%",
     "Starting…": "正在启动…",
     "Loading data: {msg}": "正在加载数据：{msg}",
+    "Downloading Fashion-MNIST (once): {msg}": "正在下载 Fashion-MNIST（仅一次）：{msg}",
     "Epoch {e}, step {s}/{n}: {eps:,.0f} examples/s, about {left} left":
         "第 {e} 个迭代周期，第 {s}/{n} 步：每秒 {eps:,.0f} 个样本，约剩 {left}",
     "predicted": "预测类别",

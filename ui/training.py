@@ -235,6 +235,8 @@ def _status_line(p) -> str:
         return t("Starting…")
     if p.phase == "load":
         return t("Loading data: {msg}", msg=p.message)
+    if p.phase == "download":
+        return t("Downloading Fashion-MNIST (once): {msg}", msg=p.message)
     if p.phase == "compile":
         return t("Compiling the model (torch.compile) before the first step: half a minute or "
                  "more; Stop acts after it…")
