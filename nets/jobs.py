@@ -39,12 +39,14 @@ class Job:
     """One submitted function. Read its fields from any thread; they are snapshots."""
 
     def __init__(self, runner: "JobRunner", job_id: str, owner: str,
-                 fn: Callable[["JobContext"], Any], label: str = ""):
+                 fn: Callable[["JobContext"], Any], label: str = "",
+                 meta: dict | None = None):
         self._runner = runner
         self._lock = runner._lock
         self.id = job_id
         self.owner = owner
         self.label = label
+        self.meta = dict(meta or {})  # the submitter's notes (which page, how many epochs)
         self._fn = fn
         self._status = "queued"
         self._progress: Any = None
@@ -178,8 +180,10 @@ class JobRunner:
         self._wake = threading.Event()
 
     # -- public API
-    def submit(self, owner: str, fn: Callable[[JobContext], Any], label: str = "") -> Job:
-        """Queue ``fn`` for ``owner``; it starts as soon as a worker slot is free.
+    def submit(self, owner: str, fn: Callable[[JobContext], Any], label: str = "",
+               meta: dict | None = None) -> Job:
+        """Queue ``fn`` for ``owner``; it starts as soon as a worker slot is free. ``meta``: any
+        notes the submitter wants back with the job (:attr:`Job.meta`).
 
         Raises JobBusy if the owner already has a queued or running job.
         """
@@ -191,7 +195,7 @@ class JobRunner:
             if current is not None and current._status in ACTIVE:
                 raise JobBusy(f"a job is already {current._status} for this session; "
                               "stop it or wait for it to finish")
-            job = Job(self, f"job-{next(self._ids)}", owner, fn, label)
+            job = Job(self, f"job-{next(self._ids)}", owner, fn, label, meta)
             self._latest[owner] = job
             self._queue.append(job)
             self._dispatch()

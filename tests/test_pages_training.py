@@ -195,6 +195,21 @@ def test_overlay_names_tell_runs_apart():
     assert "bs 32" in fast and "lr 0.002" in fast  # what fast mode ran, not what was asked
 
 
+def test_browser_id_is_the_xsrf_token_whatever_its_mask():
+    from ui.training import browser_id
+
+    def cookie(token: bytes, mask: bytes) -> str:  # Tornado's version 2 format
+        masked = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(token))
+        return f"2|{mask.hex()}|{masked.hex()}|1764250000"
+
+    token = bytes(range(16))
+    a, b = browser_id(cookie(token, b"\x01\x02\x03\x04")), browser_id(cookie(token, b"\xff\0\x10\x20"))
+    assert a == b and a.startswith("browser-") and token.hex() not in a  # each load's new mask
+    assert browser_id(cookie(bytes(16), b"\x01\x02\x03\x04")) != a  # another browser
+    for bad in (None, "", "abc", "1|00|00|0", "2|zz|00|0", "2||00|0", "2|01020304|xyz|0"):
+        assert browser_id(bad) is None
+
+
 def test_bad_settings_are_refused_in_plain_words():
     at = open_page("densenet")  # DenseNet collapses to zero size on 28 x 28 (needs 29)
     at.select_slider(key="dn_resize").set_value(28)

@@ -8,6 +8,7 @@ The worker thread never calls Streamlit; clicking widgets or switching pages doe
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 
@@ -41,10 +42,39 @@ def job_runner() -> JobRunner:
     return JobRunner(abandon_after=10.0)  # a closed tab stops its run within ~10 s
 
 
+XSRF_COOKIE = "_streamlit_xsrf"
+
+
+def browser_id(cookie: str | None) -> str | None:
+    """An id for the browser behind ``cookie``, Streamlit's XSRF cookie, that survives a reload.
+
+    The cookie is Tornado's "2|mask|masked token|time": the mask changes with every page load,
+    the token (masked XOR mask) stays while the browser keeps the cookie, and every tab of the
+    browser shares it. Returns a hash of the token (the token itself is never kept), or None
+    for a missing or malformed cookie (XSRF protection off, a test harness)."""
+    parts = (cookie or "").split("|")
+    if len(parts) != 4 or parts[0] != "2":
+        return None
+    try:
+        mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+    except ValueError:
+        return None
+    if not mask or not masked:
+        return None
+    token = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked))
+    return "browser-" + hashlib.sha256(b"d2l-lab owner\0" + token).hexdigest()[:32]
+
+
 def session_owner() -> str:
-    """A stable id for this browser session: one training run at a time per session."""
+    """Who a training run belongs to: one run at a time each. The browser (its tabs share the
+    run, and a reload finds it again: a run stops only when no tab of the browser watches it),
+    or, without Streamlit's XSRF cookie, this browser session."""
     if "owner" not in st.session_state:
-        st.session_state["owner"] = uuid.uuid4().hex
+        try:
+            cookie = st.context.cookies.get(XSRF_COOKIE)
+        except Exception:  # no request context (a bare script run)
+            cookie = None
+        st.session_state["owner"] = browser_id(cookie) or uuid.uuid4().hex
     return st.session_state["owner"]
 
 
@@ -198,7 +228,7 @@ def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float
 
 
 def _live_points(job) -> list[dict]:
-    epochs = st.session_state.get(f"cfg_epochs_{job.id}", 1)
+    epochs = job.meta.get("epochs", 1)
     pts = []
     for p in job.points:
         if p is None or p.total_steps <= 0 or p.train_acc is None:
@@ -211,7 +241,7 @@ def _live_points(job) -> list[dict]:
 
 def sidebar_status() -> None:
     """On every page: this session's running job, kept alive and linked to its page."""
-    job = job_runner().get(session_owner()) if "owner" in st.session_state else None
+    job = job_runner().get(session_owner())
     if job is None or job.status not in ("queued", "running"):
         return
 
@@ -354,15 +384,14 @@ def panel(prefix: str, model_ids: list[str], default_model: str) -> None:
         try:
             # the run is written to the history by the worker itself: a closed tab loses nothing
             job = runner.submit(owner, recording(train_job(config), RunStore),
-                                label=config.model)
-            st.session_state[f"cfg_epochs_{job.id}"] = config.epochs
-            st.session_state[f"page_{job.id}"] = prefix
+                                label=config.model,
+                                meta={"page": prefix, "epochs": config.epochs})
             st.rerun()  # redraw the buttons: Start disabled, Stop enabled
         except JobBusy:
             st.warning(t("This session is already training; stop it first."))
         except (ValueError, DataError) as exc:
             st.error(t("Cannot train with these settings: {why}", why=str(exc)))
-    if job is not None and st.session_state.get(f"page_{job.id}") != prefix:
+    if job is not None and job.meta.get("page") != prefix:
         if active:
             st.info(t("A run started on another page is in progress; it keeps going while you "
                       "are here. Stop it there (or here) to start one on this page."))
