@@ -6,7 +6,7 @@ import streamlit as st
 from optim import get_function, get_method, get_schedule, run
 from optim.plots import curve_figure, surface_figure
 from ui.controls import ETAS, show_status
-from ui.i18n import N_, t
+from ui.i18n import N_, plot_labels, t
 
 st.title(t("Optimization challenges"))
 st.markdown(t("Optimization minimizes the training loss; deep learning cares about the test loss. "
@@ -35,12 +35,18 @@ CASES = {
 
 
 def _pick_start(case: str) -> None:
-    """Clicking the curve drops the start point there."""
+    """Clicking the curve drops the start point there (the curve carries invisible markers, so a
+    click anywhere on it selects a point; clicking an iterate works too)."""
     event = st.session_state.get(f"ch_{case}_chart")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
-    if points and "x" in points[0]:
+    try:
+        x = float(points[0]["x"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        return  # no point selected (a click beside the curve), or not a number
+    if np.isfinite(x):
         c = CASES[case]
-        st.session_state[f"ch_{case}_x0"] = float(np.clip(points[0]["x"], c["lo"], c["hi"]))
+        # on the slider's grid of 0.01, so the link reads ch_local_x0=1.61, not 1.6120300751879701
+        st.session_state[f"ch_{case}_x0"] = round(float(np.clip(x, c["lo"], c["hi"])), 2)
 
 
 tabs = st.tabs([t("Local minimum"), t("Saddle point (1D)"), t("Saddle surface (2D)"),
@@ -59,7 +65,9 @@ for tab, case in zip([tabs[0], tabs[1], tabs[3]], ["local", "cube", "tanh"]):
         obj = get_function(c["fn"])
         trace = run(obj, get_method("gd"), get_schedule("constant", eta, steps), [x0], steps)
         notes = [{**n, "text": t(n["text"])} for n in c["notes"]]
-        st.plotly_chart(curve_figure(obj, [(t("gradient descent"), trace)], notes, t(c["title"])),
+        # a path that runs away (x³ from the left) is drawn up to the edge of the view
+        st.plotly_chart(curve_figure(obj, [(t("gradient descent"), trace)], notes, t(c["title"]),
+                                     labels=plot_labels(), pickable=True),
                         key=f"ch_{case}_chart", on_select=lambda case=case: _pick_start(case),
                         selection_mode="points")
         show_status(trace)
@@ -81,7 +89,8 @@ with tabs[2]:
     trace = run(obj, get_method("gd"), get_schedule("constant", eta, steps), [1.0, y0], steps)
     st.plotly_chart(surface_figure(obj, [(t("gradient descent"), trace)],
                                    t("Saddle surface: f(x, y) = x² − y²"),
-                                   mark=[(0.0, 0.0, t("saddle point"))]), key="ch_saddle_chart")
+                                   mark=[(0.0, 0.0, t("saddle point"))], labels=plot_labels()),
+                    key="ch_saddle_chart")
     show_status(trace)
     st.markdown(t("After {n} steps: x = ({x:.4f}, {y:.4f}), f = {f:.4f}", n=trace.steps,
                   x=trace.final[0], y=trace.final[1], f=trace.fs[-1]))

@@ -11,9 +11,9 @@ from optim.compare import (MAX_LANES, MIN_LANES, Lane, clip_to_view, compare, cr
 from optim.functions import FUNCTIONS, PRESETS
 from optim.methods import METHODS
 from optim.plots import contour_figure, curve_figure, loss_figure, surface_figure
-from ui.controls import (eta_slider, function_select, method_select, param_widgets, start_inputs,
-                         steps_slider)
-from ui.i18n import t
+from ui.controls import (BOOK_VALUES, eta_slider, function_select, method_select, param_widgets,
+                         start_inputs, steps_slider, tabs_in_link)
+from ui.i18n import N_, plot_labels, t
 
 P = "cmp_"
 CHIPS = ["🟧", "🟩", "🟥", "🟪", "🟫"]  # the PALETTE colours of optim.plots, in lane order
@@ -46,7 +46,7 @@ with st.sidebar:
     st.subheader(t("Settings"))
     fid = function_select(P, default="ill", ids=list(FUNCTIONS))
     ss["_cmp_seen_function"] = fid
-    fparams = param_widgets(FUNCTIONS[fid].params, f"{P}f_")
+    fparams = param_widgets(FUNCTIONS[fid].params, f"{P}f_", book=BOOK_VALUES.get(fid))
     objective = FUNCTIONS[fid].make(**fparams)
     default_steps, default_lanes = lineup(fid)
     x0 = start_inputs(P, objective.dim, PRESETS.get(fid, {}).get("x0", objective.x0),
@@ -93,24 +93,22 @@ for i, ((_, tr), (_, view)) in enumerate(zip(traces, shown), start=1):
                      "the table show its whole run.", i=i, k=len(view.xs) - 1))
 
 playback_labels = {"play": t("▶ Play"), "pause": t("❚❚ Pause"), "step": t("step") + " "}
-if objective.dim == 1:
-    tab_paths, tab_play = st.tabs([t("Curve"), t("Playback")], key=f"{P}view", on_change="rerun",
-                                  bind="query-params")
-    tab_surface = None
-else:
-    tab_paths, tab_surface, tab_play = st.tabs([t("Contour"), t("3D surface"), t("Playback")],
-                                               key=f"{P}view", on_change="rerun",
-                                               bind="query-params")
+labels = plot_labels()
+views = ([N_("Curve"), N_("Playback")] if objective.dim == 1
+         else [N_("Contour"), N_("3D surface"), N_("Playback")])
+tabs = tabs_in_link(f"{P}view", views)  # the open tab is in the link, in either language
+tab_paths, tab_surface, tab_play = (tabs[0], None, tabs[1]) if objective.dim == 1 else tabs
 # Only the open tab is computed (lazy tabs): the playback figure is the heaviest of the page.
+# The path figures cut a runaway path themselves (as `shown`) and mark where it left the plot.
 if tab_paths.open:
     with tab_paths:
         if objective.dim == 1:
-            st.plotly_chart(curve_figure(objective, shown), key="cmp_curve")
+            st.plotly_chart(curve_figure(objective, traces, labels=labels), key="cmp_curve")
         else:
-            st.plotly_chart(contour_figure(objective, shown), key="cmp_contour")
+            st.plotly_chart(contour_figure(objective, traces, labels=labels), key="cmp_contour")
 if tab_surface is not None and tab_surface.open:
     with tab_surface:
-        st.plotly_chart(surface_figure(objective, shown), key="cmp_surface")
+        st.plotly_chart(surface_figure(objective, traces, labels=labels), key="cmp_surface")
 if tab_play.open:
     with tab_play:
         st.caption(t("Press play, or drag the slider to step through the iterates; the big dots "
@@ -119,7 +117,7 @@ if tab_play.open:
                         key="cmp_playback")
 
 st.markdown(f"**{t('Objective against step (log scale where possible)')}**")
-st.plotly_chart(loss_figure(traces, objective), key="cmp_loss")
+st.plotly_chart(loss_figure(traces, objective, labels=labels), key="cmp_loss")
 
 status_words = {
     "ok": lambda r: t("ran all {n} steps", n=r["steps"]),

@@ -4,10 +4,11 @@ import numpy as np
 import streamlit as st
 
 from optim import get_function, get_method, get_schedule, run
+from optim.compare import end_points
 from optim.functions import FUNCTIONS
-from optim.plots import CURVE, PALETTE, figure, make_layout
-from ui.controls import param_widgets
-from ui.i18n import t
+from optim.plots import CURVE, PALETTE, curve_figure, figure, make_layout
+from ui.controls import BOOK_VALUES, param_widgets
+from ui.i18n import plot_labels, t
 
 st.title(t("Convexity"))
 st.markdown(t("A function is convex when every chord lies above its graph: "
@@ -20,7 +21,7 @@ ONE_D = [i for i in FUNCTIONS if i in
 fid = st.selectbox(t("Function"), ONE_D, index=ONE_D.index("xcos"), key="cv_function",
                    bind="query-params")
 st.caption(t(FUNCTIONS[fid].title))
-params = param_widgets(FUNCTIONS[fid].params, "cv_f_")
+params = param_widgets(FUNCTIONS[fid].params, "cv_f_", book=BOOK_VALUES.get(fid))
 obj = get_function(fid, **params)
 lo, hi = obj.domain[0]
 
@@ -77,16 +78,42 @@ st.caption(t("Gradient descent from nine start points spread over the interval. 
              "different valleys."))
 eta = st.select_slider(t("Learning rate η"), [0.01, 0.02, 0.05, 0.1, 0.2], 0.05, key="cv_eta",
                        bind="query-params")
+STEPS, TOL = 200, 1e-4  # a run has converged when |f′(x)| <= TOL after its STEPS steps
 starts = np.linspace(lo, hi, 9)
-traces = [(f"x₀ = {s:.2f}", run(obj, get_method("gd"), get_schedule("constant", eta, 200), [s], 200))
-          for s in starts]
-data = [dict(type="scatter", x=x, y=f, name="f(x)", line=dict(color=CURVE))]
-for i, (name, tr) in enumerate(traces):
-    data.append(dict(type="scatter", x=tr.xs[:, 0], y=tr.fs, mode="lines+markers", name=name,
-                     marker=dict(size=4), line=dict(width=1, color=PALETTE[i % len(PALETTE)])))
-st.plotly_chart(figure(data, make_layout(xaxis_title="x", yaxis_title="f(x)")), key="cv_minima")
-ends = np.array([tr.final[0] for _, tr in traces])
-distinct = np.unique(np.round(ends[np.abs(ends) < 1e6], 2))
-st.dataframe({"x₀": starts, t("end x"): ends, t("end f(x)"): [tr.fs[-1] for _, tr in traces]},
+traces = [(f"x₀ = {s:.2f}", run(obj, get_method("gd"), get_schedule("constant", eta, STEPS), [s],
+                                STEPS)) for s in starts]
+# a run that runs away is drawn up to the edge of the view, so the others keep their scale
+st.plotly_chart(curve_figure(obj, traces, labels=plot_labels()), key="cv_minima")
+ends = end_points([tr for _, tr in traces], obj, tol=TOL)
+status = {"converged": lambda tr: t("converged"),
+          "moving": lambda tr: t("not converged yet"),
+          "diverged": lambda tr: t("diverged at step {k}", k=tr.stopped_at),
+          "stopped": lambda tr: t("singular at step {k}", k=tr.stopped_at)}
+st.dataframe({"x₀": starts, t("end x"): np.array([tr.final[0] for _, tr in traces]),
+              t("end f(x)"): [tr.fs[-1] for _, tr in traces],
+              t("status"): [status[k](tr) for k, (_, tr) in zip(ends.kinds, traces)]},
              hide_index=True)
-st.markdown(t("{k} distinct end point(s) after 200 steps.", k=len(distinct)))
+n_conv, n_moving = ends.count("converged"), ends.count("moving")
+n_away = ends.count("diverged") + ends.count("stopped")
+if n_conv:
+    st.markdown(t("{k} distinct end point(s) after 200 steps.", k=len(ends.points)) + " "
+                + t("Only the {n} of {total} runs that converged (|f′(x)| ≤ {tol:g}) count: "
+                    "x ≈ {xs}.", n=n_conv, total=len(traces), tol=TOL,
+                    xs=", ".join(f"{p[0]:.4g}" for p in ends.points)))
+else:
+    st.markdown(t("None of the {total} runs converged within {steps} steps (|f′(x)| ≤ "
+                  "{tol:g}), so there is no end point to compare yet.", total=len(traces),
+                  steps=STEPS, tol=TOL))
+if n_conv and share == 1.0 and len(ends.points) == 1:
+    st.success(t("As convexity promises, every run that converged ended at the same minimum."))
+elif len(ends.points) > 1:
+    st.info(t("Different runs converged to different points: on a non-convex function a local "
+              "minimum need not be the global one."))
+if n_moving:
+    st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
+              "{tol:g}: crawling toward a minimum, or bouncing across one), so they are not "
+              "counted as end points.", m=n_moving, steps=STEPS, tol=TOL))
+if n_away:
+    st.warning(t("{d} run(s) diverged: they ran away (off the plot) and stopped, so they have no "
+                 "end point. A function unbounded below has no minimum to find that way; "
+                 "elsewhere, try a smaller η.", d=n_away))

@@ -10,9 +10,9 @@ from optim.functions import FUNCTIONS, PRESETS
 from optim.methods import METHODS
 from optim.plots import book_figure, contour_figure, curve_figure, loss_figure, lr_figure, surface_figure
 from optim.schedules import SCHEDULES
-from ui.controls import (CUSTOM, CUSTOM_PRESET, eta_slider, function_select, method_select, param_widgets, schedule_select,
-                         show_status, start_inputs, steps_slider, trace_csv, trace_json, trace_table)
-from ui.i18n import t
+from ui.controls import (BOOK_VALUES, CUSTOM, CUSTOM_PRESET, eta_slider, function_select, inert, method_select, param_widgets,
+                         schedule_select, show_status, start_inputs, steps_slider, trace_csv, trace_json, trace_table)
+from ui.i18n import plot_labels, t
 
 P = "ex_"
 st.title(t("Explorer"))
@@ -34,7 +34,7 @@ with st.sidebar:
         except ExpressionError as exc:
             objective, fparams, problem = None, {}, str(exc)
     else:
-        fparams = param_widgets(FUNCTIONS[fid].params, f"{P}f_")
+        fparams = param_widgets(FUNCTIONS[fid].params, f"{P}f_", book=BOOK_VALUES.get(fid))
         objective, problem = FUNCTIONS[fid].make(**fparams), None
     mid = method_select(P, default=preset["method"])
     mparams = param_widgets(METHODS[mid].params, f"{P}m_")
@@ -44,7 +44,7 @@ with st.sidebar:
     sparams = param_widgets(SCHEDULES[sid].params, f"{P}s_")
 
 if problem:
-    st.error(t("Cannot use this function: {why}", why=problem), icon="✏️")
+    st.error(t("Cannot use this function: {why}", why=inert(problem)), icon="✏️")
     st.stop()
 x0 = start_inputs(P, objective.dim, preset["x0"])
 trace = run(objective, get_method(mid, **mparams), get_schedule(sid, eta, steps, **sparams), x0,
@@ -56,23 +56,26 @@ c1.metric(t("Final x"), ", ".join(f"{v:.6g}" for v in trace.final))
 c2.metric(t("Final f(x)"), f"{trace.fs[-1]:.6g}" if np.isfinite(trace.fs[-1]) else "–")
 c3.metric(t("Steps taken"), trace.steps)
 
-name = t(METHODS[mid].title)
+name, labels = t(METHODS[mid].title), plot_labels()
+# a run that runs away is drawn up to the edge of the view, with a note saying when it left
 if objective.dim == 1:
-    st.plotly_chart(curve_figure(objective, [(name, trace)]), key="ex_curve")
+    st.plotly_chart(curve_figure(objective, [(name, trace)], labels=labels), key="ex_curve")
 else:
     tab_c, tab_s = st.tabs([t("Contour"), t("3D surface")])
     with tab_c:
-        st.plotly_chart(contour_figure(objective, [(name, trace)]), key="ex_contour")
+        st.plotly_chart(contour_figure(objective, [(name, trace)], labels=labels),
+                        key="ex_contour")
     with tab_s:
-        st.plotly_chart(surface_figure(objective, [(name, trace)]), key="ex_surface")
+        st.plotly_chart(surface_figure(objective, [(name, trace)], labels=labels),
+                        key="ex_surface")
 
 left, right = st.columns(2)
 with left:
     st.markdown(f"**{t('Objective against step')}**")
-    st.plotly_chart(loss_figure([(name, trace)], objective), key="ex_loss")
+    st.plotly_chart(loss_figure([(name, trace)], objective, labels=labels), key="ex_loss")
 with right:
     st.markdown(f"**{t('Learning rate against step')}**")
-    st.plotly_chart(lr_figure([(name, trace)]), key="ex_lr")
+    st.plotly_chart(lr_figure([(name, trace)], labels=labels), key="ex_lr")
 
 with st.expander(t("Iterates"), expanded=False):
     # a pyarrow table goes to the browser as is (a dict would go through pandas first)

@@ -83,15 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _glue_negative_values(argv: list[str]) -> list[str]:
-    """Let ``--x0 -5,-2`` and ``--eta -1`` through: argparse would take them for options."""
+def _glue_negative_values(argv: list[str], options: set[str] = frozenset()) -> list[str]:
+    """Let ``--x0 -5,-2``, ``--eta -1`` and ``--expr "-x^2 + y^2"`` through: argparse would take
+    a value starting with '-' for an option. ``--expr`` takes any such value (``--x`` is -(-x))
+    except one of the parser's own ``options``."""
     out, i = [], 0
-    valued = {"--x0", "--eta", "--steps", "--noise", "--seed", "--param"}
+    valued = {"--x0", "--eta", "--steps", "--noise", "--seed", "--param", "--expr"}
     while i < len(argv):
         a = argv[i]
-        if a in valued and i + 1 < len(argv) and argv[i + 1].startswith("-") \
-                and not argv[i + 1].startswith("--"):
-            out.append(f"{a}={argv[i + 1]}")
+        nxt = argv[i + 1] if i + 1 < len(argv) else ""
+        if a in valued and nxt.startswith("-") and (
+                not nxt.startswith("--")
+                or (a == "--expr" and nxt.partition("=")[0] not in options)):
+            out.append(f"{a}={nxt}")
             i += 2
             continue
         out.append(a)
@@ -100,7 +104,8 @@ def _glue_negative_values(argv: list[str]) -> list[str]:
 
 
 def parse(argv: list[str]):
-    args = build_parser().parse_args(_glue_negative_values(list(argv)))
+    parser = build_parser()
+    args = parser.parse_args(_glue_negative_values(list(argv), set(parser._option_string_actions)))
     eta = _number(args.eta, "--eta")
     if eta <= 0:
         raise UsageError(f"--eta must be a positive number, got '{args.eta}'")

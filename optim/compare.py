@@ -18,7 +18,7 @@ this module only iterates over the entries and measures the results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -169,26 +169,92 @@ def summary(name: str, trace: Trace, objective: Objective, tol: float) -> dict:
 # ---- display -------------------------------------------------------------------------------------
 
 
-def view_box(objective: Objective, margin: float = 1.0) -> np.ndarray:
-    """The plotting domain widened by ``margin`` times its width on each side: (dim, 2)."""
+VIEW_MARGIN = 0.5  # the view: the plotting domain widened by half its width on each side
+
+
+def view_box(objective: Objective, margin: float = VIEW_MARGIN, start=None) -> np.ndarray:
+    """The plotting domain widened by ``margin`` times its width on each side, and stretched to
+    hold ``start`` (a start point the user put outside it): (dim, 2)."""
     box = np.asarray(objective.domain, dtype=float)
     width = box[:, 1] - box[:, 0]
-    return np.stack([box[:, 0] - margin * width, box[:, 1] + margin * width], axis=1)
+    box = np.stack([box[:, 0] - margin * width, box[:, 1] + margin * width], axis=1)
+    if start is not None:
+        start = np.asarray(start, dtype=float).reshape(-1)
+        box = np.stack([np.minimum(box[:, 0], start), np.maximum(box[:, 1], start)], axis=1)
+    return box
 
 
-def clip_to_view(trace: Trace, objective: Objective, margin: float = 1.0) -> Trace:
-    """The part of a path to draw: its iterates up to the first one outside :func:`view_box`.
+def clip_to_view(trace: Trace, objective: Objective, margin: float = VIEW_MARGIN) -> Trace:
+    """The part of a path to draw: its iterates up to the first one outside :func:`view_box`
+    (stretched to hold the path's start point, so a start far out still shows where it goes).
 
     One run that flies off (a diverging learning rate reaches |x| ~ 1e8) would otherwise stretch
-    the shared contour until the other paths vanish. Only the drawing is cut; the table and the
-    loss curve use the whole trace. A cut trace keeps its status and message.
+    the plot until the other paths, and the function itself, vanish. Only the drawing is cut; the
+    table and the loss curve use the whole trace. A cut trace keeps its status and message.
     """
-    box = view_box(objective, margin)
+    box = view_box(objective, margin, start=trace.xs[0])
     inside = np.all((trace.xs >= box[:, 0]) & (trace.xs <= box[:, 1]), axis=1)
     out = np.flatnonzero(~inside)
     n = int(out[0]) if out.size else len(trace.xs)
     if n == len(trace.xs):
         return trace
     n = max(n, 1)  # always keep the start point
-    return Trace(trace.xs[:n], trace.fs[:n], trace.lrs[: n - 1], trace.status, trace.stopped_at,
-                 trace.message)
+    return replace(trace, xs=trace.xs[:n], fs=trace.fs[:n], lrs=trace.lrs[: n - 1])
+
+
+# ---- many starts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EndPoints:
+    """Where runs from many start points ended, each judged by how its run finished.
+
+    ``kinds[i]`` is "converged" (the run took all its steps and ends where ‖∇f‖ <= tol),
+    "moving" (it took all its steps but has not converged yet: still crawling or bouncing),
+    "diverged" (it ran away and stopped) or "stopped" (any other early stop, e.g. a singular
+    Newton step). ``points`` are the distinct end points of the converged runs only, in
+    increasing order of f, each the mean of a group of ends closer than ``merge`` to each other.
+    """
+
+    kinds: tuple[str, ...]
+    points: tuple[tuple[float, ...], ...]
+
+    def count(self, kind: str) -> int:
+        return sum(k == kind for k in self.kinds)
+
+
+def end_points(traces: Sequence[Trace], objective: Objective, tol: float = 1e-4,
+               merge: float | None = None) -> EndPoints:
+    """Classify each run's end (see :class:`EndPoints`) and group the converged ends.
+
+    ``merge`` defaults to 1% of the plotting domain's largest width: converged runs that end
+    closer than that are at the same minimum (they differ by what ‖∇f‖ <= ``tol`` allows).
+    """
+    if merge is None:
+        box = np.asarray(objective.domain, dtype=float)
+        merge = 0.01 * float(np.max(box[:, 1] - box[:, 0]))
+    kinds, ends = [], []
+    for tr in traces:
+        if tr.status == "diverged":
+            kinds.append("diverged")
+        elif tr.status != "ok":
+            kinds.append("stopped")
+        else:
+            with np.errstate(all="ignore"):
+                g = np.asarray(objective.grad(tr.final), dtype=float)
+            if np.all(np.isfinite(g)) and float(np.sqrt(np.sum(g * g))) <= tol:
+                kinds.append("converged")
+                ends.append(np.asarray(tr.final, dtype=float))
+            else:
+                kinds.append("moving")
+    groups: list[list[np.ndarray]] = []
+    for x in ends:  # single linkage: an end joins the first group it is near
+        for group in groups:
+            if min(float(np.linalg.norm(x - y)) for y in group) <= merge:
+                group.append(x)
+                break
+        else:
+            groups.append([x])
+    points = sorted((tuple(float(v) for v in np.mean(g, axis=0)) for g in groups),
+                    key=lambda p: objective.value(p))
+    return EndPoints(tuple(kinds), tuple(points))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -379,6 +380,9 @@ def _depth_check(tree: ast.AST, src: _Source) -> None:
                 stack.append((child, depth + 1))
 
 
+_BASES = {"x": "a hexadecimal", "o": "an octal", "b": "a binary"}
+
+
 class _Translator:
     def __init__(self, src: _Source, graph: _Graph):
         self.src = src
@@ -414,6 +418,11 @@ class _Translator:
                     bool: "True/False", type(None): "None", type(...): "'...'"}.get(
                         type(value), type(value).__name__)
             self.fail(f"{kind} is not allowed (only real numbers)", node)
+        start, end = self.src.span(node)
+        literal = self.src.text[start:end]
+        if literal[:2].lower() in ("0x", "0o", "0b"):  # Python's hexadecimal, octal, binary
+            self.fail(f"'{literal}' would be read as {_BASES[literal[1].lower()]} number; write "
+                      "numbers in decimal, and a product with '*' (e.g. 2*x)", node)
         if not abs(value) <= MAX_NUMBER:  # also catches inf/nan; int compare is exact
             self.fail(f"number is too large (at most {MAX_NUMBER:g})", node)
         return self.g.const(float(value))
@@ -635,7 +644,9 @@ def parse_expression(text: str, *, max_length: int = 200) -> Expression:
                               f"{max_length})")
     if not text.strip():
         raise ExpressionError("expression is empty: type a function of x (and y), e.g. x^2")
-    src = _Source(text.strip())
+    # the field is one line: a line break or tab (from a link or a shell) counts as a space, so
+    # that ast's per-line columns are columns of the whole text
+    src = _Source(re.sub(r"[\t\n\r\f\v]", " ", text.strip()))
     for i, ch in enumerate(src.text):  # Python would silently skip a comment or join lines
         if ch in "#\\":
             what = "comments ('#')" if ch == "#" else "backslashes"
@@ -645,11 +656,7 @@ def parse_expression(text: str, *, max_length: int = 200) -> Expression:
             warnings.simplefilter("ignore")
             tree = ast.parse(src.rewritten, filename=_PARSE_FILENAME, mode="eval")
     except SyntaxError as exc:
-        offset = exc.offset or 1
-        col = src._origin[max(0, min(offset - 1, len(src._origin) - 1))] + 1
-        reason = (exc.msg or "invalid syntax").replace("'**'", "'^'")
-        shown = src.text if len(src.text) <= 60 else src.text[:57] + "..."
-        raise ExpressionError(f"syntax error at column {col}: {reason} in {shown!r}") from None
+        raise ExpressionError(_syntax_message(src, exc)) from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExpressionError(f"cannot read the expression: {type(exc).__name__}") from None
     _depth_check(tree.body, src)
@@ -663,6 +670,33 @@ def parse_expression(text: str, *, max_length: int = 200) -> Expression:
     grad = tuple(graph.diff(root, i) for i in range(dim))
     hess = tuple(tuple(graph.diff(grad[i], j) for j in range(dim)) for i in range(dim))
     return Expression(_text(tree.body), _latex(tree.body), dim, graph, root, grad, hess)
+
+
+# a number running into a name, as in 2x, 3.5y, 2sin(x), 1e5x: Python reads one bad number
+_JUXTAPOSED = re.compile(r"(?<![\w.])(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
+                         r"([A-Za-z]\w*)")
+
+
+def _syntax_message(src: _Source, exc: SyntaxError) -> str:
+    """One sentence for a SyntaxError, at a column of the user's text, with a hint where the
+    mistake is a common one: a missing '*' (2x) or an expression that stops early (x^2 +)."""
+    shown = src.text if len(src.text) <= 60 else src.text[:57] + "..."
+    reason = (exc.msg or "invalid syntax").replace("'**'", "'^'")
+    offset = exc.offset or 0
+    if offset <= 0 and reason == "invalid syntax":  # how Python reports an unexpected end
+        last = re.search(r"(\*\*|//|\S)\s*$", src.text)
+        end = last.group(1) if last else src.text[-1:]
+        return (f"syntax error at column {len(src.text)}: the expression ends too early, "
+                f"something is missing after '{end}' in {shown!r}")
+    col = src._origin[max(0, min(offset - 1, len(src._origin) - 1))] + 1
+    if "decimal literal" in reason:
+        found = list(_JUXTAPOSED.finditer(src.text))
+        if found:
+            m = min(found, key=lambda m: abs(m.start() + 1 - col))
+            number, name = m.group(1), m.group(2)
+            return (f"syntax error at column {m.start() + 1}: write {number}*{name} for a product, "
+                    f"not {number}{name} in {shown!r}")
+    return f"syntax error at column {col}: {reason} in {shown!r}"
 
 
 def compile_expression(text: str, *, max_length: int = 200) -> Objective:

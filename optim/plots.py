@@ -3,12 +3,13 @@ book-style static export). No streamlit here."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 from _plotly_utils.utils import to_typed_array_spec
 
+from .compare import clip_to_view, view_box
 from .functions import Objective
 from .trace import Trace
 
@@ -17,6 +18,17 @@ PATH = "#ff7f0e"
 PALETTE = ["#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=45), height=380,
               legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+# The texts a figure shows, in English; a page passes them translated (ui.i18n.plot_labels).
+LABELS = {
+    "step t": "step t",
+    "f(x_t)": "f(x_t)",
+    "f(x_t) − f(x*)": "f(x_t) − f(x*)",
+    "step": "step",
+    "ran away": "ran away: off the plot after step {k} of {n}",
+    "diverged": "ran away: off the plot after step {k}, diverged at step {n}",
+    "many": "{m} paths ran away: off the plot at the arrows (hover an arrow for its step)",
+    "pick": "click: start here",
+}
 
 
 class PlainFigure(go.Figure):
@@ -76,6 +88,67 @@ def _paths(traces) -> list[tuple[str, Trace, str]]:
     return [(name, tr, c) for (name, tr), c in zip(traces, colors) if not tr.out_of_range]
 
 
+def _shown(paths, objective: Objective) -> list[tuple[str, Trace, str, Trace | None]]:
+    """(name, the part of the path to draw, colour, the whole trace where the path was cut).
+
+    A run that runs away (a diverging learning rate, the open side of x³) is drawn up to where
+    it leaves the view (:func:`optim.compare.clip_to_view`), so the axes stay at the function's
+    domain instead of stretching to |x| ~ 1e6 and squashing everything else to a point."""
+    out = []
+    for name, tr, color in paths:
+        cut = clip_to_view(tr, objective)
+        out.append((name, cut, color, tr if len(cut.xs) < len(tr.xs) else None))
+    return out
+
+
+def _runaway_text(full: Trace, shown: Trace, labels: Mapping[str, str]) -> str:
+    k = len(shown.xs) - 1
+    if full.status == "diverged" and full.stopped_at:
+        return labels["diverged"].format(k=k, n=full.stopped_at)
+    return labels["ran away"].format(k=k, n=full.steps)
+
+
+def _escape(full: Trace, shown: Trace, objective: Objective) -> np.ndarray:
+    """The direction in which a cut path leaves the view, in units of the view's width."""
+    k = len(shown.xs)
+    box = view_box(objective, start=full.xs[0])
+    d = (full.xs[k] - full.xs[k - 1]) / np.maximum(box[:, 1] - box[:, 0], 1e-300)
+    return d / max(float(np.max(np.abs(d))), 1e-300)
+
+
+def _runaway(full: Trace, shown: Trace, objective: Objective, color: str, x: float, y: float,
+             labels: Mapping[str, str]) -> tuple[dict, dict]:
+    """A marker pointing the way the path went off the plot, and an annotation saying when."""
+    d = _escape(full, shown, objective)
+    if len(d) == 1:  # 1D: left or right along the curve
+        symbol, ax, ay = ("arrow-left" if d[0] < 0 else "arrow-right"), -50 * np.sign(d[0]), -40
+    else:
+        horizontal = abs(d[0]) >= abs(d[1])
+        symbol = ("arrow-left" if d[0] < 0 else "arrow-right") if horizontal else (
+            "arrow-down" if d[1] < 0 else "arrow-up")
+        ax, ay = -60 * d[0], 40 * d[1]  # the text sits on the inside; screen y points down
+    text = _runaway_text(full, shown, labels)
+    marker = dict(type="scatter", x=[x], y=[y], mode="markers", showlegend=False,
+                  hovertemplate=text + "<extra></extra>",
+                  marker=dict(size=16, color=color, symbol=symbol,
+                              line=dict(width=1, color="white")))
+    note = dict(x=x, y=y, ax=float(ax) or 1.0, ay=float(ay) or -40.0, text=text, showarrow=True,
+                arrowhead=2, arrowcolor=color, font=dict(size=12, color=color),
+                bgcolor="rgba(255,255,255,0.8)")
+    return marker, note
+
+
+def _runaway_notes(notes: list[dict], labels: Mapping[str, str]) -> list[dict]:
+    """One note per path that ran away, stacked so that two do not overlap; more than two (the
+    convexity page's nine starts on x³) would clutter the plot, so they share one note and each
+    arrow says its own step on hover."""
+    if len(notes) <= 2:
+        return [{**n, "ay": n["ay"] - 30 * i} for i, n in enumerate(notes)]
+    return [dict(xref="paper", yref="paper", x=0.99, y=0.02, xanchor="right", yanchor="bottom",
+                 showarrow=False, text=labels["many"].format(m=len(notes)), font=dict(size=12),
+                 bgcolor="rgba(255,255,255,0.8)")]
+
+
 def make_layout(**kw) -> dict:
     out = {**LAYOUT, **kw}
     for axis in ("xaxis_title", "yaxis_title"):
@@ -90,14 +163,20 @@ def make_layout(**kw) -> dict:
 
 
 def curve_figure(objective: Objective, traces=None, annotations: Sequence[dict] = (),
-                 title: str | None = None, samples: int = 400) -> go.Figure:
+                 title: str | None = None, samples: int = 400,
+                 labels: Mapping[str, str] | None = None, pickable: bool = False) -> go.Figure:
     """A 1D function as a curve with each trace's iterates on it.
 
     ``traces`` is a Trace or a list of (name, Trace). ``annotations`` are dicts with keys
     ``text, x, y, ax, ay`` (arrow from (ax, ay) in data coordinates to (x, y)), as the book's.
+    A path that runs away is drawn up to where it leaves the view, with an arrow and a note
+    saying after which step (texts from ``labels``, see :data:`LABELS`). With ``pickable`` the
+    curve carries invisible markers at its samples, so that a click anywhere on it selects a
+    point (plotly selects nothing on a line): a page with ``on_select`` reads its x.
     """
-    paths = _paths(traces)
-    pts = np.concatenate([tr.xs[:, 0] for _, tr, _ in paths]) if paths else None
+    labels = {**LABELS, **(labels or {})}
+    shown = _shown(_paths(traces), objective)
+    pts = np.concatenate([tr.xs[:, 0] for _, tr, _, _ in shown]) if shown else None
     lo, hi = _span(*objective.domain[0], pts, pad=0.0 if pts is None else 0.08)
     x = np.linspace(lo, hi, samples)
     with np.errstate(all="ignore"):
@@ -105,17 +184,32 @@ def curve_figure(objective: Objective, traces=None, annotations: Sequence[dict] 
     keep = np.isfinite(y)  # where f overflows there is nothing to draw: never hand NaN/inf on
     data = [dict(type="scatter", x=x[keep], y=y[keep], mode="lines", name="f(x)",
                  line=dict(color=CURVE))]
-    for name, tr, color in paths:
+    if pickable:
+        hidden = dict(marker=dict(opacity=0))
+        data.append(dict(type="scatter", x=x[keep], y=y[keep], mode="markers", name="f(x)",
+                         showlegend=False, marker=dict(size=10, color=CURVE, opacity=0),
+                         selected=hidden, unselected=hidden,
+                         hovertemplate="x = %{x:.3f}<br>" + labels["pick"] + "<extra></extra>"))
+    notes = []
+    for name, tr, color, full in shown:
         data.append(dict(
             type="scatter", x=tr.xs[:, 0], y=tr.fs, mode="lines+markers", name=name,
             line=dict(color=color, width=1.5), marker=dict(size=6, color=color),
             customdata=np.arange(len(tr.fs)),
-            hovertemplate="step %{customdata}<br>x = %{x:.6g}<br>f = %{y:.6g}<extra></extra>"))
-        data.append(dict(type="scatter", x=tr.xs[-1:, 0], y=tr.fs[-1:], mode="markers",
-                         showlegend=False, hoverinfo="skip",
-                         marker=dict(size=12, color=color, symbol="star")))
-    notes = [dict(x=a["x"], y=a["y"], ax=a["ax"], ay=a["ay"], text=a["text"], axref="x",
-                  ayref="y", showarrow=True, arrowhead=2, font=dict(size=13)) for a in annotations]
+            hovertemplate=labels["step"] + " %{customdata}<br>x = %{x:.6g}<br>f = %{y:.6g}"
+                          "<extra></extra>"))
+        if full is None:
+            data.append(dict(type="scatter", x=tr.xs[-1:, 0], y=tr.fs[-1:], mode="markers",
+                             showlegend=False, hoverinfo="skip",
+                             marker=dict(size=12, color=color, symbol="star")))
+        else:
+            marker, note = _runaway(full, tr, objective, color, float(tr.xs[-1, 0]),
+                                    float(tr.fs[-1]), labels)
+            data.append(marker)
+            notes.append(note)
+    notes = _runaway_notes(notes, labels)
+    notes += [dict(x=a["x"], y=a["y"], ax=a["ax"], ay=a["ay"], text=a["text"], axref="x",
+                   ayref="y", showarrow=True, arrowhead=2, font=dict(size=13)) for a in annotations]
     return figure(data, make_layout(xaxis_title="x", yaxis_title="f(x)", title=title,
                                 annotations=notes))
 
@@ -149,9 +243,13 @@ def _levels(Z):
 
 
 def contour_figure(objective: Objective, traces=None, title: str | None = None,
-                   n: int = 60) -> go.Figure:
-    """A 2D function as contour lines with each trace's path (the book's ``show_trace_2d``)."""
-    paths = _paths(traces)
+                   n: int = 60, labels: Mapping[str, str] | None = None) -> go.Figure:
+    """A 2D function as contour lines with each trace's path (the book's ``show_trace_2d``).
+
+    A path that runs away is drawn up to where it leaves the view, with an arrow and a note."""
+    labels = {**LABELS, **(labels or {})}
+    shown = _shown(_paths(traces), objective)
+    paths = [(name, tr, color) for name, tr, color, _ in shown]
     gx, gy, Z = _grid(objective, paths, n)
     levels, hover = _levels(Z), "x₁ %{x:.3g}<br>x₂ %{y:.3g}<br>f %{z:.4g}<extra></extra>"
     if levels is not Z:  # log-spaced levels: hover shows f itself
@@ -164,12 +262,20 @@ def contour_figure(objective: Objective, traces=None, title: str | None = None,
             type="scatter", x=tr.xs[:, 0], y=tr.xs[:, 1], mode="lines+markers", name=name,
             line=dict(color=color, width=1.5), marker=dict(size=5, color=color),
             customdata=np.stack([np.arange(len(tr.fs)), tr.fs], axis=1),
-            hovertemplate="step %{customdata[0]}<br>x₁ %{x:.6g}<br>x₂ %{y:.6g}"
+            hovertemplate=labels["step"] + " %{customdata[0]}<br>x₁ %{x:.6g}<br>x₂ %{y:.6g}"
                           "<br>f %{customdata[1]:.6g}<extra></extra>"))
+    notes = []
+    for _, tr, color, full in shown:
+        if full is not None:
+            marker, note = _runaway(full, tr, objective, color, float(tr.xs[-1, 0]),
+                                    float(tr.xs[-1, 1]), labels)
+            data.append(marker)
+            notes.append(note)
     for m in objective.minima:
         data.append(dict(type="scatter", x=[m[0]], y=[m[1]], mode="markers", showlegend=False,
                          hoverinfo="skip", marker=dict(symbol="x", size=10, color="black")))
-    layout = make_layout(xaxis_title="x₁", yaxis_title="x₂", title=title)
+    layout = make_layout(xaxis_title="x₁", yaxis_title="x₂", title=title,
+                         annotations=_runaway_notes(notes, labels))
     # the axes span exactly the evaluated grid, so the contour fills the plot (as the book's)
     layout["xaxis"]["range"] = [float(gx[0]), float(gx[-1])]
     layout["yaxis"]["range"] = [float(gy[0]), float(gy[-1])]
@@ -177,17 +283,27 @@ def contour_figure(objective: Objective, traces=None, title: str | None = None,
 
 
 def surface_figure(objective: Objective, traces=None, title: str | None = None, n: int = 40,
-                   mark: Sequence[tuple[float, float, str]] = ()) -> go.Figure:
-    """A 2D function as a 3D surface with each trace's path lifted onto it."""
-    paths = _paths(traces)
+                   mark: Sequence[tuple[float, float, str]] = (),
+                   labels: Mapping[str, str] | None = None) -> go.Figure:
+    """A 2D function as a 3D surface with each trace's path lifted onto it (a path that runs
+    away up to where it leaves the view, its last point marked with when)."""
+    labels = {**LABELS, **(labels or {})}
+    shown = _shown(_paths(traces), objective)
+    paths = [(name, tr, color) for name, tr, color, _ in shown]
     gx, gy, Z = _grid(objective, paths, n)
     data = [dict(type="surface", x=gx, y=gy, z=Z, colorscale="Blues", opacity=0.85,
                  showscale=False, name="f",
                  hovertemplate="x %{x:.3g}<br>y %{y:.3g}<br>f %{z:.4g}<extra></extra>")]
-    for name, tr, color in paths:
+    for name, tr, color, full in shown:
         data.append(dict(type="scatter3d", x=tr.xs[:, 0], y=tr.xs[:, 1], z=tr.fs,
                          mode="lines+markers", name=name, line=dict(color=color, width=5),
                          marker=dict(size=3, color=color)))
+        if full is not None:
+            data.append(dict(type="scatter3d", x=tr.xs[-1:, 0], y=tr.xs[-1:, 1], z=tr.fs[-1:],
+                             mode="markers+text", text=[_runaway_text(full, tr, labels)],
+                             textposition="top center", showlegend=False, hoverinfo="text",
+                             textfont=dict(color=color),
+                             marker=dict(size=6, color=color, symbol="diamond")))
     for x, y, text in mark:
         z = float(objective.f(np.array([x, y])))
         data.append(dict(type="scatter3d", x=[x], y=[y], z=[z], mode="markers+text", text=[text],
@@ -197,8 +313,10 @@ def surface_figure(objective: Objective, traces=None, title: str | None = None, 
         zaxis=dict(title=dict(text="f")))))
 
 
-def loss_figure(traces, objective: Objective | None = None) -> go.Figure:
+def loss_figure(traces, objective: Objective | None = None,
+                labels: Mapping[str, str] | None = None) -> go.Figure:
     """f(x_t) against t. Log scale for the gap to the minimum when it is known and positive."""
+    labels = {**LABELS, **(labels or {})}
     paths = _paths(traces)
     fmin = None
     if objective is not None and objective.minima:
@@ -208,16 +326,17 @@ def loss_figure(traces, objective: Objective | None = None) -> go.Figure:
     data = [dict(type="scatter", x=np.arange(len(y)), y=y, mode="lines+markers", name=name,
                  marker=dict(size=4), line=dict(color=color))
             for (name, tr, color), y in zip(paths, ys)]
-    label = "f(x_t) − f(x*)" if fmin is not None else "f(x_t)"
-    layout = make_layout(xaxis_title="step t", yaxis_title=label, height=300)
+    label = labels["f(x_t) − f(x*)"] if fmin is not None else labels["f(x_t)"]
+    layout = make_layout(xaxis_title=labels["step t"], yaxis_title=label, height=300)
     layout["yaxis"]["type"] = "log" if log else "linear"
     return figure(data, layout)
 
 
-def lr_figure(traces) -> go.Figure:
+def lr_figure(traces, labels: Mapping[str, str] | None = None) -> go.Figure:
+    labels = {**LABELS, **(labels or {})}
     data = [dict(type="scatter", x=np.arange(len(tr.lrs)), y=tr.lrs, mode="lines", name=name,
                  line=dict(color=color, shape="hv")) for name, tr, color in _paths(traces)]
-    return figure(data, make_layout(xaxis_title="step t", yaxis_title="η_t", height=300))
+    return figure(data, make_layout(xaxis_title=labels["step t"], yaxis_title="η_t", height=300))
 
 
 def book_figure(objective: Objective, trace: Trace | None = None):
@@ -229,7 +348,7 @@ def book_figure(objective: Objective, trace: Trace | None = None):
 
     fig = Figure(figsize=(4.5, 3.2) if objective.dim == 1 else (5.0, 3.8), dpi=150)
     ax = fig.add_subplot(111)
-    paths = _paths(trace)
+    paths = [(name, tr, color) for name, tr, color, _ in _shown(_paths(trace), objective)]
     if objective.dim == 1:
         pts = np.concatenate([tr.xs[:, 0] for _, tr, _ in paths]) if paths else None
         lo, hi = _span(*objective.domain[0], pts, pad=0.0 if pts is None else 0.08)

@@ -21,6 +21,11 @@ class Trace:
     status: str  # "ok" | "diverged" | "singular"; diverged at step 0: f(x_0) is not finite
     stopped_at: int | None  # the step index (1-based, as the book's "epoch k") that failed
     message: str = ""
+    # why a "diverged" run stopped: "bound" (the iterate left |x| <= BOUND, or overflowed),
+    # "domain" (f or the gradient is not a number: the iterate left the function's domain),
+    # "infinite" (f or the gradient is +-inf at a finite iterate: a pole, or an overflow);
+    # "" otherwise
+    reason: str = ""
 
     @property
     def out_of_range(self) -> bool:
@@ -51,7 +56,9 @@ def run(objective: Objective, method: Method, schedule: Schedule, x0, steps: int
     """Iterate ``method`` on ``objective`` for ``steps`` steps from ``x0``.
 
     Stops early, without raising and without handing NaN on, when an iterate is not finite or
-    leaves |x| <= 1e8 (status ``diverged``) or when the method cannot step (``singular``).
+    leaves |x| <= 1e8, or when f or the gradient is not a finite number there (status
+    ``diverged``, with :attr:`Trace.reason` saying which), or when the method cannot step
+    (``singular``).
     """
     x = np.asarray(x0, dtype=float).reshape(-1)
     if x.shape != (objective.dim,):
@@ -68,15 +75,23 @@ def run(objective: Objective, method: Method, schedule: Schedule, x0, steps: int
     if not np.isfinite(fs[0]):
         # e.g. cosh(0.5 * 1e6): the start is valid input but f overflows there; nothing to draw
         return Trace(xs[:1].copy(), fs[:1].copy(), lrs[:0].copy(), "diverged", 0,
-                     f"value out of range: f is not a finite number at the start point {_fmt(x)}")
+                     f"value out of range: f is not a finite number at the start point {_fmt(x)}",
+                     "domain" if np.isnan(fs[0]) else "infinite")
     f, grad, hess, update = objective.f, objective.grad, objective.hess, method.update
     needs_hess = method.needs_hess
     state = method.init(x)
-    status, stopped_at, message, n = "ok", None, "", steps
+    status, stopped_at, message, reason, n = "ok", None, "", "", steps
     with np.errstate(all="ignore"):
         for t in range(steps):
             eta = float(schedule(t))
             g = np.asarray(grad(x), dtype=float)
+            if not np.all(np.isfinite(g)):  # e.g. sqrt(x) at 0: f is defined, its slope is not
+                status, stopped_at, n = "diverged", t + 1, t
+                reason = "domain" if np.any(np.isnan(g)) else "infinite"
+                message = (f"stopped at step {t + 1}: the gradient is "
+                           f"{'not a number' if reason == 'domain' else 'infinite'} at "
+                           f"x = {_fmt(x)}")
+                break
             try:
                 step, state = update(g, state, x, eta, hess(x) if needs_hess else None)
             except Singular as exc:
@@ -88,12 +103,26 @@ def run(objective: Objective, method: Method, schedule: Schedule, x0, steps: int
             # one comparison catches NaN, inf and |x| > BOUND (NaN compares False)
             if not (np.abs(x_new).max() <= BOUND and abs(f_new) < np.inf):
                 status, stopped_at, n = "diverged", t + 1, t
-                message = f"diverged at step {t + 1}: the iterate left |x| <= {BOUND:g}"
+                if np.any(np.isnan(x_new)):  # e.g. Newton with a Hessian that is not a number
+                    reason = "domain"
+                    message = (f"stopped at step {t + 1}: the step from x = {_fmt(x)} is not a "
+                               "number (the derivatives are not defined there)")
+                elif np.abs(x_new).max() <= BOUND and np.isnan(f_new):
+                    reason = "domain"
+                    message = (f"stopped at step {t + 1}: the iterate left the function's domain "
+                               f"(f is not a number at x = {_fmt(x_new)})")
+                elif np.abs(x_new).max() <= BOUND:
+                    reason = "infinite"
+                    message = (f"stopped at step {t + 1}: f is infinite at x = {_fmt(x_new)} "
+                               "(a pole, or a value too large for floating point)")
+                else:
+                    reason = "bound"
+                    message = f"diverged at step {t + 1}: the iterate left |x| <= {BOUND:g}"
                 break
             x = x_new
             xs[t + 1], fs[t + 1], lrs[t] = x, f_new, eta
     return Trace(xs[: n + 1].copy(), fs[: n + 1].copy(), lrs[:n].copy(), status, stopped_at,
-                 message)
+                 message, reason)
 
 
 def _fmt(x: np.ndarray) -> str:

@@ -15,8 +15,9 @@ from streamlit.testing.v1 import AppTest
 
 from optim import get_function, get_method, get_schedule, run
 from optim.animate import frame_steps, playback_figure
-from optim.compare import (Lane, clip_to_view, compare, criterion, lineup, steps_to_tolerance,
-                           summary, view_box)
+from optim.compare import (Lane, clip_to_view, compare, criterion, end_points, lineup,
+                           steps_to_tolerance, summary, view_box)
+from optim.plots import contour_figure, curve_figure, loss_figure, lr_figure, surface_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 logging.getLogger("streamlit").setLevel(logging.ERROR)
@@ -129,6 +130,129 @@ def test_clip_to_view_cuts_only_a_runaway_path():
     assert not np.all((tr.xs[len(view.xs)] >= box[:, 0]) & (tr.xs[len(view.xs)] <= box[:, 1]))
     obj, ok = gd_run("ill", 0.15, (-4.5, 1.5), 50)
     assert clip_to_view(ok, obj) is ok
+
+
+def test_clip_to_view_keeps_a_start_outside_the_domain_and_where_it_goes():
+    # the explorer lets a start point lie far outside the plotted domain: the view stretches to
+    # hold it, so a run from there that comes home is drawn whole, not cut at its first point
+    obj, tr = gd_run("square", 0.1, (40.0,), 30)  # the domain is [-10, 10]
+    assert tr.status == "ok"
+    assert clip_to_view(tr, obj) is tr
+
+
+# ---- end points of many runs (the convexity page) ----------------------------------------------
+
+
+def nine_runs(fid: str, eta: float = 0.05, steps: int = 200):
+    obj = get_function(fid)
+    lo, hi = obj.domain[0]
+    return obj, [gd_run(fid, eta, (s,), steps)[1] for s in np.linspace(lo, hi, 9)]
+
+
+def test_end_points_count_only_converged_runs():
+    # cosh at eta = 0.05: after 200 steps only the run that started at the minimum has converged;
+    # the others still crawl in from +-0.31, +-0.30, ... and are not separate end points
+    obj, traces = nine_runs("cosh")
+    ends = end_points(traces, obj)
+    assert ends.count("converged") == 1 and ends.count("moving") == 8
+    assert len(ends.points) == 1 and ends.points[0][0] == pytest.approx(0.0, abs=1e-6)
+    # at eta = 0.2 all nine converge, to one point, the minimum
+    obj, traces = nine_runs("cosh", eta=0.2)
+    ends = end_points(traces, obj)
+    assert ends.kinds == ("converged",) * 9
+    assert len(ends.points) == 1 and ends.points[0][0] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_end_points_separate_valleys_and_runaways():
+    obj, traces = nine_runs("xcos")  # non-convex: two valleys, global one first
+    ends = end_points(traces, obj)
+    assert ends.count("converged") == 9
+    assert [round(p[0], 2) for p in ends.points] == [1.09, -0.27]
+    obj, traces = nine_runs("cube")  # from the left x^3 runs away; from the right it crawls
+    ends = end_points(traces, obj)
+    assert ends.kinds == ("diverged",) * 4 + ("converged",) + ("moving",) * 4
+    assert ends.points == ((0.0,),)  # the start on the saddle itself
+
+
+# ---- a runaway path in the figures ---------------------------------------------------------------
+
+
+def xs_of(spec: dict, kinds=("scatter",)) -> np.ndarray:
+    """Every x of every trace of the given types in a figure (typed arrays decoded)."""
+    out = [decode(d["x"]).ravel() for d in spec["data"] if d["type"] in kinds and "x" in d]
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def test_a_runaway_path_is_cut_at_the_view_and_marked():
+    # x^3 from -2: diverges at step 9 with x ~ -1e6, f ~ -1e18; the figure keeps the domain's scale
+    obj, tr = gd_run("cube", 0.05, (-2.0,), 30)
+    assert tr.status == "diverged" and abs(tr.xs[-1, 0]) > 1e5
+    spec = json.loads(curve_figure(obj, [("gd", tr)]).to_json())
+    box = view_box(obj)
+    assert np.all(np.abs(xs_of(spec)) <= np.abs(box).max() * 1.1)
+    ys = np.concatenate([decode(d["y"]).ravel() for d in spec["data"] if "y" in d])
+    assert np.abs(ys).max() < 1e3
+    k = len(clip_to_view(tr, obj).xs) - 1
+    notes = [a["text"] for a in spec["layout"]["annotations"]]
+    assert notes == [f"ran away: off the plot after step {k}, diverged at step {tr.stopped_at}"]
+    assert any(d.get("marker", {}).get("symbol") == "arrow-left" for d in spec["data"])
+    go.Figure(spec)  # still a valid figure
+    # the same in 2D: gradient descent at eta 0.6 on x1^2 + 2 x2^2 runs away along x2
+    obj, tr = gd_run("quadratic", 0.6, (-5.0, -2.0), 20)
+    box = view_box(obj)
+    for fig in (contour_figure(obj, [("gd", tr)]), surface_figure(obj, [("gd", tr)])):
+        spec = json.loads(fig.to_json())
+        go.Figure(spec)
+        paths = [d for d in spec["data"] if d.get("mode") == "lines+markers"]
+        xy = np.stack([decode(paths[0]["x"]), decode(paths[0]["y"])], axis=1)
+        assert len(xy) < len(tr.xs) and np.all((xy >= box[:, 0]) & (xy <= box[:, 1]))
+        texts = [a["text"] for a in spec["layout"].get("annotations", [])] + [
+            t for d in spec["data"] for t in d.get("text", []) if isinstance(t, str)]
+        assert any(t.startswith("ran away: off the plot after step") for t in texts), texts
+    # a run that stays in view is drawn whole and ends with its star, with no note
+    obj, tr = gd_run("cube", 0.05, (1.0,), 30)
+    spec = json.loads(curve_figure(obj, [("gd", tr)]).to_json())
+    assert not spec["layout"].get("annotations")
+    assert any(d.get("marker", {}).get("symbol") == "star" for d in spec["data"])
+
+
+def test_many_runaways_share_one_note():
+    obj, traces = nine_runs("cube")
+    spec = json.loads(curve_figure(obj, [(str(i), tr) for i, tr in enumerate(traces)]).to_json())
+    notes = [a["text"] for a in spec["layout"]["annotations"]]
+    assert notes == ["4 paths ran away: off the plot at the arrows (hover an arrow for its step)"]
+    arrows = [d for d in spec["data"] if str(d.get("marker", {}).get("symbol")).startswith("arrow")]
+    assert len(arrows) == 4 and all("diverged at step" in d["hovertemplate"] for d in arrows)
+
+
+def test_figure_texts_come_from_labels():
+    obj, tr = gd_run("cube", 0.05, (-2.0,), 30)
+    labels = {"step t": "STEP", "f(x_t) − f(x*)": "GAP", "f(x_t)": "F",
+              "diverged": "AWAY {k} {n}", "step": "S"}
+    spec = json.loads(curve_figure(obj, [("gd", tr)], labels=labels).to_json())
+    assert spec["layout"]["annotations"][0]["text"].startswith("AWAY ")
+    assert spec["data"][1]["hovertemplate"].startswith("S %{customdata}")
+    assert json.loads(lr_figure([("gd", tr)], labels=labels).to_json())[
+        "layout"]["xaxis"]["title"]["text"] == "STEP"
+    obj, tr = gd_run("square", 0.1, (10.0,), 10)
+    layout = json.loads(loss_figure([("gd", tr)], obj, labels=labels).to_json())["layout"]
+    assert layout["xaxis"]["title"]["text"] == "STEP" and layout["yaxis"]["title"]["text"] == "GAP"
+    layout = json.loads(loss_figure([("gd", tr)], None, labels=labels).to_json())["layout"]
+    assert layout["yaxis"]["title"]["text"] == "F"
+
+
+def test_a_pickable_curve_has_clickable_points_along_it():
+    """Plotly selects no point on a line; a pickable curve carries invisible markers at its
+    samples, so a click anywhere on it selects one (the challenges page's start point)."""
+    obj, tr = gd_run("xcos", 0.05, (-0.6,), 20)
+    plain = json.loads(curve_figure(obj, [("gd", tr)]).to_json())
+    assert [d["mode"] for d in plain["data"]][:2] == ["lines", "lines+markers"]
+    spec = json.loads(curve_figure(obj, [("gd", tr)], pickable=True).to_json())
+    curve, dots = spec["data"][0], spec["data"][1]
+    assert dots["mode"] == "markers" and dots["marker"]["opacity"] == 0
+    np.testing.assert_array_equal(decode(dots["x"]), decode(curve["x"]))
+    assert len(decode(dots["x"])) >= 200
+    go.Figure(spec)
 
 
 # ---- playback ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -468,3 +469,64 @@ def test_cli_json_stays_json_when_the_start_point_overflows(argv):
 
     out = json.loads(proc.stdout, parse_constant=refuse)
     assert out["status"] in ("ok", "diverged", "singular")
+
+
+# ---- text from the URL is shown, never rendered as Markdown ---------------------------------------
+
+
+def outside_code_spans(md: str) -> str:
+    """The Markdown text with its code spans cut out (CommonMark: a run of n backticks opens a
+    span that the next run of exactly n backticks closes; an unmatched run is literal text)."""
+    out, i = [], 0
+    while i < len(md):
+        opener = re.compile(r"`+").search(md, i)
+        if not opener:
+            out.append(md[i:])
+            break
+        out.append(md[i:opener.start()])
+        n = len(opener.group())
+        closer = re.compile(r"(?<!`)`{%d}(?!`)" % n).search(md, opener.end())
+        if not closer:  # literal backticks; count the rest as outside (the strict reading)
+            out.append(md[opener.start():])
+            break
+        i = closer.end()
+    return "".join(out)
+
+
+INJECTIONS = ["[Log in](https://example.com)", "![](http://host/pixel.png)",
+              "<img src=http://host/p.png>", "`x` [a](https://example.com) ``",
+              "[x,\n\n[a](x)]", ":red[x] $x$ **x** https://example.com"]
+
+
+@pytest.mark.parametrize("expr", INJECTIONS, ids=repr)
+def test_own_function_text_from_the_url_is_shown_inert(expr):
+    at = open_page("explorer", ex_function="custom", ex_expr=expr)
+    assert_sane(at, repr(expr))
+    errors = texts(at.error)
+    assert any("Cannot use this function" in e for e in errors), errors
+    for e in errors:
+        rest = outside_code_spans(e)
+        for live in ("](", "http", "example.com", "<", "$", "**", ":red["):
+            assert live not in rest, (live, e)
+
+
+def test_link_notice_shows_bad_values_inert():
+    at = open_page("explorer", ex_function="square", ex_eta="[a](https://example.com)",
+                   ex_steps="![](http://host/p.png)")
+    notes = texts(at.toast)
+    assert notes and "ex_eta=[a](https://example.com)" in notes[0]
+    rest = outside_code_spans(notes[0])
+    assert "](" not in rest and "http" not in rest, notes[0]
+
+
+@pytest.mark.parametrize("text", ["plain", "`", "a ``b`` c", "`x`", "", "a\n\nb", "[a](b)\r\n"])
+def test_inert_wraps_any_text_in_one_code_span(text):
+    from ui.controls import inert
+
+    md = inert(text)
+    assert outside_code_spans(md) == "" and "\n" not in md and "\r" not in md
+    fence = re.match("`+", md).group()
+    inner = md[len(fence):-len(fence)]
+    if inner.startswith(" ") and inner.endswith(" ") and inner.strip():
+        inner = inner[1:-1]  # CommonMark strips one space on each side
+    assert inner == re.sub(r"[\r\n]", " ", text) or (not text and not inner.strip())

@@ -305,3 +305,50 @@ def test_switching_language_keeps_the_settings():
     assert at.slider(key="ex_steps").label == ZH["Steps"]
     at.segmented_control(key="lang").set_value(LANGUAGES["en"]).run()
     assert at.title[0].value == "Explorer" and at.slider(key="ex_steps").value == steps_before
+
+
+def _chart(at: AppTest, key: str) -> dict:
+    for c in at.get("plotly_chart"):
+        if c.proto.id.endswith(key):
+            return json.loads(c.proto.spec)
+    raise AssertionError(f"no chart {key}")
+
+
+def test_plot_axis_titles_are_translated():
+    at = open_page("explorer", lang=None)
+    loss = _chart(at, "ex_loss")["layout"]
+    assert (loss["xaxis"]["title"]["text"], loss["yaxis"]["title"]["text"]) == (
+        "step t", "f(x_t) − f(x*)")
+    at.segmented_control(key="lang").set_value(ZH_LINK).run()
+    loss, lr = _chart(at, "ex_loss")["layout"], _chart(at, "ex_lr")["layout"]
+    assert loss["xaxis"]["title"]["text"] == ZH["step t"] == lr["xaxis"]["title"]["text"]
+    assert loss["yaxis"]["title"]["text"] == ZH["f(x_t) − f(x*)"]
+    assert CJK.search(ZH["step t"]) and CJK.search(ZH["f(x_t) − f(x*)"])
+
+
+def _playing(at: AppTest) -> bool:
+    return any(json.loads(c.proto.spec).get("frames") for c in at.get("plotly_chart"))
+
+
+def test_switching_language_keeps_the_compare_tab_and_its_link():
+    at = apptest_util.open_page("compare", cmp_view="Playback")
+    assert _playing(at) and at.query_params["cmp_view"] == "Playback"
+    at.segmented_control(key="lang").set_value(ZH_LINK).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["cmp_view"] == ZH["Playback"] and _playing(at)
+    assert at.query_params["cmp_view"] == ZH["Playback"]  # still in the link, in Chinese
+    at.segmented_control(key="lang").set_value(LANGUAGES["en"]).run()
+    assert at.session_state["cmp_view"] == "Playback" and _playing(at)
+    assert at.query_params["cmp_view"] == "Playback"
+    at.session_state["cmp_view"] = "Contour"  # the first tab: the link drops it, as any default
+    at.run()
+    assert not _playing(at) and "cmp_view" not in at.query_params
+
+
+@pytest.mark.parametrize("link, lang, shown", [("Playback", ZH_LINK, ZH["Playback"]),
+                                               (ZH["Playback"], None, "Playback")])
+def test_a_tab_link_in_the_other_language_opens_that_tab(link, lang, shown):
+    query = {"cmp_view": link, **({"lang": lang} if lang else {})}
+    at = apptest_util.open_page("compare", **query)
+    assert at.session_state["cmp_view"] == shown and _playing(at)
+    assert not at.toast, [x.value for x in at.toast]  # the link's value was used

@@ -309,3 +309,67 @@ def test_contour_levels_are_log_spaced_only_where_f_spans_orders_of_magnitude():
     rb = contour_figure(get_function("rosenbrock"), solve("rosenbrock", eta=1e-3)).to_dict()
     assert "customdata" in rb["data"][0]  # log levels, f for the hover
     go.Figure(rb)  # a valid plotly figure
+
+
+# ---- known minima are exact and global -----------------------------------------------------------
+
+def _lowest_on_a_grid(obj) -> float:
+    axes = [np.linspace(lo, hi, 4001 if obj.dim == 1 else 601) for lo, hi in obj.domain]
+    return float(np.min(obj.f(np.array(np.meshgrid(*axes, indexing="ij")))))
+
+
+CLAIMS = [(fid, {}) for fid in FUNCTIONS] + [
+    ("xcos", {"c": c}) for c in (0.5, 2.0, 4.0, 6.0, 10.0)] + [
+    ("cosh", {"c": 5.0}), ("rosenbrock", {"a": -0.7, "b": 10.0}), ("ill", {"kappa": 1000.0}),
+    ("bumpy", {"A": 10.0})]
+
+
+@pytest.mark.parametrize("fid, params", CLAIMS, ids=[f"{f}-{p}" for f, p in CLAIMS])
+def test_known_minima_are_stationary_and_nothing_in_the_domain_is_lower(fid, params):
+    obj = get_function(fid, **params)
+    for m in obj.minima:
+        assert np.all(np.abs(obj.grad(np.array(m))) <= 1e-9), (m, obj.grad(np.array(m)))
+    if obj.minima:  # minima[0] is claimed global on the domain: f* is the lowest value there
+        fstar = obj.value(obj.minima[0])
+        assert _lowest_on_a_grid(obj) >= fstar - 1e-12, (fid, fstar)
+        assert all(obj.value(m) <= fstar + 1e-12 for m in obj.minima)  # all are global
+
+
+def test_xcos_minimum_is_exact_and_follows_c():
+    obj = get_function("xcos")  # c = pi, the book's figure
+    (x_star,), = obj.minima
+    assert x_star == pytest.approx(1.0904082, abs=1e-7)
+    assert obj.value(obj.minima[0]) == pytest.approx(-1.0467211, abs=1e-7)
+    assert obj.value(obj.minima[0]) < obj.value([1.1])  # not the rounded 1.1 of the book
+    c4 = get_function("xcos", c=4.0)
+    assert c4.minima and c4.minima[0][0] == pytest.approx(obj.minima[0][0] * np.pi / 4.0)
+    assert get_function("xcos", c=1.0).minima == ()  # x cos x is lowest at the end x = -1
+
+
+def test_a_run_into_the_xcos_minimum_never_goes_below_f_star():
+    from optim.compare import distance_to_minimum, steps_to_tolerance
+
+    obj = get_function("xcos")
+    tr = solve("xcos", "gd", eta=0.05, steps=200, x0=[1.5])
+    gap = tr.fs - obj.value(obj.minima[0])
+    assert np.all(gap >= -1e-15)  # a log plot of f - f* stays possible
+    assert distance_to_minimum(tr.final, obj) < 1e-9
+    early = steps_to_tolerance(tr, obj, 1e-6)
+    assert early is not None and obj.value(tr.xs[early]) - obj.value(obj.minima[0]) <= 1e-6
+    assert distance_to_minimum(tr.xs[early], obj) < 1e-2
+
+
+# ---- --expr with a leading minus -------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, title", [("-x^2+y^2", "-x^2 + y^2"), ("-x", "-x"),
+                                         ("--x", "--x"), ("-(x-1)^2", "-(x - 1)^2")])
+def test_cli_expr_may_start_with_a_minus(text, title, capsys):
+    code, out, err = _cli(["--expr", text, "--steps", "2", "--json"], capsys)
+    assert code == 0 and err == "", err
+    assert json.loads(out)["expr"] == title
+
+
+def test_cli_expr_followed_by_an_option_is_still_missing_its_value(capsys):
+    code, out, err = _cli(["--expr", "--function", "square"], capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "--expr" in err and "Traceback" not in err

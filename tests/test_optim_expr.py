@@ -204,6 +204,24 @@ def test_the_runner_reports_divergence_for_a_custom_function():
     assert trace.status == "diverged" and trace.stopped_at == 1
 
 
+@pytest.mark.parametrize("text, x0, reason, step, words", [
+    ("sqrt(x)", [1.0], "domain", 15, "domain"),  # x goes negative: f is not a number there
+    ("log(x)*y", [1.0, 1.0], "domain", 6, "domain"),
+    ("sqrt(x)", [0.0], "infinite", 1, "gradient is infinite"),  # f(0) = 0, f'(0) = inf
+    ("exp(x^2)", [3.0], "infinite", 1, "infinite"),  # f overflows at the next iterate
+    ("x^2", [1.0], "bound", 27, "|x| <= 1e+08"),  # eta = 1.5: |x| doubles until > 1e8
+])
+def test_the_runner_says_why_a_run_stopped(text, x0, reason, step, words):
+    obj = compile_expression(text)
+    eta = {"exp(x^2)": 0.01, "x^2": 1.5}.get(text, 0.1)
+    trace = run(obj, get_method("gd"), get_schedule("constant", eta, 200), x0, 200)
+    assert (trace.status, trace.reason, trace.stopped_at) == ("diverged", reason, step)
+    assert words in trace.message, trace.message
+    if reason != "bound":
+        assert "1e+08" not in trace.message
+    assert np.all(np.isfinite(trace.xs)) and np.all(np.isfinite(trace.fs))
+
+
 def test_gradient_descent_and_newton_on_a_custom_quadratic():
     obj = compile_expression("(x - 1)^2 + 2*(y + 0.5)^2")
     trace = run(obj, get_method("gd"), get_schedule("constant", 0.1, 200), [3.0, 2.0], 200)
@@ -285,6 +303,20 @@ REFUSED = [
     ("x # + y", ["comments", "column 3"]),
     ("500655#i ,/*}z", ["comments", "column 7"]),
     ("x + \\\n y", ["backslash", "column 5"]),
+    # an expression that stops early points at its end, not at column 1
+    ("x^2 +", ["syntax error at column 5", "ends too early", "after '+'"]),
+    ("  x*  ", ["column 2", "after '*'"]),
+    ("sin(x)^", ["column 7", "after '^'"]),
+    # a number running into a name: Python's "invalid decimal literal" becomes a hint
+    ("2x", ["column 1", "write 2*x"]),
+    ("x + 3.5y", ["column 5", "write 3.5*y"]),
+    ("2sin(x)", ["write 2*sin"]),
+    ("1e-3x^2", ["write 1e-3*x"]),
+    ("0x1", ["hexadecimal", "'0x1'", "2*x"]),
+    ("0b1 + x", ["binary"]),
+    # a line break (from a link) is a space: the column and the quoted part stay right
+    ("[x,\n\n[a](x)]", ["a list", "column 1: [x,  [a](x)]"]),
+    ("x +\n foo", ["name 'foo'", "column 6"]),
 ]
 
 

@@ -28,6 +28,19 @@ def decode(values) -> list:
     return list(values)
 
 
+def all_finite(spec) -> bool:
+    """No NaN or infinity anywhere in a figure, typed arrays decoded (their base64 text can spell
+    "NaN" by chance, so searching the JSON text for it is no test)."""
+    if isinstance(spec, dict):
+        if "bdata" in spec and "dtype" in spec:
+            flat = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
+            return bool(np.all(np.isfinite(flat)))
+        return all(all_finite(v) for v in spec.values())
+    if isinstance(spec, list):
+        return all(all_finite(v) for v in spec)
+    return not isinstance(spec, float) or bool(np.isfinite(spec))
+
+
 def path_of(spec: dict, name_prefix: str = "") -> list:
     for trace in spec["data"]:
         if trace.get("mode") == "lines+markers" and trace.get("name", "").startswith(name_prefix):
@@ -78,7 +91,7 @@ def test_explorer_reports_divergence_in_plain_words():
     assert not at.exception
     assert any("Diverged at step" in e.value for e in at.error)
     for spec in charts(at):
-        assert "NaN" not in json.dumps(spec)
+        assert all_finite(spec)
 
 
 def test_explorer_newton_singular_is_reported():
@@ -153,3 +166,140 @@ def test_malformed_link_values_fall_back_with_a_notice():
 def test_a_good_link_gives_no_notice():
     at = open_page("explorer", ex_function="square", ex_eta="0.05", ex_steps="10")
     assert not at.toast
+
+
+@pytest.mark.parametrize("expr, step", [("sqrt(x)", 15), ("log(x)*y", 6)])
+def test_explorer_says_when_the_iterate_leaves_the_domain(expr, step):
+    at = open_page("explorer", ex_function="custom", ex_expr=expr)
+    errors = [e.value for e in at.error]
+    assert any(f"Left the function's domain at step {step}" in e for e in errors), errors
+    assert not any("Diverged" in e or "1e8" in e for e in errors), errors
+
+
+def test_explorer_says_when_f_is_infinite():
+    at = open_page("explorer", ex_function="custom", ex_expr="exp(x^2)", ex_eta="0.5")
+    errors = [e.value for e in at.error]
+    assert any("Stopped at step 2: f or its gradient is infinite" in e for e in errors), errors
+
+
+def test_explorer_expression_errors_point_at_the_mistake():
+    at = open_page("explorer", ex_function="custom", ex_expr="x^2 +")
+    assert any("column 5" in e.value and "ends too early" in e.value for e in at.error)
+    at.text_input(key="ex_expr").set_value("2x").run()
+    assert any("write 2*x" in e.value for e in at.error), [e.value for e in at.error]
+
+
+# ---- convexity: end points are counted among runs that converged --------------------------------
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def test_convexity_counts_end_points_only_among_converged_runs():
+    # cosh is convex: at the default eta 0.05 eight of the nine runs are still on their way after
+    # 200 steps; they are not eight more end points
+    at = open_page("convexity", cv_function="cosh")
+    body = " ".join(texts(at.markdown))
+    assert "1 distinct end point(s) after 200 steps." in body
+    assert "Only the 1 of 9 runs that converged" in body
+    assert any(s.startswith("8 run(s) have not converged yet") for s in texts(at.info))
+    assert any(s.startswith("As convexity promises") for s in texts(at.success))
+    assert not at.warning
+    status = at.dataframe[0].value["status"].tolist()
+    assert status.count("converged") == 1 and status.count("not converged yet") == 8
+    # at eta 0.2 all nine converge, to the one minimum
+    at.select_slider(key="cv_eta").set_value(0.2).run()
+    body = " ".join(texts(at.markdown))
+    assert "1 distinct end point(s)" in body and "Only the 9 of 9 runs" in body
+    assert not any("not converged" in s for s in texts(at.info))
+
+
+def test_convexity_reports_runaways_and_valleys():
+    at = open_page("convexity", cv_function="cube")
+    assert any(s.startswith("4 run(s) diverged") for s in texts(at.warning))
+    assert any(s.startswith("4 run(s) have not converged yet") for s in texts(at.info))
+    assert "1 distinct end point(s)" in " ".join(texts(at.markdown))
+    status = at.dataframe[0].value["status"].tolist()
+    assert sum(s.startswith("diverged at step") for s in status) == 4
+    at = open_page("convexity")  # x cos(pi x): two valleys
+    assert "2 distinct end point(s)" in " ".join(texts(at.markdown))
+    assert any(s.startswith("Different runs converged") for s in texts(at.info))
+
+
+# ---- a runaway path keeps the axes at the function's view ----------------------------------------
+
+
+def chart_by_key(at: AppTest, key: str) -> dict:
+    for c in at.get("plotly_chart"):
+        if c.proto.id.endswith(key):
+            return json.loads(c.proto.spec)
+    raise AssertionError(f"no chart {key}")
+
+
+def all_xy(spec: dict) -> np.ndarray:
+    vals = [np.asarray(decode(d[axis]), dtype=float).ravel() for d in spec["data"]
+            if d["type"] == "scatter" for axis in ("x", "y") if axis in d]
+    return np.concatenate(vals)
+
+
+@pytest.mark.parametrize("page, query, key, limit", [
+    ("convexity", dict(cv_function="cube"), "cv_minima", 100),
+    ("challenges", dict(ch_cube_x0="-2"), "ch_cube_chart", 100),
+    ("explorer", dict(ex_function="quadratic", ex_eta="0.6"), "ex_contour", 20),
+])
+def test_a_diverging_run_does_not_blow_up_the_axes(page, query, key, limit):
+    at = open_page(page, **query)
+    spec = chart_by_key(at, key)
+    assert np.abs(all_xy(spec)).max() < limit  # was x ~ -1.3e6, f ~ -2e18
+    notes = [a["text"] for a in spec["layout"].get("annotations", [])]
+    assert any("ran away: off the plot" in n for n in notes), notes
+
+
+def test_the_saddle_surface_marks_an_escaping_path():
+    at = open_page("challenges", ch_saddle_y0="0.5", ch_saddle_steps="60")
+    spec = chart_by_key(at, "ch_saddle_chart")
+    marks = [d["text"][0] for d in spec["data"] if d.get("mode") == "markers+text"
+             and d["text"][0].startswith("ran away")]
+    assert marks == ["ran away: off the plot after step 7 of 60"]
+
+
+def test_the_challenges_curves_can_be_clicked():
+    at = open_page("challenges")
+    for key in ("ch_local_chart", "ch_cube_chart", "ch_tanh_chart"):
+        spec = chart_by_key(at, key)
+        dots = [d for d in spec["data"] if d.get("mode") == "markers" and d.get("name") == "f(x)"]
+        assert dots and len(decode(dots[0]["x"])) >= 200, key
+
+
+# ---- parameter sliders reach the defaults and the book's values ----------------------------------
+
+
+def on_grid(value: float, lo: float, step: float) -> bool:
+    q = (value - lo) / step
+    return abs(q - round(q)) < 1e-6
+
+
+@pytest.mark.parametrize("fid, name, default", [
+    ("rosenbrock", "b", 100.0), ("ill", "kappa", 10.0), ("cosh", "c", 0.5)])
+def test_parameter_slider_steps_land_on_the_default(fid, name, default):
+    at = open_page("explorer", ex_function=fid)
+    s = at.slider(key=f"ex_f_{name}")
+    assert s.value == default
+    assert on_grid(default, s.proto.min, s.proto.step), (s.proto.min, s.proto.step)
+    assert on_grid(s.proto.max, s.proto.min, s.proto.step)
+
+
+def test_the_books_c_is_one_click_away_and_survives_the_link():
+    at = open_page("explorer", ex_function="xcos")
+    assert at.slider(key="ex_f_c").value == pytest.approx(np.pi)
+    at.button(key="ex_f_c_book1").click().run()
+    assert not at.exception
+    assert at.slider(key="ex_f_c").value == 0.15 * np.pi
+    link = at.query_params["ex_f_c"]
+    link = link[-1] if isinstance(link, list) else link
+    assert float(link) == 0.15 * np.pi
+    again = open_page("explorer", ex_function="xcos", ex_f_c=link)
+    assert again.slider(key="ex_f_c").value == 0.15 * np.pi and not again.toast
+    again.button(key="ex_f_c_book0").click().run()  # and back to the default, π
+    assert again.slider(key="ex_f_c").value == np.pi and "ex_f_c" not in again.query_params

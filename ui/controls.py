@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import streamlit as st
@@ -16,6 +17,7 @@ from optim.schedules import SCHEDULES
 from optim.trace import Trace
 
 from .i18n import N_, t
+from .strings_zh import ZH
 
 # Log-spaced learning rates, with the book's own values (0.05, 0.1, 0.2, 1.1) among them.
 ETAS = sorted({round(m * 10.0**k, 10) for k in range(-4, 2) for m in (1, 1.5, 2, 3, 5, 7)}
@@ -44,8 +46,41 @@ def apply_preset(prefix: str, function_id: str) -> None:
         ss[f"{prefix}f_{name}"] = float(v)
 
 
-def param_widgets(params: dict[str, Param], prefix: str, where=st) -> dict[str, float]:
-    """A slider (or number box for wide ranges) per registered parameter."""
+# Values of a function's parameters that the book uses and a slider grid cannot hold exactly
+# (function id -> parameter -> (value, how to write it)): each gets a button beside the slider.
+BOOK_VALUES = {
+    "xcos": {"c": ((np.pi, "π"), (0.15 * np.pi, "0.15π"))},  # the challenges; gradient descent
+}
+
+
+def slider_step(p: Param) -> float:
+    """A step for a parameter's slider on which its default and both ends lie: the largest 1-2-5
+    step with at least 50 positions from ``lo`` through ``default`` to ``hi`` (b = 100 of
+    Rosenbrock in steps of 1, κ = 10 in steps of 1, c = 0.5 of cosh in steps of 0.05). Where no
+    such step exists (c = π) the ends alone decide, and :data:`BOOK_VALUES` supplies buttons."""
+    span = float(p.hi) - float(p.lo)
+
+    def on_grid(v: float, s: float) -> bool:
+        q = (float(v) - float(p.lo)) / s
+        return abs(q - round(q)) < 1e-6
+
+    steps = [m * 10.0 ** e for e in range(4, -7, -1) for m in (5, 2, 1)]
+    steps = [s for s in steps if span / s >= 50]
+    for need in ((p.default, p.hi), (p.hi,)):
+        for s in steps:
+            if all(on_grid(v, s) for v in need):
+                return s
+    return span / 200
+
+
+def _set_state(key: str, value: float) -> None:
+    st.session_state[key] = value
+
+
+def param_widgets(params: dict[str, Param], prefix: str, where=st,
+                  book: dict[str, tuple[tuple[float, str], ...]] | None = None) -> dict[str, float]:
+    """A slider (or number box for wide ranges) per registered parameter; ``book`` gives a
+    parameter buttons that set it to the book's values exactly (see :data:`BOOK_VALUES`)."""
     values = {}
     for name, p in params.items():
         key = f"{prefix}{name}"
@@ -59,8 +94,15 @@ def param_widgets(params: dict[str, Param], prefix: str, where=st) -> dict[str, 
                                               key=key, format="%g", bind="query-params")
         else:
             values[name] = where.slider(label, float(p.lo), float(p.hi), float(p.default),
-                                        step=(p.hi - p.lo) / 200, key=key, format="%.4g",
+                                        step=slider_step(p), key=key, format="%.4g",
                                         bind="query-params")
+            marks = (book or {}).get(name, ())
+            for i, (col, (value, text)) in enumerate(
+                    zip(where.columns(len(marks)) if marks else [], marks)):
+                col.button(f"{name} = {text}", key=f"{key}_book{i}", icon="📖",
+                           on_click=_set_state, args=(key, float(value)), width="stretch",
+                           help=t("Set {name} to the book's value {value} (≈ {approx:.4g})",
+                                  name=name, value=text, approx=value))
     return values
 
 
@@ -112,12 +154,51 @@ def start_inputs(prefix: str, dim: int, x0, where=st) -> tuple[float, ...]:
         for i in range(dim))
 
 
+def tabs_in_link(key: str, labels: list[str]):
+    """``st.tabs`` (lazy: each tab's ``.open`` says whether it is the one shown) whose open tab is
+    kept in the link as ``?key=<label>`` and survives a switch of the interface language.
+
+    ``labels`` are in English (marked with N_). A tabs widget bound to the URL would store, and
+    write into the link, the label it shows; after a language switch that label is no longer an
+    option (and the labels are part of the widget's identity), so Streamlit fell back to the
+    first tab and dropped the choice from the link. Here the choice, from the session or from a
+    link in either language, is carried over to the current language before the widget is made,
+    and written into the link after it (the first tab, the default, leaves the link)."""
+    ss = st.session_state
+    shown = [t(label) for label in labels]
+    value = ss.get(key)
+    if value is None:
+        value = st.query_params.get(key)
+    for label, now in zip(labels, shown):
+        if value in (now, label, ZH.get(label)):
+            ss[key] = now
+            break
+    tabs = st.tabs(shown, key=key, on_change="rerun")
+    open_now = ss.get(key, shown[0])
+    if open_now == shown[0]:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != open_now:
+        st.query_params[key] = open_now
+    return tabs
+
+
 def show_status(trace: Trace) -> None:
     """A run that stopped says so in plain words, at the step where it happened."""
     if trace.out_of_range:
         st.error(t("Value out of range: f is not a finite number at the start point x = {x}. "
                    "Choose a start point closer to the function's domain.",
                    x=", ".join(f"{v:.4g}" for v in trace.xs[0])), icon="📏")
+    elif trace.status == "diverged" and trace.reason == "domain":
+        st.error(t("Left the function's domain at step {k}: f or its gradient is not a number "
+                   "there, so the run stopped at x = {x}. Try a smaller learning rate or a start "
+                   "point further inside the domain.", k=trace.stopped_at,
+                   x=", ".join(f"{v:.4g}" for v in trace.xs[-1])), icon="🚧")
+    elif trace.status == "diverged" and trace.reason == "infinite":
+        st.error(t("Stopped at step {k}: f or its gradient is infinite there (a pole, or a value "
+                   "too large for floating point), so the run stopped at x = {x}. Try a smaller "
+                   "learning rate.", k=trace.stopped_at,
+                   x=", ".join(f"{v:.4g}" for v in trace.xs[-1])), icon="♾️")
     elif trace.status == "diverged":
         st.error(t("Diverged at step {k}: the iterate left |x| ≤ 1e8, so the run stopped there. "
                    "Try a smaller learning rate.", k=trace.stopped_at), icon="💥")
@@ -175,10 +256,20 @@ def link_notice() -> None:
             continue
         raw, value = raw_values[-1], st.session_state[key]
         if not _same(raw, value):
-            bad.append(f"{key}={raw}")
+            bad.append(inert(f"{key}={raw if len(raw) <= 60 else raw[:57] + '...'}"))
     if bad:
         st.toast(t("Some values in the link could not be used, so their defaults are shown: "
                    "{items}", items=", ".join(bad)), icon="🔗")
+
+
+def inert(text: str) -> str:
+    """``text`` (typed by a user, or taken from the URL) as a Markdown code span, for st.error,
+    st.toast and the like, which render Markdown: inside a code span no link, image, HTML,
+    emphasis, colour directive or formula comes to life, so the text is shown as typed."""
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", str(text))  # no line breaks
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _same(raw: str, value) -> bool:
@@ -189,4 +280,5 @@ def _same(raw: str, value) -> bool:
             return float(raw) == float(value)
         except ValueError:
             return False
-    return raw == str(value)
+    # a label in the other interface language (?cmp_view=Playback opened in Chinese) is the same
+    return raw == str(value) or ZH.get(raw) == value or ZH.get(str(value)) == raw

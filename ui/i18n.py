@@ -39,6 +39,21 @@ def t_note(note: str) -> str:
     return note
 
 
+def plot_labels() -> dict[str, str]:
+    """The texts of optim.plots' figures (axis titles, hover, the runaway note) in the interface
+    language, keyed as :data:`optim.plots.LABELS`."""
+    return {
+        "step t": t("step t"),
+        "f(x_t)": t("f(x_t)"),
+        "f(x_t) − f(x*)": t("f(x_t) − f(x*)"),
+        "step": t("step"),
+        "ran away": t("ran away: off the plot after step {k} of {n}"),
+        "diverged": t("ran away: off the plot after step {k}, diverged at step {n}"),
+        "many": t("{m} paths ran away: off the plot at the arrows (hover an arrow for its step)"),
+        "pick": t("click: start here"),
+    }
+
+
 def N_(text: str) -> str:
     """Mark a string for translation where it is defined (data tables); ``t()`` it when shown."""
     return text

@@ -113,6 +113,37 @@ ZH: dict[str, str] = {
         "从区间内均匀分布的九个起点分别运行梯度下降。在凸函数上，所有运行都停在同一个最小值；"
         "在非凸函数上，它们可能停在不同的山谷里。",
     "{k} distinct end point(s) after 200 steps.": "200 步后共有 {k} 个不同的终点。",
+    "converged": "已收敛",
+    "not converged yet": "尚未收敛",
+    "Only the {n} of {total} runs that converged (|f′(x)| ≤ {tol:g}) count: x ≈ {xs}.":
+        "只统计 {total} 次运行中已收敛（|f′(x)| ≤ {tol:g}）的 {n} 次：x ≈ {xs}。",
+    "None of the {total} runs converged within {steps} steps (|f′(x)| ≤ {tol:g}), so there is no "
+    "end point to compare yet.":
+        "{total} 次运行在 {steps} 步内都没有收敛（|f′(x)| ≤ {tol:g}），所以还没有可比较的终点。",
+    "As convexity promises, every run that converged ended at the same minimum.":
+        "正如凸性所保证的：每一次收敛的运行都停在同一个最小值。",
+    "Different runs converged to different points: on a non-convex function a local minimum need "
+    "not be the global one.":
+        "不同的运行收敛到了不同的点：在非凸函数上，局部最小值不一定是全局最小值。",
+    "{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above {tol:g}: "
+    "crawling toward a minimum, or bouncing across one), so they are not counted as end points.":
+        "{m} 次运行在 {steps} 步后尚未收敛（|f′(x)| 仍大于 {tol:g}：正缓慢爬向最小值，或在其两侧来回"
+        "跳动），因此不计为终点。",
+    "{d} run(s) diverged: they ran away (off the plot) and stopped, so they have no end point. A "
+    "function unbounded below has no minimum to find that way; elsewhere, try a smaller η.":
+        "{d} 次运行发散：它们跑出了绘图区域并停止，因此没有终点。函数在那个方向上无下界时没有最小值"
+        "可找；否则请尝试更小的 η。",
+    "step t": "步数 t",
+    "f(x_t)": "目标函数值 f(x_t)",
+    "f(x_t) − f(x*)": "与最优值之差 f(x_t) − f(x*)",
+    "ran away: off the plot after step {k} of {n}": "跑开了：第 {k} 步后离开绘图区域（共 {n} 步）",
+    "ran away: off the plot after step {k}, diverged at step {n}":
+        "跑开了：第 {k} 步后离开绘图区域，在第 {n} 步发散",
+    "click: start here": "点击：从这里出发",
+    "{m} paths ran away: off the plot at the arrows (hover an arrow for its step)":
+        "{m} 条路径跑开了：在箭头处离开绘图区域（把鼠标移到箭头上可看到步数）",
+    "Set {name} to the book's value {value} (≈ {approx:.4g})":
+        "将 {name} 设为书中的取值 {value}（≈ {approx:.4g}）",
     "f″(x) ≥ 0 on the whole interval: the function is convex here.":
         "在整个区间上 f″(x) ≥ 0：函数在这里是凸的。",
     "f″(x) ≥ 0 on {p:.0f}% of the interval (shaded): convex there, not convex elsewhere.":
@@ -162,9 +193,9 @@ ZH: dict[str, str] = {
     "stopped at x = {x}. Try a smaller learning rate or a start point further inside the domain.":
         "在第 {k} 步离开了函数的定义域：那里 f 或其梯度不是数，运行停在 x = {x}。"
         "请尝试更小的学习率，或选择更靠近定义域内部的起点。",
-    "Stopped at step {k}: f is infinite at the next iterate (a pole, or a value too large for "
+    "Stopped at step {k}: f or its gradient is infinite there (a pole, or a value too large for "
     "floating point), so the run stopped at x = {x}. Try a smaller learning rate.":
-        "在第 {k} 步停止：f 在下一个迭代点处为无穷大（极点，或数值超出浮点数范围），运行停在 x = {x}。"
+        "在第 {k} 步停止：那里 f 或其梯度为无穷大（极点，或数值超出浮点数范围），运行停在 x = {x}。"
         "请尝试更小的学习率。",
     "Singular at step {k}: the second derivative is zero at x = {x}, so Newton's step is "
     "undefined. Try another start point.":

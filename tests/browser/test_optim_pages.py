@@ -158,3 +158,71 @@ def test_slider_step_to_redrawn_chart_latency(st_page):
     print(f"\nslider latency: median {stats['median_ms']} ms, p95 {stats['p95_ms']} ms "
           f"over {stats['n']} steps")
     st_page.assert_clean()
+
+
+# The page coordinates of a data point (x, y) of chart ``key``: plotly's own axis mapping.
+_POINT_JS = """([key, x, y]) => {
+  const gd = document.querySelector('.st-key-' + CSS.escape(key) + ' .js-plotly-plot');
+  const L = gd._fullLayout, r = gd.getBoundingClientRect();
+  return [r.left + L.xaxis._offset + L.xaxis.l2p(x), r.top + L.yaxis._offset + L.yaxis.l2p(y)];
+}"""
+
+
+def test_clicking_the_curve_sets_the_start_point(st_page):
+    """The challenges page: a click on the blue curve itself (not on an iterate) moves x0 there."""
+    import math
+
+    st_page.open("challenges")
+    page = st_page.page
+    sb.wait_chart(page, "ch_local_chart")
+    page.locator(".st-key-ch_local_chart").first.scroll_into_view_if_needed()
+    assert sb.path_trace(sb.plot(page, "ch_local_chart"))["x"][0] == pytest.approx(-0.6)
+    x = 1.6  # right of every iterate from the default start (-0.6 descends to -0.27)
+    px, py = page.evaluate(_POINT_JS, ["ch_local_chart", x, x * math.cos(math.pi * x)])
+    before = sb.fingerprint(page, "ch_local_chart")
+    page.mouse.move(px, py)
+    page.mouse.click(px, py)
+    sb.wait_redrawn(page, "ch_local_chart", before)
+    start = sb.path_trace(sb.plot(page, "ch_local_chart"))["x"][0]
+    assert start == pytest.approx(x, abs=0.02)
+    assert f"ch_local_x0={start:g}" in page.url  # on the slider's grid, and in the link
+    st_page.assert_clean()
+
+
+def test_parameter_sliders_return_to_the_default_and_reach_the_books_c(st_page):
+    import math
+
+    st_page.open("explorer?ex_function=rosenbrock")
+    page = st_page.page
+    sb.wait_chart(page, "ex_contour")
+    for key, expect in [("ArrowRight", "ex_f_b=101"), ("ArrowLeft", None)]:
+        before = sb.fingerprint(page, "ex_contour")
+        sb.slider_input(page, "ex_f_b").focus()
+        page.keyboard.press(key)
+        sb.wait_redrawn(page, "ex_contour", before)
+        # back at b = 100, the default, the link drops the parameter
+        assert (expect in page.url) if expect else ("ex_f_b" not in page.url), page.url
+    st_page.open("explorer?ex_function=xcos")
+    sb.wait_chart(page, "ex_curve")
+    before = sb.fingerprint(page, "ex_curve")
+    page.get_by_role("button", name="c = 0.15π").click()
+    sb.wait_redrawn(page, "ex_curve", before)
+    assert f"ex_f_c={0.15 * math.pi!r}" in page.url
+    st_page.assert_clean()
+
+
+def test_switching_language_keeps_the_compare_tab(st_page):
+    from urllib.parse import unquote
+
+    from ui.strings_zh import ZH
+
+    st_page.open("compare?cmp_view=Playback")
+    page = st_page.page
+    sb.wait_chart(page, "cmp_playback")
+    page.locator('[data-testid="stSidebar"]').get_by_text("中文", exact=True).click()
+    page.wait_for_function("() => document.querySelector('h1').innerText.includes('比较')")
+    sb.wait_idle(page)
+    assert page.locator('[role="tab"][aria-selected="true"]').inner_text() == ZH["Playback"]
+    assert page.locator(".st-key-cmp_playback .js-plotly-plot").count() == 1
+    assert f"cmp_view={ZH['Playback']}" in unquote(page.url), unquote(page.url)
+    st_page.assert_clean()
