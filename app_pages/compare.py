@@ -77,7 +77,11 @@ traces = compare(objective, [lane.entry(steps, name) for lane, name in zip(lanes
 rows = [summary(name, tr, objective, tol) for name, tr in traces]
 
 for i, (name, tr) in enumerate(traces, start=1):
-    if tr.status == "diverged":
+    if tr.status == "diverged" and tr.reason in ("domain", "infinite"):
+        st.error(t("Optimizer {i} ({name}) stopped at step {k}: f or its gradient is not a finite "
+                   "number there (a value too large for floating point), so its run stopped. Try "
+                   "a smaller learning rate.", i=i, name=name, k=tr.stopped_at), icon="♾️")
+    elif tr.status == "diverged":
         st.error(t("Optimizer {i} ({name}) diverged at step {k}: the iterate left |x| ≤ 1e8, so "
                    "its run stopped there. Try a smaller learning rate.", i=i, name=name,
                    k=tr.stopped_at), icon="💥")

@@ -432,6 +432,15 @@ def test_adding_a_lane_adds_a_path():
     assert len(at.dataframe[0].value) == 4
 
 
+def test_a_lane_whose_f_overflows_is_not_said_to_leave_the_bound():
+    # cosh(x/2) with gd at eta 1 from its start: f is inf at step 2 with x far inside 1e8
+    at = open_page(cmp_function="cosh", cmp_lanes="2", cmp1_method="gd")
+    at.select_slider(key="cmp1_eta").set_value(1.0).run()
+    assert not at.exception
+    errors = [e.value for e in at.error if e.value.startswith("Optimizer 1")]
+    assert errors and "not a finite number" in errors[0] and "1e8" not in errors[0], errors
+
+
 def test_a_diverging_lane_is_reported_in_words_and_no_nan_reaches_a_figure():
     at = open_page()
     at.select_slider(key="cmp3_eta").set_value(20.0).run()

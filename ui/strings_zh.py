@@ -222,6 +222,10 @@ ZH: dict[str, str] = {
     "there. Try a smaller learning rate.":
         "优化算法 {i}（{name}）在第 {k} 步发散：迭代点超出了 |x| ≤ 1e8 的范围，它的运行在此停止。"
         "请尝试更小的学习率。",
+    "Optimizer {i} ({name}) stopped at step {k}: f or its gradient is not a finite number there "
+    "(a value too large for floating point), so its run stopped. Try a smaller learning rate.":
+        "优化算法 {i}（{name}）在第 {k} 步停止：那里 f 或其梯度不是有限数（数值超出浮点数范围），"
+        "它的运行在此停止。请尝试更小的学习率。",
     "Optimizer {i} ({name}) stopped at step {k}: the Hessian is singular there, so Newton's step "
     "is undefined.":
         "优化算法 {i}（{name}）在第 {k} 步停止：那里的黑塞矩阵是奇异的，牛顿法的步长无定义。",
