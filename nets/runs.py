@@ -308,8 +308,10 @@ class RunStore:
         row = {
             "id": run_id, "created": created,
             "model": str(cfg.get("model", "")), "dataset": str(cfg.get("dataset", "")),
-            "optimizer": str(cfg.get("optimizer", "")), "lr": float(cfg.get("lr", 0.0)),
-            "batch_size": int(cfg.get("batch_size", 0)),
+            # what the run used (fast mode scales both; the config keeps what was asked for)
+            "optimizer": str(cfg.get("optimizer", "")),
+            "lr": float(hist.get("lr") or cfg.get("lr", 0.0)),
+            "batch_size": int(hist.get("batch_size") or cfg.get("batch_size", 0)),
             "epochs": int(cfg.get("epochs", len(epochs_done))),
             "device": str(hist.get("device") or cfg.get("device", "")),
             "fast": int(bool(cfg.get("fast", False))), "seed": int(cfg.get("seed", 0)),

@@ -51,6 +51,18 @@ def make_run(model="lenet", optimizer="adam", lr=1e-3, acc=0.8, n_epochs=2, seed
 # ----------------------------------------------------------------------------- the store
 
 
+def test_a_fast_run_is_listed_with_the_batch_and_rate_it_used(data_dir):
+    import dataclasses
+
+    config, history, sd = make_run()
+    config = dataclasses.replace(config, fast=True)
+    history.config, history.batch_size, history.lr = config, 128, 0.0014
+    store = RunStore()
+    row = store.get(store.add(config, history, sd))
+    assert (row.batch_size, row.lr) == (128, 0.0014)  # the table and the legend show these
+    assert "bs 128" in row.label() and (row.config["batch_size"], row.config["lr"]) == (64, 1e-3)
+
+
 def test_default_path_round_trip_and_delete(data_dir):
     store = RunStore()
     assert store.path == (data_dir / "runs.sqlite").absolute()
