@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the page imports optim/ and ui/, wherever this is run from
+    sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
@@ -34,6 +36,9 @@ def main() -> int:
                            cmp_lanes=str(args.lanes))
     at.session_state["cmp_view"] = args.view
     at.run()
+    if at.exception:
+        print(f"exception in the page: {at.exception[0].value}", file=sys.stderr)
+        return 1
     etas = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1]
     times = []
     for i in range(args.runs):

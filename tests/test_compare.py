@@ -5,6 +5,9 @@ import base64
 import json
 import logging
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -496,3 +499,15 @@ def test_settings_come_from_the_url():
     assert at.selectbox(key="cmp2_method").value == "adam"
     names = list(paths(chart(at, "contour")))
     assert len(names) == 2 and names[1].startswith("2: Adam (η=0.05)")
+
+
+@pytest.mark.parametrize("script", ["compare_rerun.py", "explorer_rerun.py"])
+def test_the_rerun_benchmarks_run_as_the_readme_gives_them(script, tmp_path):
+    # from another folder and without PYTHONPATH: compare_rerun.py once died on 'optim' there
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--runs", "2",
+                           "--steps", "20", "--json"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["runs"] == 2 and out.get("script", out).get("median_ms") > 0
