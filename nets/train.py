@@ -334,6 +334,10 @@ def plan(config: TrainConfig, n_train: int, device: str | torch.device | None = 
                          f"learning rate {config.lr:g} -> {lr:g}")
             batch = grown
             break
+        else:
+            if min(batch * FAST_BATCH_FACTORS[-1], cap, n_train) > batch:  # not said above
+                notes.append(f"fast mode: batch kept at {batch}: a larger one would leave fewer "
+                             f"than {FAST_MIN_TOTAL_STEPS} steps in the run (more epochs allow it)")
     steps_per_epoch = _steps_per_epoch(n_train, batch)
     total = steps_per_epoch * config.epochs
     if config.max_steps is not None:

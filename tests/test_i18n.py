@@ -127,6 +127,7 @@ def every_kind_of_training_note() -> list[str]:
         (TrainConfig(model="resnet18", fast=True), 60000, "cpu"),  # kept for 96 px inputs
         (TrainConfig(fast=True, batch_size=256), 60000, "cpu"),  # kept on the CPU
         (TrainConfig(fast=True, batch_size=64), 60000, "cpu"),  # grown, lr scaled
+        (TrainConfig(fast=True, batch_size=64, epochs=5), 1497, "cpu"),  # kept: too few steps
     ]:
         notes.extend(plan(cfg, n, dev).notes)
     from nets.data import load_dataset

@@ -808,6 +808,17 @@ def test_fit_under_cpu_bf16_autocast_trains_and_says_so(digits, monkeypatch, tmp
     assert not any("bf16" in n for n in hist.notes)
 
 
+def test_fast_mode_says_why_it_keeps_the_batch_on_a_short_run():
+    from nets.train import plan
+
+    short = plan(small(fast=True, batch_size=64, epochs=5), 1497, "cpu")
+    assert short.batch_size == 64 and short.notes == (
+        "fast mode: batch kept at 64: a larger one would leave fewer than 150 steps in the run "
+        "(more epochs allow it)",)
+    longer = plan(small(fast=True, batch_size=64, epochs=20), 1497, "cpu")
+    assert longer.batch_size == 128 and "kept" not in " ".join(longer.notes)
+
+
 def test_cli_batch_defaults_to_the_datasets_own():
     """Without --batch-size the run takes the dataset's default batch: the chapter's 256 on
     Fashion-MNIST, 64 on digits (where 256 would be 6 steps an epoch); --batch-size wins."""

@@ -552,6 +552,9 @@ NOTES_ZH: list[tuple[str, str]] = [
      "快速模式：输入为 {1}×{2} 时批量保持 {0}（这块 GPU 只有 {3} GiB 显存，更大的批量放不下）"),
     (r"fast mode: batch kept at (\d+) on the CPU \(a larger batch trains no faster there\)",
      "快速模式：在 CPU 上批量保持 {0}（更大的批量在 CPU 上并不更快）"),
+    (r"fast mode: batch kept at (\d+): a larger one would leave fewer than (\d+) steps in the run "
+     r"\(more epochs allow it\)",
+     "快速模式：批量保持 {0}：更大的批量会让整个训练少于 {1} 步（增加迭代周期数即可）"),
     (r"fast mode: batch (\d+) -> (\d+), learning rate (\S+) -> (\S+)",
      "快速模式：批量 {0} → {1}，学习率 {2} → {3}"),
     (r"fast mode: (\d+) from-scratch BatchNorm layers ran as PyTorch's fused kernel "
