@@ -96,9 +96,23 @@ def _shown(paths, objective: Objective) -> list[tuple[str, Trace, str, Trace | N
     domain instead of stretching to |x| ~ 1e6 and squashing everything else to a point."""
     out = []
     for name, tr, color in paths:
-        cut = clip_to_view(tr, objective)
+        cut = clip_to_view(tr, objective) if _runs_away(tr, objective) else tr
         out.append((name, cut, color, tr if len(cut.xs) < len(tr.xs) else None))
     return out
+
+
+def _runs_away(tr: Trace, objective: Objective) -> bool:
+    """Whether a path runs away rather than settles somewhere beyond the view: it diverged, or
+    its last step still spans more than 1% of the view. A path that settles far out is drawn
+    whole, the axes stretched to it, as the book draws it (Newton on x·cos(0.15πx) from 10
+    settles at 26.83, a local maximum: the chapter's point about Newton on a non-convex f)."""
+    if tr.status == "diverged":
+        return True
+    if len(tr.xs) < 2:
+        return False
+    box = view_box(objective, start=tr.xs[0])
+    last = np.abs(tr.xs[-1] - tr.xs[-2]) / np.maximum(box[:, 1] - box[:, 0], 1e-300)
+    return bool(np.max(last) > 0.01)
 
 
 def _runaway_text(full: Trace, shown: Trace, labels: Mapping[str, str]) -> str:

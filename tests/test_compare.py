@@ -511,3 +511,19 @@ def test_the_rerun_benchmarks_run_as_the_readme_gives_them(script, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["runs"] == 2 and out.get("script", out).get("median_ms") > 0
+
+
+def test_a_path_that_settles_beyond_the_view_is_drawn_whole_as_the_book_draws_it():
+    # Newton on x·cos(0.15πx) from 10 with eta 1 settles at 26.83 (the book's figure): not a
+    # runaway, so no cut and no "ran away" note; a diverging run is still cut.
+    obj = get_function("xcos", c=0.15 * math.pi)
+    tr = run(obj, get_method("newton"), get_schedule("constant", 1.0, 10), [10.0], 10)
+    assert tr.status == "ok" and tr.final[0] == pytest.approx(26.834133, abs=1e-5)
+    fig = curve_figure(obj, [("newton", tr)])
+    path = next(d for d in fig.data if d.name == "newton")
+    xs = np.asarray(path.x, dtype=float)
+    assert len(xs) == 11 and xs[-1] == pytest.approx(26.834133, abs=1e-5)  # every iterate
+    assert not any("ran away" in (a.text or "") for a in fig.layout.annotations)
+    away = run(obj, get_method("gd"), get_schedule("constant", 5.0, 10), [10.0], 10)
+    fig = curve_figure(obj, [("gd", away)])
+    assert any("ran away" in (a.text or "") for a in fig.layout.annotations)
