@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import math
 import threading
 import time
 import traceback
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
 FINISHED = ("done", "stopped", "failed")
+DOWNLOAD_REPORT_EVERY = 0.25  # seconds between a download's progress reports
 MAX_POINTS = 2000  # live-chart points kept per job; older ones are thinned 2:1 beyond this
 
 
@@ -376,9 +378,15 @@ def train_job(config, num_samples: int = 32) -> Callable[[JobContext], TrainResu
 
         ctx.report(Progress(phase="load", message=config.dataset))
 
+        last_report = [-math.inf]
+
         def downloading(name: str, done: int, total: int | None) -> None:
             if ctx.should_stop():  # Stop, or a closed tab: free the worker between chunks
                 raise DownloadCancelled(name)
+            now = time.monotonic()  # every chunk is 64 KiB: report a few times a second
+            if now - last_report[0] < DOWNLOAD_REPORT_EVERY and done != total:
+                return
+            last_report[0] = now
             size = f"{done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else \
                 f"{done / 1e6:.1f} MB"
             ctx.report(Progress(phase="download", message=f"{name}, {size}"))
@@ -402,8 +410,6 @@ def train_job(config, num_samples: int = 32) -> Callable[[JobContext], TrainResu
         confusion = None
         if preds is not None:
             preds = history.final_test_preds = preds.cpu()  # the result holds no device memory
-            if history.test_preds is not None:
-                history.test_preds = preds
             confusion = np.bincount((labels * k + preds).numpy(),
                                     minlength=k * k).reshape(k, k).astype(np.int64)
             sample_preds = preds[:n]

@@ -466,13 +466,17 @@ class History:
     lr: float = 0.0
     notes: list[str] = field(default_factory=list)
     compile_seconds: float | None = None  # with config.compile: the first (compiling) step
-    # The final model's predictions for the test set (int64, on the training device), from the
-    # evaluation fit ends with; None after a stop or a distributed fit. Not part of to_dict.
-    test_preds: torch.Tensor | None = field(default=None, repr=False, compare=False)
-    # The predictions behind final_test_acc (the last finished epoch's test pass): test_preds on
-    # a finished run; after a stop, what the page shows instead of a second pass over the test
-    # set with the weights at the stop (a minute for ResNet-18 on 10,000 images on a CPU).
+    # The predictions behind final_test_acc (int64, on the training device): the last finished
+    # epoch's test pass; None before any and after a distributed fit. Not part of to_dict. After
+    # a stop the page shows them instead of a second pass over the test set with the weights at
+    # the stop (a minute for ResNet-18 on 10,000 images on a CPU).
     final_test_preds: torch.Tensor | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def test_preds(self) -> torch.Tensor | None:
+        """The final model's predictions for the test set (the evaluation fit ends with); None
+        after a stop, when the weights moved on after the last test pass."""
+        return None if self.stopped else self.final_test_preds
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -954,8 +958,6 @@ def _fit(model: nn.Module, data, config: TrainConfig,
     hist.compile_seconds = take_step.compile_seconds
     if world == 1:
         hist.final_test_preds = epoch_preds
-        if not stopped:  # the last evaluation saw the final weights
-            hist.test_preds = last_preds
     hist.seconds = time.perf_counter() - t_start
     hist.final_test_acc = next((e["test_acc"] for e in reversed(hist.epochs)
                                 if e["test_acc"] is not None), None)

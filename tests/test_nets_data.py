@@ -249,6 +249,37 @@ def test_a_training_job_reports_the_download_and_stop_cancels_it(tmp_path, fake,
     assert not any(n.endswith(".part") for n in _leftovers(data_dir))
 
 
+def test_a_download_reports_a_few_times_a_second_not_every_chunk(tmp_path, fake, monkeypatch):
+    # Each report is a snapshot in the job's live-chart list: one per 64 KiB chunk would put
+    # about 900 into it for Fashion-MNIST's 30 MB. The end of each file is always reported.
+    import nets.data
+    from nets.jobs import train_job
+    from nets.train import TrainConfig
+
+    mirror, md5s, _ = fake
+    monkeypatch.setattr(nets.data, "FASHION_MNIST_FILES", md5s)
+    monkeypatch.setenv("D2L_LAB_FASHION_MNIST_URL", mirror.url)
+    big = "train-images-idx3-ubyte.gz"
+    mirror.files[big] = mirror.files[big] + b"\0" * (4 << 20)  # 64 chunks
+    md5s[big] = hashlib.md5(mirror.files[big]).hexdigest()
+    reports = []
+
+    class Ctx:
+        def report(self, progress):
+            reports.append(progress)
+
+        def should_stop(self):
+            return False
+
+    config = TrainConfig(model="lenet-bn", dataset="fashion-mnist", data_dir=str(tmp_path / "d"),
+                         epochs=1, device="cpu", max_steps=1)
+    assert train_job(config)(Ctx()) is not None
+    fetched = [p.message for p in reports if p.phase == "download"]
+    assert 4 <= len(fetched) <= 4 * 2 + 8, fetched  # a file's start and end, and a few between
+    size = f"{len(mirror.files[big]) / 1e6:.1f}"
+    assert f"{big}, {size} of {size} MB" in fetched
+
+
 def test_an_unwritable_data_folder_is_a_data_error(tmp_path, fake, monkeypatch):
     import tempfile
 
