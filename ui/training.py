@@ -464,10 +464,9 @@ def finished(prefix: str) -> None:
 
 def run_name(result) -> str:
     """Model, optimizer, learning rate and batch as the run used them (fast mode may scale
-    the batch and the learning rate)."""
+    the batch and the learning rate), as the Runs table lists them."""
     cfg, hist = result.config, result.history
-    lr, bs = (hist.lr or cfg.lr, hist.batch_size or cfg.batch_size) if cfg.fast else \
-        (cfg.lr, cfg.batch_size)
+    lr, bs = hist.lr or cfg.lr, hist.batch_size or cfg.batch_size
     return f"{cfg.model} · {cfg.optimizer} lr {lr:g} · bs {bs}" + (" · fast" if cfg.fast else "")
 
 
