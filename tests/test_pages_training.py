@@ -193,6 +193,8 @@ def test_overlay_names_tell_runs_apart():
     assert "digits" in data[0] and "fashion-mnist" in data[1]
     fast = run_names([result(fast=True, batch_size=16, lr=0.001)])[0]
     assert "bs 32" in fast and "lr 0.002" in fast  # what fast mode ran, not what was asked
+    plain = run_names([result(batch_size=64, lr=0.01)])[0]
+    assert "bs 128" in plain and "lr 0.02" in plain  # the history's values in every mode
 
 
 def test_browser_id_is_the_xsrf_token_whatever_its_mask():
