@@ -9,8 +9,10 @@ pool, a remote queue) can replace the runner without touching pages.
 
 At most ``max_concurrent`` jobs run at once (1 on CPU, where two trainings would only share the
 same cores); further jobs wait in FIFO order with a visible ``job.queue_position``. A page calls
-``job.touch()`` on every poll; a job whose owner has not polled for ``abandon_after`` seconds is
-stopped, so a closed browser tab frees its worker.
+``job.touch(watcher)`` on every poll; a job whose owner has not polled for ``abandon_after`` seconds
+is stopped, so a closed browser tab frees its worker, unless one of the watchers that polled it is
+still connected (``watcher_alive``): a browser throttles a hidden tab's timers (Chrome to one
+wake-up a minute), so a tab the user switched away from stops polling but keeps its connection.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Job:
         self.started_at: float | None = None
         self.finished_at: float | None = None
         self._last_seen = runner._clock()
+        self._watchers: set[str] = set()  # who polled it (e.g. browser sessions), see touch()
         self._stop = threading.Event()
         self._done = threading.Event()
 
@@ -95,10 +98,13 @@ class Job:
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
-    def touch(self) -> None:
-        """Mark the owner as still watching (call on every poll)."""
+    def touch(self, watcher: str | None = None) -> None:
+        """Mark the owner as still watching (call on every poll); ``watcher``: who polls (a
+        browser session's id), asked about with the runner's ``watcher_alive`` once polls stop."""
         with self._lock:
             self._last_seen = self._runner._clock()
+            if watcher is not None:
+                self._watchers.add(watcher)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job finished; True if it did within ``timeout``."""
@@ -160,7 +166,8 @@ class JobRunner:
 
     def __init__(self, max_concurrent: int | None = None, *, cancel_if_abandoned: bool = True,
                  abandon_after: float = 30.0, watch_interval: float = 1.0,
-                 keep_finished: float = 3600.0, clock: Callable[[], float] = time.monotonic):
+                 keep_finished: float = 3600.0, clock: Callable[[], float] = time.monotonic,
+                 watcher_alive: Callable[[str], bool] | None = None):
         if max_concurrent is None:
             max_concurrent = _default_max_concurrent()
         if int(max_concurrent) < 1:
@@ -173,6 +180,7 @@ class JobRunner:
         self.watch_interval = float(watch_interval)
         self.keep_finished = float(keep_finished)
         self._clock = clock
+        self._watcher_alive = watcher_alive
         self._lock = threading.RLock()
         self._latest: dict[str, Job] = {}
         self._queue: list[Job] = []
@@ -227,7 +235,8 @@ class JobRunner:
             return [j for j in self._latest.values() if j._status in ACTIVE]
 
     def check_abandoned(self) -> list[Job]:
-        """Stop every active job whose owner stopped polling; returns the jobs it stopped."""
+        """Stop every active job whose owner stopped polling and none of whose watchers is still
+        connected; returns the jobs it stopped."""
         if not self.cancel_if_abandoned:
             return []
         now = self._clock()
@@ -235,12 +244,33 @@ class JobRunner:
         with self._lock:
             for job in list(self._latest.values()):
                 if job._status in ACTIVE and not job._stop.is_set() \
-                        and now - job._last_seen > self.abandon_after:
+                        and now - job._last_seen > self.abandon_after \
+                        and not self._still_watched(job):
                     self._stop_job(job, "abandoned")
                     stopped.append(job)
         for job in stopped:
             log.info("job %s of %s stopped: owner stopped polling", job.id, job.owner)
         return stopped
+
+    def _still_watched(self, job: Job) -> bool:
+        """Whether a watcher that polled ``job`` is still connected (dead ones are forgotten)."""
+        if self._watcher_alive is None:
+            return False
+        with job._lock:
+            watchers = list(job._watchers)
+        alive = False
+        for w in watchers:
+            try:
+                ok = bool(self._watcher_alive(w))
+            except Exception:  # a broken check must not keep every run alive, nor kill the watch
+                log.exception("watcher_alive(%r) failed", w)
+                ok = False
+            if ok:
+                alive = True
+            else:
+                with job._lock:
+                    job._watchers.discard(w)
+        return alive
 
     def shutdown(self, timeout: float | None = 5.0) -> None:
         """Stop every job and wait for the workers (tests, server shutdown)."""

@@ -17,6 +17,13 @@ _DATA = tempfile.mkdtemp(prefix="d2l-lab-tests-")
 os.environ["D2L_LAB_DATA_DIR"] = _DATA
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Remove the session's data directory (run stores and weights: tens of MB a session)."""
+    import shutil
+
+    shutil.rmtree(_DATA, ignore_errors=True)
+
+
 import pytest  # noqa: E402
 import torch  # noqa: E402
 

@@ -183,6 +183,38 @@ def test_abandoned_job_is_stopped_but_a_polled_one_is_not():
         runner.shutdown(timeout=WAIT)
 
 
+def test_a_job_whose_watcher_is_still_connected_is_not_abandoned():
+    # A hidden tab: its polls stop (the browser throttles its timers) but its session is
+    # still connected, so its run goes on; once the session is gone, the run stops.
+    now = [1000.0]
+    connected = {"tab-1": True, "tab-2": False}
+    asked = []
+
+    def alive(session):
+        asked.append(session)
+        if session == "broken":
+            raise RuntimeError("no runtime")
+        return connected.get(session, False)
+
+    runner = JobRunner(max_concurrent=2, abandon_after=30.0, clock=lambda: now[0],
+                       watch_interval=3600, watcher_alive=alive)
+    try:
+        started = threading.Event()
+        a = runner.submit("alice", looping_job(started))
+        assert started.wait(WAIT)
+        for watcher in ("tab-1", "tab-2", "broken"):
+            a.touch(watcher)
+        now[0] += 40.0
+        assert runner.check_abandoned() == [] and a.status == "running"
+        assert set(asked) >= {"tab-1"}
+        assert a._watchers == {"tab-1"}  # the closed and the broken one are forgotten
+        connected["tab-1"] = False  # the tab is closed
+        assert runner.check_abandoned() == [a]
+        assert a.wait(WAIT) and a.stop_reason == "abandoned"
+    finally:
+        runner.shutdown(timeout=WAIT)
+
+
 def test_abandon_can_be_switched_off():
     now = [0.0]
     runner = JobRunner(max_concurrent=1, cancel_if_abandoned=False, clock=lambda: now[0])

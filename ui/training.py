@@ -39,7 +39,23 @@ def job_runner() -> JobRunner:
         # Leave one core to the server, which keeps drawing pages while a run trains: with all
         # cores in torch's pool, training on a busy 2-core machine ran up to 20x slower.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
-    return JobRunner(abandon_after=10.0)  # a closed tab stops its run within ~10 s
+    # a closed tab stops its run within ~10 s; a hidden one (polls throttled) keeps it
+    return JobRunner(abandon_after=10.0, watcher_alive=_session_connected)
+
+
+def _session_connected(session_id: str) -> bool:
+    """Whether a browser session still has its connection open (thread-safe)."""
+    from streamlit import runtime
+
+    return runtime.exists() and runtime.get_instance().is_active_session(session_id)
+
+
+def _this_session() -> str | None:
+    """The browser session running this script, the watcher that job.touch() records."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
 
 
 XSRF_COOKIE = "_streamlit_xsrf"
@@ -247,7 +263,7 @@ def sidebar_status() -> None:
 
     @st.fragment(run_every=2.0)
     def badge():
-        job.touch()  # the owner is still here, on whatever page
+        job.touch(_this_session())  # the owner is still here, on whatever page
         p = job.progress
         if job.done:
             st.caption(t("Training finished."))
@@ -407,7 +423,7 @@ def panel(prefix: str, model_ids: list[str], default_model: str) -> None:
 def live(job, prefix: str) -> None:
     @st.fragment(run_every=POLL_SECONDS)
     def poll():
-        job.touch()
+        job.touch(_this_session())
         if job.done:
             st.rerun(scope="app")
         pos = job.queue_position

@@ -420,6 +420,44 @@ def test_a_reload_finds_the_run_again(sessions, data_dir):
     s.assert_clean()
 
 
+# A hidden tab, as far as the page's polls go: while window.__d2lHidden is set, no setInterval
+# callback runs (Streamlit's run_every is a setInterval in the page); the socket stays open.
+THROTTLED_TIMERS = """
+(() => {
+  const setInterval0 = window.setInterval;
+  window.setInterval = function (fn, ms, ...args) {
+    return setInterval0(function () {
+      if (!window.__d2lHidden && typeof fn === "function") fn.apply(this, args);
+    }, ms);
+  };
+})();
+"""
+
+
+def test_a_hidden_tab_keeps_its_run(sessions, data_dir):
+    # A lecturer starts a run and switches to the slides: the browser throttles a hidden tab's
+    # timers (Chrome: one wake-up a minute after five minutes), so the page's polls stop while
+    # its connection stays open. Here no interval timer fires at all, past the abandon window.
+    s = sessions()
+    s.page.add_init_script(THROTTLED_TIMERS)
+    s.open("resnet?rn_dataset=digits&rn_epochs=50&rn_batch=16&rn_resize=32&rn_seed=28")
+    page = s.page
+    click(page, "rn_start")
+    wait_training_state(page, running=True, prefix="rn_")
+    wait_points_above(page, "rn_live", 0)
+    page.evaluate("window.__d2lHidden = true")
+    time.sleep(16)  # no poll for longer than abandon_after=10 plus the watcher's tick
+    rows = runs_of(data_dir, 28)
+    page.evaluate("window.__d2lHidden = false")
+    assert rows == [], f"a hidden tab's run was stopped: {rows}"
+    wait_training_state(page, running=True, prefix="rn_")
+    assert_live_chart_grows(page, "rn_live")
+    click(page, "rn_stop")
+    wait_training_state(page, running=False, prefix="rn_")
+    assert [(r.status, r.epochs) for r in runs_of(data_dir, 28)] == [("stopped", 50)]
+    s.assert_clean()
+
+
 def test_closed_tab_stops_and_records_the_run(sessions, data_dir):
     s, page = start_long_run(sessions, seed=33)
     s.assert_clean()
