@@ -361,7 +361,7 @@ def run_startup(a) -> dict:
     seconds to fit's first progress update and to the first one after a finished step."""
     from nets.data import load_dataset
     from nets.models import MODELS, build_model
-    from nets.train import TrainConfig, _seeded, fit
+    from nets.train import TrainConfig, fit
 
     out = []
     t0 = time.perf_counter()
@@ -380,8 +380,7 @@ def run_startup(a) -> dict:
         data = load_dataset("digits")
         config = TrainConfig(model=model_id, dataset="digits", epochs=1,
                              batch_size=a.batch_size, device=a.device, seed=a.seed)
-        with _seeded(config.seed):
-            model = build_model(model_id, num_classes=len(data.classes))
+        model = build_model(model_id, num_classes=len(data.classes), seed=config.seed)
         limit = _Limit(1)  # one step is enough to see both marks
         fit(model, data, config, on_progress=on_progress, should_stop=limit)
         _sync(torch.device(a.device))

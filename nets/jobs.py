@@ -404,7 +404,7 @@ def train_job(config, num_samples: int = 32) -> Callable[[JobContext], TrainResu
 
         from nets.data import DownloadCancelled, load_dataset
         from nets.models import build_model
-        from nets.train import Progress, _seeded, acceleration, fit, input_size, predict
+        from nets.train import Progress, acceleration, fit, input_size, predict
 
         ctx.report(Progress(phase="load", message=config.dataset))
 
@@ -427,8 +427,7 @@ def train_job(config, num_samples: int = 32) -> Callable[[JobContext], TrainResu
             return None  # the partial file is gone; the files already complete are kept
         if ctx.should_stop():
             return None  # stopped while loading: status 'stopped', no result
-        with _seeded(config.seed):
-            model = build_model(config.model, num_classes=len(data.classes))
+        model = build_model(config.model, num_classes=len(data.classes), seed=config.seed)
         history = fit(model, data, config, on_progress=ctx.report, should_stop=ctx.should_stop)
         # The test pass behind the reported test accuracy: the final one, or after a stop the
         # last finished epoch's. No second pass over the test set after a stop: the user asked

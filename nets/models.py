@@ -11,6 +11,7 @@ them like the chapter does (``for name, layer in net.named_children()``).
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -249,12 +250,26 @@ class UnknownModel(KeyError, ValueError):
         return str(self.args[0]) if self.args else "unknown model"
 
 
-def build_model(model_id: str, num_classes: int = 10, in_channels: int = 1) -> nn.Module:
-    """A fresh model from the registry."""
+# A model's initial weights come from torch's default generator, one per process and shared by
+# every thread: a seeded build must not interleave with another thread's build (a page drawing
+# its layer table while a job starts), or the same seed gives other weights. Every build holds it.
+_DEFAULT_GENERATOR = threading.Lock()
+
+
+def build_model(model_id: str, num_classes: int = 10, in_channels: int = 1,
+                seed: int | None = None) -> nn.Module:
+    """A fresh model from the registry; with ``seed``, its initial weights are those of
+    ``torch.manual_seed(seed)`` whatever other threads do, and the caller's generator state is
+    left as it was."""
     spec = MODELS.get(model_id)
     if spec is None:
         raise UnknownModel(f"unknown model {model_id!r}; valid ids: {', '.join(MODELS)}")
     if int(num_classes) < 1 or int(in_channels) < 1:
         raise ValueError(f"num_classes and in_channels must be positive, "
                          f"got {num_classes} and {in_channels}")
-    return spec.build(num_classes=int(num_classes), in_channels=int(in_channels))
+    with _DEFAULT_GENERATOR:
+        if seed is None:
+            return spec.build(num_classes=int(num_classes), in_channels=int(in_channels))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            return spec.build(num_classes=int(num_classes), in_channels=int(in_channels))

@@ -735,7 +735,6 @@ def _fit(model: nn.Module, data, config: TrainConfig,
             message=f"preparing: {device.type}" + (f" x{world}" if world > 1 else "")
                     + f", batch {p.batch_size}, {p.total_steps} steps"))
 
-    torch.manual_seed(config.seed)
     if on_cuda:
         torch.backends.cudnn.benchmark = CUDNN_BENCHMARK
     model.to(device)
@@ -1244,8 +1243,7 @@ def _main(argv: list[str] | None) -> int:
     except DataError as e:
         raise UsageError(_one_line(e)) from None
 
-    with _seeded(config.seed):
-        model = build_model(config.model, num_classes=len(data.classes))
+    model = build_model(config.model, num_classes=len(data.classes), seed=config.seed)
 
     rank = _init_distributed(config) if args.distributed else 0
     stop = threading.Event()
@@ -1341,23 +1339,6 @@ def _init_distributed(config: TrainConfig) -> int:
 def _one_line(e: BaseException) -> str:
     text = str(e).strip()
     return " ".join(text.split()) if text else type(e).__name__
-
-
-class _seeded:
-    """Seed torch's global generator for a block (e.g. building a model) without leaking."""
-
-    def __init__(self, seed: int):
-        self.seed = seed
-        self._ctx = None
-
-    def __enter__(self):
-        self._ctx = torch.random.fork_rng(devices=[])
-        self._ctx.__enter__()
-        torch.manual_seed(self.seed)
-        return self
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
 
 
 def _install_sigint(stop: threading.Event) -> Callable[[], None]:

@@ -203,3 +203,29 @@ def test_cli_subprocess_json_and_exit_code_2():
     bad = run("--model", "densenet", "--input", "2,1,28,28")
     assert bad.returncode == 2 and bad.stdout == ""
     assert len(bad.stderr.strip().splitlines()) == 1 and "29x29" in bad.stderr
+
+
+def test_a_seeded_build_gets_its_weights_whatever_another_thread_builds():
+    # A job builds its model from its seed while another session's page builds one for its
+    # layer table: torch's default generator is shared by the threads.
+    import threading
+
+    ref = build_model("resnet18", seed=3).state_dict()
+    stop = threading.Event()
+
+    def other_page():
+        while not stop.is_set():
+            build_model("lenet")
+
+    thread = threading.Thread(target=other_page)
+    thread.start()
+    try:
+        for _ in range(4):
+            sd = build_model("resnet18", seed=3).state_dict()
+            assert all(torch.equal(sd[k], ref[k]) for k in ref)
+    finally:
+        stop.set()
+        thread.join()
+    state = torch.random.get_rng_state()
+    build_model("lenet", seed=5)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's generator untouched
