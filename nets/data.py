@@ -20,9 +20,9 @@ import gzip
 import hashlib
 import http.client
 import os
+import secrets
 import socket
 import struct
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -127,10 +127,29 @@ def read_idx(path, expect_ndim: int | None = None) -> np.ndarray:
     return arr.reshape(dims).astype(dtype.newbyteorder("="), copy=True)
 
 
-def _atomic_write(path: Path, write: Callable[[object], None]) -> None:
-    """Write through a temporary file in the same directory, then ``os.replace`` it."""
+def temp_file_beside(path: Path, prefix: str | None = None, suffix: str = ".part"
+                     ) -> tuple[int, str]:
+    """A new, empty temporary file in ``path``'s folder, open for writing: ``(fd, name)``. Like
+    ``tempfile.mkstemp``, but with the permissions ``open()`` gives a new file (0666 less the
+    umask) instead of 0600, as the file becomes the user's ordinary file once renamed."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = os.path.join(path.parent, f"{prefix or '.' + path.name + '.'}"
+                                         f"{secrets.token_hex(6)}{suffix}")
+        try:
+            return os.open(name, flags, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {path.parent}")
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[object], None], *,
+                 prefix: str | None = None, suffix: str = ".part") -> None:
+    """Write through a temporary file in the same directory (flushed to disk), then
+    ``os.replace`` it: readers see the old file or the whole new one, never a torn one."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    fd, tmp = temp_file_beside(path, prefix, suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -157,7 +176,7 @@ def write_idx(path, array) -> Path:
         + np.ascontiguousarray(arr).tobytes()
     if path.name.endswith(".gz"):
         payload = gzip.compress(payload, mtime=0)
-    _atomic_write(path, lambda fh: fh.write(payload))
+    atomic_write(path, lambda fh: fh.write(payload))
     return path
 
 
@@ -193,7 +212,7 @@ def _fetch(url: str, dest: Path, md5: str, progress, timeout: float) -> None:
     """Stream ``url`` into a temporary file beside ``dest``; on success (MD5 ok) move it there."""
     name = dest.name
     try:
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        fd, tmp = temp_file_beside(dest)
     except OSError as exc:
         raise DataError(f"cannot write {name} into {dest.parent}: {exc.strerror or exc} "
                         f"(choose a writable data folder: --data-dir or $D2L_LAB_DATA_DIR)"

@@ -1025,21 +1025,17 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, config: TrainConf
 
 
 def write_checkpoint(path: str | os.PathLike, payload: dict) -> None:
-    """Write a :func:`checkpoint_payload` to ``path`` atomically (temp file + os.replace)."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".ckpt-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write a :func:`checkpoint_payload` to ``path`` atomically (temp file + os.replace).
+
+    Serialised in memory first: a failed write (a full disk) is then an ``OSError`` naming its
+    cause, where ``torch.save`` into the file reported it as a ``RuntimeError`` from its zip
+    writer ("unexpected pos 15168 vs 15056")."""
+    from nets.data import atomic_write
+
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    atomic_write(os.path.abspath(os.fspath(path)), lambda f: f.write(buf.getbuffer()),
+                 prefix=".ckpt-", suffix=".tmp")
 
 
 def _plain(d: Mapping[str, Any]) -> dict:
@@ -1114,6 +1110,10 @@ def _expected_shapes(model_id: str, num_classes: int, sd: Mapping[str, torch.Ten
 
 class UsageError(Exception):
     pass
+
+
+class SaveFailed(Exception):
+    """Training finished but its weights could be written nowhere (exit code 1)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -1205,9 +1205,18 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"python -m nets.train: error: {e}", file=sys.stderr)
         return 2
+    except SaveFailed as e:
+        print(f"python -m nets.train: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("python -m nets.train: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as a Unix tool does
+        try:  # no second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141
 
 
 def _main(argv: list[str] | None) -> int:
@@ -1224,8 +1233,10 @@ def _main(argv: list[str] | None) -> int:
         _check_distributed_env()  # before the data is loaded: a mistake is reported at once
     if args.save is not None:
         target = os.path.dirname(os.path.abspath(args.save))
-        if os.path.isdir(args.save):
-            raise UsageError(f"--save: '{args.save}' is a directory")
+        if not args.save.strip():
+            raise UsageError("--save needs a file name, e.g. --save model.pt")
+        if os.path.isdir(args.save) or args.save.endswith(("/", os.sep)):
+            raise UsageError(f"--save: '{args.save}' is a directory; give a file name in it")
         if not os.path.isdir(target):
             raise UsageError(f"--save: folder '{target}' does not exist")
         try:  # before training, not after it: try a file there (os.access says yes to root)
@@ -1292,11 +1303,16 @@ def _save_or_fall_back(path: str, model: nn.Module, config: TrainConfig, hist: H
         save_checkpoint(path, model, config, hist, classes=classes)
         return path
     except OSError as e:
-        spare = os.path.join(tempfile.gettempdir(), f"d2l-lab-{config.model}-{os.getpid()}.pt")
+        first = e
+    spare = os.path.join(tempfile.gettempdir(), f"d2l-lab-{config.model}-{os.getpid()}.pt")
+    try:
         save_checkpoint(spare, model, config, hist, classes=classes)
-        print(f"error: could not write {path} ({e.strerror or e}); the weights are in {spare}",
-              file=sys.stderr)
-        return spare
+    except OSError as e:
+        raise SaveFailed(f"could not write {path} ({first.strerror or first}) nor {spare} "
+                         f"({e.strerror or e}); the weights are lost") from None
+    print(f"error: could not write {path} ({first.strerror or first}); the weights are in "
+          f"{spare}", file=sys.stderr)
+    return spare
 
 
 DIST_ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")

@@ -281,14 +281,17 @@ def test_a_download_reports_a_few_times_a_second_not_every_chunk(tmp_path, fake,
 
 
 def test_an_unwritable_data_folder_is_a_data_error(tmp_path, fake, monkeypatch):
-    import tempfile
+    import os
 
     mirror, md5s, _ = fake
+    os_open = os.open
 
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
+    def refuse(path, flags, *args, **kwargs):  # a folder root may not write in either
+        if flags & os.O_CREAT and str(path).startswith(str(tmp_path / "d")):
+            raise PermissionError(13, "Permission denied")
+        return os_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(DataError, match="cannot write .* Permission denied.*writable"):
         download_fashion_mnist(tmp_path / "d", base_url=mirror.url, md5s=md5s)
 

@@ -529,6 +529,8 @@ def test_cli_compile_flag_compiles_and_says_so(capsys):
     (["--dataset", "digits", "--bogus"], "unrecognized"),
     (["--dataset", "digits", "--precision", "half"], "unknown precision 'half'"),
     (["--dataset", "digits", "--save", "/nonexistent-dir/x.pt"], "does not exist"),
+    (["--dataset", "digits", "--save", ""], "needs a file name"),
+    (["--dataset", "digits", "--save", "weights/x.pt/"], "is a directory"),
 ])
 def test_cli_bad_values_one_line_exit_2(capsys, argv, words):
     code, out, err = run_main(capsys, *argv)
@@ -579,6 +581,61 @@ def test_cli_a_save_that_fails_after_training_keeps_the_weights(capsys, tmp_path
     assert "No space left on device" in err and str(spare[0]) in err
     assert f"saved {spare[0]}" in out
     assert load_checkpoint(spare[0], "lenet-bn-scratch")
+
+
+def _cli(cwd, *argv, env=None, **kw) -> subprocess.Popen:
+    """``python -m nets.train --dataset digits --device cpu ARGV`` in a process of its own."""
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS="1", **(env or {}))
+    return subprocess.Popen([sys.executable, "-m", "nets.train", "--dataset", "digits",
+                             "--device", "cpu", *argv], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs POSIX resource limits")
+def test_cli_a_full_disk_is_one_line_and_leaves_no_torn_file(tmp_path):
+    # Files may grow to 64 KB (a full disk, for every folder): the weights (190 KB) fit nowhere.
+    # torch.save's own writer reported that as a RuntimeError traceback after training.
+    import resource
+    import signal
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    spare = tmp_path / "spare"
+    spare.mkdir()
+    proc = _cli(tmp_path, "--max-steps", "2", "--save", "w.pt", env={"TMPDIR": str(spare)},
+                preexec_fn=small_disk)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert "could not write w.pt (File too large)" in last and "the weights are lost" in last
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == []  # nothing torn
+
+
+def test_checkpoints_get_the_permissions_of_an_ordinary_file(tmp_path, digits):
+    from nets.models import build_model
+
+    old = os.umask(0o022)
+    try:
+        save_checkpoint(tmp_path / "w.pt", build_model("lenet"), TrainConfig(model="lenet"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "w.pt").stat().st_mode & 0o777 == 0o644  # mkstemp made it 0600
+
+
+def test_cli_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    # python -m nets.train ... --json | head -1
+    proc = _cli(tmp_path, "--model", "lenet", "--epochs", "3", "--batch-size", "256", "--json")
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.wait(timeout=120)
+    assert json.loads(first)["epoch"] == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert proc.returncode == 141
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
