@@ -131,8 +131,7 @@ class JobContext:
             job._progress = snap
             job._points.append(snap)
             if len(job._points) > MAX_POINTS:
-                last = job._points[-1]
-                job._points = job._points[:-1:2] + [last]
+                job._points = _thinned(job._points)
 
     def should_stop(self) -> bool:
         return self._job._stop.is_set()
@@ -159,6 +158,17 @@ def _clear_message(exc: BaseException) -> str:
     if isinstance(exc, (ValueError, OSError)) or type(exc).__module__.startswith(("nets.", "optim.")):
         return text  # the project's own errors (DataUnavailable, CheckpointError...) read well
     return f"{type(exc).__name__}: {text}"
+
+
+def _thinned(points: list[Any]) -> list[Any]:
+    """Every other point, keeping the last one and those that carry a test accuracy (an
+    evaluation's, phase "eval"): the live chart's test-accuracy markers stay."""
+    last = len(points) - 1
+    kept = [p for i, p in enumerate(points)
+            if i % 2 == 0 or i == last or getattr(p, "phase", None) == "eval"]
+    if len(kept) > MAX_POINTS:  # evaluations alone fill it (an evaluation every few steps)
+        kept = kept[:-1:2] + [kept[-1]]
+    return kept
 
 
 class JobRunner:
@@ -331,8 +341,8 @@ class JobRunner:
             job.traceback = tb
             if error is not None:
                 job._status = "failed"
-            elif job._stop.is_set():
-                job._status = "stopped"
+            elif job._stop.is_set() and not getattr(result, "complete", False):
+                job._status = "stopped"  # a result that is complete wins over a late request
             else:
                 job._status = "done"
             job.finished_at = time.time()
@@ -387,6 +397,11 @@ class TrainResult:
     @property
     def test_acc(self) -> float | None:
         return self.history.final_test_acc
+
+    @property
+    def complete(self) -> bool:
+        """Whether training ran to its end (a stop request that came later does not count)."""
+        return not self.history.stopped
 
 
 def train_job(config, num_samples: int = 32) -> Callable[[JobContext], TrainResult | None]:

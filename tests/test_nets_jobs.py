@@ -335,7 +335,8 @@ def test_a_stopped_train_job_does_not_pass_over_the_test_set_again(monkeypatch, 
                         lambda m, x, *a, **k: sizes.append(int(x.shape[0])) or real(m, x, *a, **k))
     config = TrainConfig(model="lenet-bn", dataset="digits", epochs=5, batch_size=64,
                          device="cpu")
-    res = train_job(config)(_StopAfter(stop_at + 1))  # one look while loading
+    # a look while loading, one before each step and each test batch (epoch 1's pass: one)
+    res = train_job(config)(_StopAfter(stop_at + 1 + (stop_at >= 24)))
     n_test = int(load_dataset("digits").test_y.shape[0])
     assert res.history.stopped and res.history.steps == stop_at
     assert res.sample_preds.shape == (32,)
@@ -368,3 +369,40 @@ def test_train_job_stop(runner):
     assert job.status == "stopped"
     assert job.result is not None and job.result.history.stopped
     assert job.result.history.steps < 50 * 90
+
+
+def test_thinning_the_live_points_keeps_every_test_accuracy():
+    from types import SimpleNamespace
+
+    from nets.jobs import MAX_POINTS
+
+    def job(ctx):  # 12 minutes of reports every 0.25 s, an epoch's test pass every 150
+        for i in range(1, 3001):
+            ctx.report(SimpleNamespace(step=i, phase="eval" if i % 150 == 0 else "train"))
+
+    runner = JobRunner(max_concurrent=1)
+    try:
+        j = runner.submit("me", job)
+        assert j.wait(WAIT)
+        steps = [p.step for p in j.points]
+        assert len(steps) <= MAX_POINTS and steps == sorted(steps) and steps[-1] == 3000
+        assert [s for s in steps if s % 150 == 0] == list(range(150, 3001, 150))
+    finally:
+        runner.shutdown(timeout=WAIT)
+
+
+def test_a_stop_that_comes_after_training_ended_leaves_the_run_done():
+    from types import SimpleNamespace
+
+    runner = JobRunner(max_concurrent=1)
+    try:
+        def late(ctx):  # the stop lands while the confusion matrix is built
+            runner.stop("me")
+            return TrainResult(history=SimpleNamespace(stopped=False, final_test_acc=0.9),
+                               state_dict={}, classes=(), confusion=None, sample_images=None,
+                               sample_preds=None, sample_labels=None, config=None)
+
+        j = runner.submit("me", late)
+        assert j.wait(WAIT) and j.status == "done" and j.result.complete
+    finally:
+        runner.shutdown(timeout=WAIT)

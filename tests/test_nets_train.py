@@ -902,3 +902,19 @@ def test_cli_defaults_on_digits_reach_a_good_test_accuracy(capsys):
     epochs = [json.loads(line) for line in out.splitlines()]
     assert len(epochs) == 5 and epochs[-1]["step"] == 5 * 24  # 1,497 images at batch 64
     assert epochs[-1]["test_acc"] > 0.9, epochs[-1]
+
+
+def test_a_stop_during_the_test_pass_ends_it_at_once(digits):
+    # Fashion-MNIST's test pass takes most of a minute for ResNet-18 on a CPU: Stop must not
+    # wait for it. Here the request comes at the first batch of the epoch's test pass.
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return len(calls) > 2  # the two training steps, then the test pass
+
+    cfg = small(model="lenet", max_steps=2)
+    hist = fit(build_model("lenet"), digits, cfg, should_stop=should_stop)
+    assert len(calls) == 3  # asked once in the test pass, which then ended
+    assert hist.stopped and hist.steps == 2
+    assert hist.epochs[-1]["test_acc"] is None and hist.final_test_preds is None
