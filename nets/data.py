@@ -352,6 +352,8 @@ def _labels_and_images(images: np.ndarray, labels: np.ndarray, img_path: Path, l
     if len(images) != len(labels):
         raise DataError(f"{img_path} has {len(images)} images but {lbl_path} has "
                         f"{len(labels)} labels")
+    if labels.dtype != np.uint8:  # IDX type 0x08, as the dataset's; int8 could hold -1
+        raise DataError(f"{lbl_path}: expected uint8 labels, found {labels.dtype}")
     if labels.size and int(labels.max()) >= num_classes:
         raise DataError(f"{lbl_path}: label {int(labels.max())} out of range 0..{num_classes - 1}")
     return (torch.from_numpy(images).unsqueeze(1).contiguous(),

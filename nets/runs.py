@@ -441,7 +441,13 @@ class RunStore:
         sql += " ORDER BY created DESC, rowid DESC LIMIT ?"
         args.append(limit)
         rows = self._run(lambda conn: conn.execute(sql, args).fetchall())
-        return [self._row(r) for r in rows]
+        out = []
+        for r in rows:
+            try:
+                out.append(self._row(r))
+            except RunStoreError as exc:  # one damaged row must not hide every other run
+                log.warning("runs store: row %r skipped: %s", r["id"], exc)
+        return out
 
     def count(self) -> int:
         return int(self._run(lambda conn: conn.execute("SELECT count(*) FROM runs").fetchone()[0]))
@@ -494,8 +500,14 @@ class RunStore:
     def _row(self, r: sqlite3.Row) -> RunRow:
         try:
             config = json.loads(r["config_json"])
-        except ValueError:
+        except (TypeError, ValueError):
             config = {}
+        try:
+            return self._row_values(r, config)
+        except (TypeError, ValueError) as exc:
+            raise RunStoreError(f"run {r['id']!r} cannot be read: {exc}") from None
+
+    def _row_values(self, r: sqlite3.Row, config: Any) -> RunRow:
         return RunRow(
             id=r["id"], created=float(r["created"]), model=r["model"], dataset=r["dataset"],
             optimizer=r["optimizer"], lr=float(r["lr"]), batch_size=int(r["batch_size"]),

@@ -580,6 +580,13 @@ def _all_reduce(t: torch.Tensor, op: str = "sum") -> None:
     dist.all_reduce(t, op=dist.ReduceOp.MAX if op == "max" else dist.ReduceOp.SUM)
 
 
+def _broadcast_buffers(model: nn.Module) -> None:
+    import torch.distributed as dist
+
+    for buf in model.buffers():
+        dist.broadcast(buf, src=0)
+
+
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 in hardware (Intel AMX or AVX-512 BF16)."""
     try:
@@ -800,6 +807,8 @@ def _fit(model: nn.Module, data, config: TrainConfig,
     def evaluate() -> float | None:
         """The test accuracy, or None when a stop request came during the test pass."""
         nonlocal last_preds
+        if world > 1:  # score with the BatchNorm statistics that are saved: rank 0's (each
+            _broadcast_buffers(model)  # process updated its own from its shard's batches)
         # in a process group every process must finish the pass (it ends in an all-reduce)
         preds = predict(model, test_x, size, autocast=accel.autocast,
                         channels_last=accel.channels_last,

@@ -16,7 +16,7 @@ import torch.distributed as dist
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--model", "lenet-bn", "--dataset", "digits", "--device", "cpu", "--epochs", "2",
-        "--batch-size", "32", "--lr", "0.01", "--json"]
+        "--batch-size", "32", "--lr", "0.001", "--seed", "0", "--json"]
 
 pytestmark = pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(),
                                 reason="torch.distributed with gloo is not available")
@@ -55,6 +55,17 @@ def test_two_processes_match_one(tmp_path):
     saved = torch.load(save, map_location="cpu", weights_only=True)
     assert saved["model_id"] == "lenet-bn" and not any(k.startswith("module.")
                                                      for k in saved["state_dict"])
+    # the reported test accuracy is the saved model's (each process scored its shard with its
+    # own BatchNorm statistics, and only rank 0's were saved)
+    from nets.data import load_dataset
+    from nets.models import build_model
+    from nets.train import load_checkpoint, predict
+
+    model = build_model("lenet-bn")
+    model.load_state_dict(load_checkpoint(save, "lenet-bn"))
+    test = load_dataset("digits")
+    hits = int((predict(model, test.test_x) == test.test_y).sum())
+    assert round(epochs[-1]["test_acc"] * len(test.test_y)) == hits
 
     single = subprocess.run([sys.executable, "-m", "nets.train", *ARGS], capture_output=True,
                             text=True, timeout=120, cwd=ROOT, env=_env())

@@ -376,3 +376,19 @@ def test_to_float_and_resize_batch():
     assert float(f.min()) >= 0.0 and float(f.max()) <= 1.0
     with pytest.raises(ValueError):
         resize_batch(const, 0)
+
+
+def test_labels_that_are_not_uint8_are_a_data_error(tmp_path):
+    # IDX type 0x09 (int8) can hold -1, which the loss would meet as a traceback
+    for name, arr in {
+        "train-images-idx3-ubyte.gz": np.zeros((4, 28, 28), np.uint8),
+        "t10k-images-idx3-ubyte.gz": np.zeros((2, 28, 28), np.uint8),
+        "t10k-labels-idx1-ubyte.gz": np.zeros(2, np.uint8),
+    }.items():
+        write_idx(tmp_path / name, arr)
+    signed = bytes([0, 0, 0x09, 1]) + (4).to_bytes(4, "big") + np.array([0, 1, -1, 2], np.int8
+                                                                        ).tobytes()
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(signed))
+    with pytest.raises(DataError, match="train-labels-idx1-ubyte.gz: expected uint8 labels, "
+                                        "found int8"):
+        load_dataset("fashion-mnist", data_dir=tmp_path, download=False)

@@ -468,3 +468,14 @@ def test_page_through_the_app_router(data_dir):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.dataframe(key="runs_table").value) == 2
+
+
+def test_one_damaged_row_does_not_hide_the_other_runs(data_dir):
+    store = RunStore()
+    good = store.add(*make_run(seed=1))
+    bad = store.add(*make_run(seed=2))
+    with sqlite3.connect(store.path) as conn:  # e.g. written by hand, or by another tool
+        conn.execute("UPDATE runs SET lr = 'abc' WHERE id = ?", (bad,))
+    assert [r.id for r in store.list()] == [good]
+    with pytest.raises(RunStoreError, match="cannot be read"):
+        store.get(bad)
