@@ -1092,7 +1092,11 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
 
 def load_checkpoint(path: str | os.PathLike, model_id: str) -> dict[str, torch.Tensor]:
     """The state dict stored in ``path``, checked against ``model_id``'s architecture."""
-    payload = read_checkpoint(path)
+    return _checked_weights(read_checkpoint(path), path, model_id)
+
+
+def _checked_weights(payload: dict, path: str | os.PathLike, model_id: str
+                     ) -> dict[str, torch.Tensor]:
     stored = payload.get("model_id")
     if stored != model_id:
         raise CheckpointError(
@@ -1117,6 +1121,29 @@ def load_checkpoint(path: str | os.PathLike, model_id: str) -> dict[str, torch.T
                     f"({k} has shape {tuple(sd[k].shape)}, expected {shape})"
                 )
     return sd
+
+
+def load_model(path: str | os.PathLike) -> tuple[nn.Module, TrainConfig, tuple[str, ...]]:
+    """The trained model in a checkpoint (``--save`` or the page's download), in eval mode on
+    the CPU, with the configuration it was trained with and its class names::
+
+        model, config, classes = load_model("resnet18.pt")
+        preds = predict(model, images_uint8, input_size(config))  # (N, 1, 28, 28) uint8
+    """
+    from nets.models import build_model
+
+    payload = read_checkpoint(path)
+    try:
+        config = TrainConfig.from_dict(payload.get("config") or {})
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{os.fspath(path)}: its configuration cannot be read ({e})"
+                              ) from None
+    stored = payload.get("classes")
+    classes = tuple(stored) if isinstance(stored, list) and stored else tuple(
+        str(i) for i in range(10))
+    model = build_model(config.model, num_classes=len(classes))
+    model.load_state_dict(_checked_weights(payload, path, config.model))
+    return model.eval(), config, classes
 
 
 def _expected_shapes(model_id: str, num_classes: int, sd: Mapping[str, torch.Tensor]

@@ -918,3 +918,22 @@ def test_a_stop_during_the_test_pass_ends_it_at_once(digits):
     assert len(calls) == 3  # asked once in the test pass, which then ended
     assert hist.stopped and hist.steps == 2
     assert hist.epochs[-1]["test_acc"] is None and hist.final_test_preds is None
+
+
+def test_a_saved_model_loads_back_and_scores_what_its_run_reported(capsys, tmp_path):
+    # README, "Using the weights": load_model + predict at the run's input size
+    from nets.train import input_size, load_model, predict
+
+    code, out, err = run_main(capsys, "--model", "resnet18", "--dataset", "digits", "--resize",
+                              "32", "--max-steps", "4", "--device", "cpu", "--json", "--save",
+                              str(tmp_path / "r.pt"))
+    assert code == 0, err
+    reported = json.loads(out.splitlines()[-1])["test_acc"]
+    model, config, classes = load_model(tmp_path / "r.pt")
+    assert config.resize == 32 and classes == tuple(str(i) for i in range(10))
+    test = load_dataset("digits")
+    preds = predict(model, test.test_x, input_size(config))
+    assert float((preds == test.test_y).float().mean()) == pytest.approx(reported, abs=1e-6)
+    with pytest.raises(CheckpointError, match="not a d2l-lab checkpoint"):
+        (tmp_path / "x.pt").write_bytes(b"junk")
+        load_model(tmp_path / "x.pt")
