@@ -555,6 +555,17 @@ def _unlink(path: Path) -> bool:
 # ----------------------------------------------------------------------------- recording jobs
 
 
+def _tidy(store: RunStore) -> None:
+    """Remove weights files a crash left without a row (they would stay forever otherwise)."""
+    try:
+        removed = store.cleanup_orphans()
+    except Exception:  # noqa: BLE001 - tidying up must never cost a run
+        log.warning("runs store: orphan clean-up failed", exc_info=True)
+        return
+    if removed:
+        log.info("runs store: removed %d orphan file(s)", len(removed))
+
+
 def recording(job_fn: Callable[[Any], Any], store_factory: Callable[[], RunStore]
               ) -> Callable[[Any], Any]:
     """Wrap a :func:`nets.jobs.train_job` function so its finished run lands in the store.
@@ -574,9 +585,11 @@ def recording(job_fn: Callable[[Any], Any], store_factory: Callable[[], RunStore
         if history is not None and int(getattr(history, "steps", 1) or 0) > 0:
             status = "stopped" if getattr(history, "stopped", False) else "done"
             try:
-                run_id = store_factory().add(
+                store = store_factory()
+                run_id = store.add(
                     result.config, history, getattr(result, "state_dict", None), status=status,
                     classes=getattr(result, "classes", None))
+                _tidy(store)
             except Exception as exc:  # noqa: BLE001 - the training result matters more
                 error = str(exc) if isinstance(exc, RunStoreError) else \
                     f"the run could not be saved to the history ({type(exc).__name__}: {exc})"

@@ -264,6 +264,10 @@ TINY = TrainConfig(model="lenet-bn", dataset="digits", epochs=1, batch_size=256,
 
 def test_recording_writes_the_run_from_the_worker_thread(data_dir):
     threads = []
+    (data_dir / "weights").mkdir(parents=True, exist_ok=True)
+    orphan = data_dir / "weights" / "20200101-000000-0123abcd.pt"  # a crashed add's, long ago
+    orphan.write_bytes(b"x")
+    os.utime(orphan, (time.time() - 3600,) * 2)
 
     def factory():
         threads.append(threading.current_thread())
@@ -287,6 +291,7 @@ def test_recording_writes_the_run_from_the_worker_thread(data_dir):
     assert hist["steps"] == 3 and hist["points"] == result.history.to_dict()["points"]
     sd = load_checkpoint(RunStore().weights_path(result.run_id), "lenet-bn")
     assert all(torch.equal(sd[k], v) for k, v in result.state_dict.items())
+    assert not orphan.exists()  # the worker tidied up after the run
 
 
 @pytest.mark.parametrize("failure", ["factory", "add"])
