@@ -5,7 +5,7 @@ import streamlit as st
 
 from optim import get_function, get_method, get_schedule, run
 from optim.plots import curve_figure, surface_figure
-from ui.controls import ETAS, show_status
+from ui.controls import ETAS, show_status, tabs_in_link
 from ui.i18n import N_, plot_labels, t
 
 st.title(t("Optimization challenges"))
@@ -49,8 +49,9 @@ def _pick_start(case: str) -> None:
         st.session_state[f"ch_{case}_x0"] = round(float(np.clip(x, c["lo"], c["hi"])), 2)
 
 
-tabs = st.tabs([t("Local minimum"), t("Saddle point (1D)"), t("Saddle surface (2D)"),
-                t("Vanishing gradient")])
+# the open tab is in the link (?ch_view=...) and survives a switch of the interface language
+tabs = tabs_in_link("ch_view", [N_("Local minimum"), N_("Saddle point (1D)"),
+                                N_("Saddle surface (2D)"), N_("Vanishing gradient")])
 for tab, case in zip([tabs[0], tabs[1], tabs[3]], ["local", "cube", "tanh"]):
     c = CASES[case]
     with tab:

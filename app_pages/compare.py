@@ -96,7 +96,7 @@ for i, ((_, tr), (_, view)) in enumerate(zip(traces, shown), start=1):
         st.caption(t("Optimizer {i}'s path leaves the plot after step {k}; the loss curve and "
                      "the table show its whole run.", i=i, k=len(view.xs) - 1))
 
-playback_labels = {"play": t("▶ Play"), "pause": t("❚❚ Pause"), "step": t("step") + " "}
+playback_labels = {"play": t("▶ Play"), "pause": t("❚❚ Pause"), "step": t("step {k}")}
 labels = plot_labels()
 views = ([N_("Curve"), N_("Playback")] if objective.dim == 1
          else [N_("Contour"), N_("3D surface"), N_("Playback")])

@@ -8,7 +8,7 @@ from optim.compare import end_points
 from optim.functions import FUNCTIONS
 from optim.plots import CURVE, PALETTE, curve_figure, figure, make_layout
 from ui.controls import BOOK_VALUES, param_widgets
-from ui.i18n import plot_labels, t
+from ui.i18n import lang, list_sep, plot_labels, t
 
 st.title(t("Convexity"))
 st.markdown(t("A function is convex when every chord lies above its graph: "
@@ -96,10 +96,11 @@ st.dataframe({"x₀": starts, t("end x"): np.array([tr.final[0] for _, tr in tra
 n_conv, n_moving = ends.count("converged"), ends.count("moving")
 n_away = ends.count("diverged") + ends.count("stopped")
 if n_conv:
-    st.markdown(t("{k} distinct end point(s) after 200 steps.", k=len(ends.points)) + " "
+    st.markdown(t("{k} distinct end point(s) after 200 steps.", k=len(ends.points))
+                + ("" if lang() == "zh" else " ")  # Chinese sentences follow on without a space
                 + t("Only the {n} of {total} runs that converged (|f′(x)| ≤ {tol:g}) count: "
                     "x ≈ {xs}.", n=n_conv, total=len(traces), tol=TOL,
-                    xs=", ".join(f"{p[0]:.4g}" for p in ends.points)))
+                    xs=list_sep().join(f"{p[0]:.4g}" for p in ends.points)))
 else:
     st.markdown(t("None of the {total} runs converged within {steps} steps (|f′(x)| ≤ "
                   "{tol:g}), so there is no end point to compare yet.", total=len(traces),

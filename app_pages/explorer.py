@@ -10,9 +10,10 @@ from optim.functions import FUNCTIONS, PRESETS
 from optim.methods import METHODS
 from optim.plots import book_figure, contour_figure, curve_figure, loss_figure, lr_figure, surface_figure
 from optim.schedules import SCHEDULES
-from ui.controls import (BOOK_VALUES, CUSTOM, CUSTOM_PRESET, eta_slider, function_select, inert, method_select, param_widgets,
-                         schedule_select, show_status, start_inputs, steps_slider, trace_csv, trace_json, trace_table)
-from ui.i18n import plot_labels, t
+from ui.controls import (BOOK_VALUES, CUSTOM, CUSTOM_PRESET, eta_slider, expander_kept, function_select, inert, method_select,
+                         param_widgets, schedule_select, show_status, start_inputs, steps_slider, tabs_in_link, trace_csv,
+                         trace_json, trace_table)
+from ui.i18n import N_, plot_labels, t, t_error
 
 P = "ex_"
 st.title(t("Explorer"))
@@ -44,7 +45,7 @@ with st.sidebar:
     sparams = param_widgets(SCHEDULES[sid].params, f"{P}s_")
 
 if problem:
-    st.error(t("Cannot use this function: {why}", why=inert(problem)), icon="✏️")
+    st.error(t("Cannot use this function: {why}", why=inert(t_error(problem))), icon="✏️")
     st.stop()
 x0 = start_inputs(P, objective.dim, preset["x0"])
 trace = run(objective, get_method(mid, **mparams), get_schedule(sid, eta, steps, **sparams), x0,
@@ -61,13 +62,17 @@ name, labels = t(METHODS[mid].title), plot_labels()
 if objective.dim == 1:
     st.plotly_chart(curve_figure(objective, [(name, trace)], labels=labels), key="ex_curve")
 else:
-    tab_c, tab_s = st.tabs([t("Contour"), t("3D surface")])
-    with tab_c:
-        st.plotly_chart(contour_figure(objective, [(name, trace)], labels=labels),
-                        key="ex_contour")
-    with tab_s:
-        st.plotly_chart(surface_figure(objective, [(name, trace)], labels=labels),
-                        key="ex_surface")
+    # the open tab is in the link and survives a switch of the interface language; only the
+    # open one is drawn (lazy tabs)
+    tab_c, tab_s = tabs_in_link(f"{P}view", [N_("Contour"), N_("3D surface")])
+    if tab_c.open:
+        with tab_c:
+            st.plotly_chart(contour_figure(objective, [(name, trace)], labels=labels),
+                            key="ex_contour")
+    if tab_s.open:
+        with tab_s:
+            st.plotly_chart(surface_figure(objective, [(name, trace)], labels=labels),
+                            key="ex_surface")
 
 left, right = st.columns(2)
 with left:
@@ -77,10 +82,12 @@ with right:
     st.markdown(f"**{t('Learning rate against step')}**")
     st.plotly_chart(lr_figure([(name, trace)], labels=labels), key="ex_lr")
 
-with st.expander(t("Iterates"), expanded=False):
-    # a pyarrow table goes to the browser as is (a dict would go through pandas first)
-    st.dataframe(pa.table(trace_table(trace)), hide_index=True, height=260)
-    st.code("\n".join(trace.epoch_lines(last=200)) or "epoch 0", language=None)
+iterates = expander_kept(t("Iterates"), f"{P}iterates")  # stays open across a language switch
+if iterates.open:
+    with iterates:
+        # a pyarrow table goes to the browser as is (a dict would go through pandas first)
+        st.dataframe(pa.table(trace_table(trace)), hide_index=True, height=260)
+        st.code("\n".join(trace.epoch_lines(last=200)) or "epoch 0", language=None)
 
 meta = dict(function=fid, expr=objective.title if fid == CUSTOM else None, params=fparams, method=mid, method_params=mparams, eta=eta,
             steps=steps, schedule=sid, schedule_params=sparams, x0=list(x0))

@@ -18,7 +18,7 @@ from .functions import Objective
 from .plots import CURVE, PALETTE, make_layout
 from .trace import Trace
 
-LABELS = {"play": "▶ Play", "pause": "❚❚ Pause", "step": "step "}
+LABELS = {"play": "▶ Play", "pause": "❚❚ Pause", "step": "step "}  # "step" may hold {k}: 第 {k} 步
 
 
 def frame_steps(n_steps: int, max_frames: int = 120) -> list[int]:
@@ -114,7 +114,9 @@ def playback_figure(objective: Objective, traces: Sequence[tuple[str, Trace]],
         ])]
     layout["sliders"] = [dict(
         active=0, x=0.12, xanchor="left", len=0.88, y=0, yanchor="top", pad=dict(t=66, b=10),
-        currentvalue=dict(prefix=labels["step"], visible=True, xanchor="right"),
+        currentvalue=dict(prefix=labels["step"].split("{k}")[0],
+                          suffix="".join(labels["step"].split("{k}")[1:]), visible=True,
+                          xanchor="right"),
         steps=[dict(label=str(k), method="animate", args=[[str(k)], still]) for k in ks])]
     layout["margin"] = {**layout.get("margin", {}), "b": 20}
     layout["height"] = layout.get("height", 380) + 120

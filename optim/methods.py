@@ -187,7 +187,7 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("gd", "Gradient descent", gd, {}, "x ← x − η∇f(x)"),
         MethodSpec("newton", "Newton's method", newton, {}, "x ← x − η f'(x) / f''(x)"),
         MethodSpec("sgd", "SGD (noisy gradient)", sgd,
-                   {"noise": Param(1.0, 0.0, 1e6, "standard deviation of the gradient noise"),
+                   {"noise": Param(1.0, 0.0, 1e6, "standard deviation σ of the gradient noise"),
                     "seed": Param(0, 0, 2**31 - 1, "random seed")},
                    "x ← x − η(∇f(x) + ε), ε ~ N(0, σ²)"),
         MethodSpec("momentum", "Momentum", momentum,

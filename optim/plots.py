@@ -18,12 +18,14 @@ PATH = "#ff7f0e"
 PALETTE = ["#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=45), height=380,
               legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+TITLE_SIZE, TITLE_PAD = 15, 10  # a figure's title: font size, and its distance from the top (px)
+TITLE_MARGIN = 80  # the top margin of a figure with a title: the title, then the legend's row
 # The texts a figure shows, in English; a page passes them translated (ui.i18n.plot_labels).
 LABELS = {
     "step t": "step t",
     "f(x_t)": "f(x_t)",
     "f(x_t) − f(x*)": "f(x_t) − f(x*)",
-    "step": "step",
+    "step": "step {k}",  # hover: a word before the number, or a template with {k}
     "ran away": "ran away: off the plot after step {k} of {n}",
     "diverged": "ran away: off the plot after step {k}, diverged at step {n}",
     "many": "{m} paths ran away: off the plot at the arrows (hover an arrow for its step)",
@@ -163,6 +165,13 @@ def _runaway_notes(notes: list[dict], labels: Mapping[str, str]) -> list[dict]:
                  bgcolor="rgba(255,255,255,0.8)")]
 
 
+def step_text(labels: Mapping[str, str], k: str) -> str:
+    """"step 3" in the labels' language: ``labels["step"]`` is a template with ``{k}`` (Chinese
+    puts the number inside: 第 3 步) or, as before, a word written before the number."""
+    word = labels["step"]
+    return word.replace("{k}", k) if "{k}" in word else f"{word} {k}"
+
+
 def make_layout(**kw) -> dict:
     out = {**LAYOUT, **kw}
     for axis in ("xaxis_title", "yaxis_title"):
@@ -171,8 +180,16 @@ def make_layout(**kw) -> dict:
                                       "title": {"text": out.pop(axis)}}
     if out.get("title") is None:
         out.pop("title", None)
-    elif isinstance(out["title"], str):
-        out["title"] = {"text": out["title"]}
+    else:
+        # The legend sits in a row above the plot (y = 1 of the plot area); a title placed by
+        # plotly in the same top margin ran into it. The title goes to the top of the figure and
+        # the margin grows to hold both, one above the other.
+        title = out["title"] if isinstance(out["title"], dict) else {"text": out["title"]}
+        out["title"] = {"x": 0.0, "xref": "container", "xanchor": "left", "y": 1.0,
+                        "yref": "container", "yanchor": "top",
+                        "pad": {"t": TITLE_PAD, "l": TITLE_PAD},
+                        "font": {"size": TITLE_SIZE}, **title}
+        out["margin"] = {**out.get("margin", {}), "t": TITLE_MARGIN}
     return out
 
 
@@ -210,7 +227,7 @@ def curve_figure(objective: Objective, traces=None, annotations: Sequence[dict] 
             type="scatter", x=tr.xs[:, 0], y=tr.fs, mode="lines+markers", name=name,
             line=dict(color=color, width=1.5), marker=dict(size=6, color=color),
             customdata=np.arange(len(tr.fs)),
-            hovertemplate=labels["step"] + " %{customdata}<br>x = %{x:.6g}<br>f = %{y:.6g}"
+            hovertemplate=step_text(labels, "%{customdata}") + "<br>x = %{x:.6g}<br>f = %{y:.6g}"
                           "<extra></extra>"))
         if full is None:
             data.append(dict(type="scatter", x=tr.xs[-1:, 0], y=tr.fs[-1:], mode="markers",
@@ -276,7 +293,7 @@ def contour_figure(objective: Objective, traces=None, title: str | None = None,
             type="scatter", x=tr.xs[:, 0], y=tr.xs[:, 1], mode="lines+markers", name=name,
             line=dict(color=color, width=1.5), marker=dict(size=5, color=color),
             customdata=np.stack([np.arange(len(tr.fs)), tr.fs], axis=1),
-            hovertemplate=labels["step"] + " %{customdata[0]}<br>x₁ %{x:.6g}<br>x₂ %{y:.6g}"
+            hovertemplate=step_text(labels, "%{customdata[0]}") + "<br>x₁ %{x:.6g}<br>x₂ %{y:.6g}"
                           "<br>f %{customdata[1]:.6g}<extra></extra>"))
     notes = []
     for _, tr, color, full in shown:

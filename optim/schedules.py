@@ -64,14 +64,14 @@ SCHEDULES: dict[str, ScheduleSpec] = {
         ScheduleSpec("exponential", "Exponential decay", exponential,
                      {"k": Param(0.1, 0.0, 10.0, "decay rate k")}, r"\eta_t = \eta e^{-k t}"),
         ScheduleSpec("polynomial", "Polynomial decay", polynomial,
-                     {"a": Param(0.1, 0.0, 10.0, "a"), "b": Param(0.5, 0.0, 10.0, "power b")},
+                     {"a": Param(0.1, 0.0, 10.0, "rate a"), "b": Param(0.5, 0.0, 10.0, "power b")},
                      r"\eta_t = \eta (1 + a t)^{-b}"),
         ScheduleSpec("cosine", "Cosine decay", cosine,
-                     {"final": Param(0.0, 0.0, 1.0, "final fraction of eta")},
+                     {"final": Param(0.0, 0.0, 1.0, "final fraction f of η")},
                      r"\eta_t = \eta\,[f + (1-f)\tfrac{1}{2}(1+\cos(\pi t/T))]"),
         ScheduleSpec("step", "Step decay", step,
-                     {"every": Param(10, 1, 1e6, "steps between drops"),
-                      "gamma": Param(0.5, 0.0, 1.0, "factor per drop")},
+                     {"every": Param(10, 1, 1e6, "steps between drops s"),
+                      "gamma": Param(0.5, 0.0, 1.0, "factor per drop γ")},
                      r"\eta_t = \eta \gamma^{\lfloor t / s \rfloor}"),
     )
 }

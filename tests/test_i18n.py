@@ -209,11 +209,14 @@ def _figure_strings(obj, out: list[str], shown: bool = False) -> None:
         out.append(obj)
 
 
-def visible_strings(at: AppTest) -> list[str]:
-    """Every string in the rendered page's elements (labels, bodies, options, help, figures...)."""
+def visible_strings(at: AppTest, skip: tuple[str, ...] = ()) -> list[str]:
+    """Every string in the rendered page's elements (labels, bodies, options, help, figures...),
+    but those of the element types in ``skip``."""
     out: list[str] = []
 
     def walk(node):
+        if getattr(node, "type", None) in skip:
+            return
         if getattr(node, "proto", None) is not None:
             _strings_of(node.proto, out)
         for child in getattr(node, "children", {}).values():
@@ -251,6 +254,12 @@ def open_page(page: str, lang: str | None = ZH_LINK) -> AppTest:
     return apptest_util.open_page(page, **({"lang": lang} if lang is not None else {}))
 
 
+# an epoch record with every key nets.train.fit writes (test_the_fixture_epoch_is_real checks)
+FIXTURE_EPOCH = {"epoch": 1, "step": 10, "train_loss": 0.5, "train_acc": 0.8, "test_acc": 0.75,
+                 "examples": 640, "examples_per_s": 12345.6, "seconds": 0.5, "lr": 1e-3,
+                 "partial": True}
+
+
 @pytest.fixture
 def one_run(tmp_path, monkeypatch):
     """A run history holding one finished run (no weights), so the Runs page shows everything."""
@@ -260,8 +269,7 @@ def one_run(tmp_path, monkeypatch):
 
     config = TrainConfig(model="lenet", dataset="digits", epochs=1, batch_size=64, lr=1e-3,
                          optimizer="adam", device="cpu", seed=0)
-    epochs = [{"epoch": 1, "train_loss": 0.5, "train_acc": 0.8, "test_acc": 0.75,
-               "examples_per_s": 1000.0, "seconds": 0.5}]
+    epochs = [dict(FIXTURE_EPOCH)]
     history = History(config=config, device="cpu", epochs=epochs,
                       points=[{"step": 5, "epoch_float": 1.0, "train_loss": 0.5,
                                "train_acc": 0.8, "test_acc": 0.75}],
@@ -283,6 +291,8 @@ def test_page_renders_in_chinese_with_nothing_left_in_english(page, one_run):
     left = untranslated(at)
     assert not left, f"{page}: still in English: {sorted(left)[:8]}"
     assert not at.toast, [x.value for x in at.toast]  # ?lang=中文 is a usable link value
+    words = english_words(at)
+    assert not words, f"{page}: English words in Chinese text: {words[:8]}"
 
 
 def test_the_english_page_is_caught_by_the_check():
@@ -353,3 +363,252 @@ def test_a_tab_link_in_the_other_language_opens_that_tab(link, lang, shown):
     at = apptest_util.open_page("compare", **query)
     assert at.session_state["cmp_view"] == shown and _playing(at)
     assert not at.toast, [x.value for x in at.toast]  # the link's value was used
+
+
+# ------------------------------------------------------------------------------ English words left
+
+# Words that stay in Latin letters in Chinese text: names of things (models, libraries, datasets,
+# file formats, hardware), math function names, and what a table shows as it is.
+LATIN_OK = {
+    "CSV", "JSON", "PNG", "SVG", "CPU", "GPU", "CUDA", "GiB", "cuDNN", "fp32", "bf16", "float32",
+    "Fashion-MNIST", "MNIST", "PyTorch", "torch.compile", "nn.BatchNorm", "BatchNorm", "ReLU",
+    "sigmoid", "LeNet", "ResNet", "ResNet-18", "DenseNet", "Adam", "AdaGrad", "RMSProp",
+    "Nesterov", "channels-last", "growth", "None", "sin", "cos", "tan", "exp", "log", "sqrt",
+    "abs", "tanh", "cosh", "sinh", "English", "Language", "true", "false",
+}
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.+\-/]*[A-Za-z0-9]")
+
+
+def _words_in(text: str) -> list[str]:
+    text = re.sub(r"`+.*?`+", " ", text)  # a code span: the user's own text (ui.controls.inert)
+    text = re.sub(r"<[^>]+>|%\{[^}]*\}|\$[^$]*\$|https?://\S+", " ", text)  # tags, hover, TeX
+    out = []
+    for word in _LATIN_WORD.findall(text):
+        for part in word.split("/"):  # CSV/JSON/PNG/SVG
+            if (len(re.sub(r"[^A-Za-z]", "", part)) >= 3 and part not in LATIN_OK
+                    and part not in registry_ids() and not re.fullmatch(r"[0-9a-f]{4,}", part)):
+                out.append(part)
+    return out
+
+
+def english_words(at: AppTest) -> list[str]:
+    """Runs of three or more Latin letters in the page's Chinese text that are not a name
+    (LATIN_OK, a registry id). Checked: every text with Chinese in it, every text of two or more
+    Latin words (a sentence left in English), and every table column. One-word texts without
+    Chinese are left out: they are ids, options and the proto's own values (\"primary\"); so is a
+    run's configuration as JSON (st.json: the settings as the command line names them)."""
+    found = []
+    for s in visible_strings(at, skip=("json",)):
+        if CJK.search(s) or len(_LATIN_WORD.findall(s)) >= 2:
+            found += _words_in(s)
+    for frame in at.dataframe:
+        for column in frame.value.columns:
+            found += _words_in(str(column))
+    return found
+
+
+def test_the_english_words_check_can_fail():
+    assert _words_in("lenet-bn-scratch · adam 学习率 0.001 · 批量 64 · fast") == ["fast"]
+    assert _words_in("无法训练：resize 28 is too small for densenet") == [
+        "resize", "too", "small", "for"]
+    assert _words_in("不允许使用函数 `foo`，位于第 5 列：`foo(y)`") == []  # the user's text
+    at = open_page("explorer", lang=None)
+    assert {"Pick", "function", "method"} <= set(english_words(at))
+
+
+def test_the_fixture_epoch_is_real():
+    """The Runs page test above shows an epoch record with the keys fit() really writes."""
+    from nets.data import load_dataset
+    from nets.models import build_model
+    from nets.train import TrainConfig, fit
+
+    hist = fit(build_model("lenet"), load_dataset("digits"),
+               TrainConfig(model="lenet", dataset="digits", epochs=1, max_steps=2, device="cpu"))
+    missing = set(hist.epochs[0]) - set(FIXTURE_EPOCH)
+    assert not missing, missing  # (world_size: only in a distributed run)
+
+
+def test_the_runs_epoch_table_is_chinese_and_formatted(one_run):
+    at = open_page("runs")
+    at.session_state["runs_table"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    table = next(f for f in at.dataframe if ZH["train_loss"] in f.value.columns)
+    assert {ZH["step"], ZH["examples"], ZH["lr"], ZH["examples_per_s"]} <= set(table.value.columns)
+    config = json.loads(table.proto.columns)
+    assert config[ZH["examples_per_s"]]["type_config"]["format"] == "%,.0f"  # as the training page
+
+
+@pytest.mark.parametrize("page, query, shows", [
+    ("explorer", {"ex_function": "custom", "ex_expr": "x^2+foo(y)"},
+     "不允许使用函数 'foo'（可用函数：sin、cos"),
+    ("explorer", {"ex_function": "custom", "ex_expr": "x^2+"}, "语法错误，位于第 4 列"),
+    ("explorer", {"ex_function": "custom", "ex_expr": "2x"}, "乘积要写成 2*x"),
+    ("densenet", {"dn_resize": "28", "dn_dataset": "digits"},
+     "缩放尺寸 28 对 densenet 来说太小：它至少需要 29 像素"),
+])
+def test_library_errors_are_shown_in_chinese(page, query, shows):
+    at = apptest_util.open_page(page, lang=ZH_LINK, **query)
+    errors = [e.value for e in at.error]
+    assert any(shows in e for e in errors), errors
+    assert not [w for e in errors for w in _words_in(e)], errors
+    if page == "explorer":  # the message, with the user's text in it, stays inert: a code span
+        assert all(e.count("`") >= 2 for e in errors), errors
+
+
+def every_kind_of_library_error() -> list[str]:
+    """The messages of optim.expr.ExpressionError and of TrainConfig.validate, one of each kind."""
+    from optim.expr import ExpressionError, compile_expression
+
+    out = []
+    for text in ["x^2+foo(y)", "x^2+", "2x", "x**", "(x", "x)", "x[0]", "x.real", "lambda: x",
+                 "[x]", "x,y", "x<y", "x and y", "'a'", "1j", "0x10", "0o7", "0b1", "1e13", "z",
+                 "sin", "x(2)", "sin(x, y)", "sin(x=1)", "x%2", "~x", "x^200", "10^400", "1/0",
+                 "#", "x\\", "", "x" * 201, "x if y else 1", "x := 1", "f(x)(y)", "None",
+                 "True", "...", "{x}", "{x:1}", "x y", "x²", "3.5y", "(x]", "'abc", "0777",
+                 "not x", "x//2", "await x", "sin()", "{", "f'{x}'", "b'x'",
+                 "-" * 60 + "x"]:
+        try:
+            compile_expression(text)
+        except ExpressionError as exc:
+            out.append(str(exc))
+        else:
+            raise AssertionError(f"{text!r} compiled")
+    from nets.train import TrainConfig
+
+    for kw in [dict(model="vgg"), dict(dataset="cifar"), dict(optimizer="lion"),
+               dict(schedule="warm"), dict(epochs=0), dict(epochs=1.5), dict(batch_size=0),
+               dict(lr=-1.0), dict(lr=100.0), dict(model="densenet", resize=28),
+               dict(model="lenet", resize=32), dict(resize=0), dict(device="tpu"),
+               dict(seed=-1), dict(max_steps=0), dict(eval_every=0), dict(precision="fp8"),
+               dict(fast=1), dict(compile="yes"), dict(data_dir=3),
+               dict(schedule="step", schedule_params=(("gamma", 0.5), ("gamma", 0.4))),
+               dict(schedule="step", schedule_params=(("gamma", 5.0),)),
+               dict(schedule="step", schedule_params=(("decay", 0.5),))]:
+        try:
+            TrainConfig(**kw).validate()
+        except ValueError as exc:
+            out.append(str(exc))
+        else:
+            raise AssertionError(f"{kw} validated")
+    return out
+
+
+# a schedule's parameters (named as on the command line) and Python's lambda, True, False
+PARAM_IDS = {"gamma", "every", "decay", "lambda", "True", "False"}
+
+
+def test_every_library_error_is_shown_in_chinese(monkeypatch):
+    import ui.i18n as i18n
+
+    from nets.train import DEVICES, OPTIMIZERS, PRECISIONS
+
+    errors = every_kind_of_library_error()
+    assert len(errors) >= 70
+    ids = {*DEVICES, *OPTIMIZERS, *PRECISIONS}  # choices, as the command line names them
+    monkeypatch.setattr(i18n, "lang", lambda: "zh")
+    for message in errors:
+        zh = i18n.t_error(message)
+        assert zh != message and CJK.search(zh), message
+        assert all(num in zh for num in re.findall(r"\d+", message)), (message, zh)
+        # what is left in Latin letters: the user's text (quoted, or the part at the column) and
+        # the names a setting has on the command line (parameters gamma, every)
+        ours = re.sub(r"'[^']*'|\"[^\"]*\"|列：.*", "", zh)
+        left = [w for w in _words_in(ours) if w not in PARAM_IDS | ids]
+        assert not left, (message, zh)
+    monkeypatch.setattr(i18n, "lang", lambda: "en")
+    assert all(i18n.t_error(m) == m for m in errors)
+
+
+def test_run_names_are_chinese_in_chinese(monkeypatch):
+    from types import SimpleNamespace
+
+    import ui.i18n as i18n
+    from nets.train import TrainConfig
+    from ui.training import history_figure, run_names
+
+    def result(**kw):
+        cfg = TrainConfig(**{"model": "lenet-bn-scratch", "dataset": "digits", **kw})
+        return SimpleNamespace(config=cfg, history=SimpleNamespace(lr=cfg.lr, batch_size=64))
+
+    runs = [result(fast=True, seed=0, epochs=5, precision="auto", compile=True),
+            result(seed=1, epochs=6, precision="fp32")]
+    english = run_names(runs)
+    assert english[0].startswith("lenet-bn-scratch · adam lr 0.001 · bs 64 · fast")
+    monkeypatch.setattr(i18n, "lang", lambda: "zh")
+    names = run_names(runs)
+    assert names[0].startswith("lenet-bn-scratch · adam 学习率 0.001 · 批量 64 · 快速模式"), names
+    assert "种子 0" in names[0] and "5 个迭代周期" in names[0] and "自动精度" in names[0]
+    for name in names:
+        assert not re.search(r"\b(lr|bs|ep|seed|fast|compile|auto)\b", name), name
+    trace_names = [d["name"] for d in history_figure([(names[0], [])]).to_dict()["data"]]
+    assert trace_names and all(n.startswith(names[0] + "：") for n in trace_names), trace_names
+
+
+@pytest.mark.parametrize("page, key, tab", [("challenges", "ch_view", "Saddle surface (2D)"),
+                                            ("explorer", "ex_view", "3D surface")])
+def test_switching_language_keeps_the_open_tab(page, key, tab):
+    at = apptest_util.open_page(page, **{key: tab})
+    assert at.session_state[key] == tab and at.query_params[key] == tab
+    at.segmented_control(key="lang").set_value(ZH_LINK).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state[key] == ZH[tab] and at.query_params[key] == ZH[tab]
+    at.segmented_control(key="lang").set_value(LANGUAGES["en"]).run()
+    assert at.session_state[key] == tab and at.query_params[key] == tab
+    if page == "explorer":  # only the open tab is drawn
+        assert any(c.proto.id.endswith("ex_surface") for c in at.get("plotly_chart"))
+        assert not any(c.proto.id.endswith("ex_contour") for c in at.get("plotly_chart"))
+
+
+def test_switching_language_keeps_the_iterates_open():
+    at = open_page("explorer", lang=None)
+    assert not at.dataframe  # closed: the table of iterates is not even made
+    at.session_state["ex_iterates"] = True
+    at.run()
+    assert at.dataframe
+    at.segmented_control(key="lang").set_value(ZH_LINK).run()
+    assert not at.exception and at.session_state["ex_iterates"] is True and at.dataframe
+    at.segmented_control(key="lang").set_value(LANGUAGES["en"]).run()
+    assert at.session_state["ex_iterates"] is True and at.dataframe
+
+
+def test_hover_and_playback_say_step_the_chinese_way():
+    at = open_page("explorer")
+    contour = _chart(at, "ex_contour")
+    path = [d for d in contour["data"] if d.get("type") == "scatter" and "hovertemplate" in d][0]
+    assert path["hovertemplate"].startswith("第 %{customdata[0]} 步<br>")
+    at = apptest_util.open_page("compare", cmp_view="Playback", lang=ZH_LINK)
+    play = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith(
+        "cmp_playback"))
+    current = play["layout"]["sliders"][0]["currentvalue"]
+    assert (current["prefix"], current["suffix"]) == ("第 ", " 步")
+
+
+def test_parameter_labels_are_words_not_ids():
+    at = apptest_util.open_page("compare", lang=ZH_LINK)
+    assert at.slider(key="cmp_f_kappa").label.startswith("条件数 κ")
+    at = apptest_util.open_page("explorer", ex_method="adam")
+    labels = [at.number_input(key=f"ex_m_{p}").label for p in ("beta1", "beta2", "eps")]
+    assert labels == ["β₁", "β₂", "ε"]
+
+
+def test_chinese_punctuation_and_units(monkeypatch):
+    at = open_page("convexity")  # x·cos(πx): two valleys, two end points
+    body = " ".join(m.value for m in at.markdown)
+    assert "个不同的终点。只统计" in body and "、" in body.split("x ≈")[1], body
+    at = open_page("explorer")
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith(ZH["Gradient descent"] + "：") for c in captions), captions
+    assert any(c.startswith(ZH["Constant"] + "：") for c in captions), captions
+    at = apptest_util.open_page("explorer", ex_function="square", ex_eta="1.1", ex_steps="200",
+                                lang=ZH_LINK)
+    notes = [a["text"] for a in _chart(at, "ex_curve")["layout"]["annotations"]]
+    assert any(n.startswith("跑出图外：") for n in notes), notes
+    from types import SimpleNamespace
+
+    import ui.i18n as i18n
+    from ui.training import _status_line
+
+    monkeypatch.setattr(i18n, "lang", lambda: "zh")
+    p = SimpleNamespace(phase="train", step=5, total_steps=10, epoch=1, examples_per_s=1234.5,
+                        eta_seconds=48.2, message="")
+    assert _status_line(p).endswith("约剩 48 秒"), _status_line(p)

@@ -16,7 +16,7 @@ from optim.methods import METHODS
 from optim.schedules import SCHEDULES
 from optim.trace import Trace
 
-from .i18n import N_, t
+from .i18n import N_, colon, list_sep, t
 from .strings_zh import ZH
 
 # Log-spaced learning rates, with the book's own values (0.05, 0.1, 0.2, 1.1) among them.
@@ -84,8 +84,9 @@ def param_widgets(params: dict[str, Param], prefix: str, where=st,
     values = {}
     for name, p in params.items():
         key = f"{prefix}{name}"
-        label = (t(p.help) if p.help.startswith(f"{name}:") else f"{name} — {t(p.help)}") \
-            if p.help else name
+        # the help names the parameter in words and by its symbol (κ, γ, β₁...); the id
+        # (kappa, gamma, beta1) stays in the widget's key and the link
+        label = t(p.help) if p.help else name
         if name == "seed":
             values[name] = where.number_input(label, 0, 2**31 - 1, int(p.default), step=1, key=key,
                                               bind="query-params")
@@ -122,7 +123,7 @@ def method_select(prefix: str, where=st, default: str = "gd", ids=None, label=N_
     ids = list(ids or METHODS)
     mid = where.selectbox(t(label), ids, index=ids.index(default), key=f"{prefix}method",
                           bind="query-params")
-    where.caption(f"{t(METHODS[mid].title)}: {t(METHODS[mid].note)}")
+    where.caption(f"{t(METHODS[mid].title)}{colon()}{t(METHODS[mid].note)}")
     return mid
 
 
@@ -130,7 +131,7 @@ def schedule_select(prefix: str, where=st) -> str:
     ids = list(SCHEDULES)
     sid = where.selectbox(t("Learning-rate schedule"), ids, key=f"{prefix}schedule",
                           bind="query-params")
-    where.caption(f"{t(SCHEDULES[sid].title)}: ${SCHEDULES[sid].formula}$")
+    where.caption(f"{t(SCHEDULES[sid].title)}{colon()}${SCHEDULES[sid].formula}$")
     return sid
 
 
@@ -181,6 +182,18 @@ def tabs_in_link(key: str, labels: list[str]):
     elif st.query_params.get(key) != open_now:
         st.query_params[key] = open_now
     return tabs
+
+
+def expander_kept(label: str, key: str, expanded: bool = False):
+    """``st.expander`` whose open state (``.open``) survives a switch of the interface language.
+
+    The label is part of an expander's identity, so with the label in the other language it was
+    a new expander, closed again. The state kept under ``key`` from the last run is handed to the
+    new one before it is made."""
+    ss = st.session_state
+    if key in ss:
+        ss[key] = bool(ss[key])
+    return st.expander(label, expanded=expanded, key=key, on_change="rerun")
 
 
 def show_status(trace: Trace) -> None:
@@ -259,7 +272,7 @@ def link_notice() -> None:
             bad.append(inert(f"{key}={raw if len(raw) <= 60 else raw[:57] + '...'}"))
     if bad:
         st.toast(t("Some values in the link could not be used, so their defaults are shown: "
-                   "{items}", items=", ".join(bad)), icon="🔗")
+                   "{items}", items=list_sep().join(bad)), icon="🔗")
 
 
 def inert(text: str) -> str:

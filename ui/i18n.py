@@ -8,12 +8,14 @@ without a translation, so a page can never show an untranslated key.
 from __future__ import annotations
 
 import re
+import string
 
 import streamlit as st
 
-from .strings_zh import NOTES_ZH, ZH
+from .strings_zh import ERRORS_ZH, NOTES_ZH, PARTS_ZH, ZH
 
 _NOTES_ZH = [(re.compile(rx), zh) for rx, zh in NOTES_ZH]
+_ERRORS_ZH = [(re.compile(rx), zh) for rx, zh in ERRORS_ZH]
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 CODES = {name: code for code, name in LANGUAGES.items()}
@@ -29,6 +31,17 @@ def t(text: str, **fmt) -> str:
     return out.format(**fmt) if fmt else out
 
 
+def colon() -> str:
+    """The colon between a name and what follows it: "：" in Chinese text, ": " in English."""
+    return "：" if lang() == "zh" else ": "
+
+
+def list_sep() -> str:
+    """The separator of a list of numbers or names in running text: "、" in Chinese, ", " in
+    English."""
+    return "、" if lang() == "zh" else ", "
+
+
 def t_note(note: str) -> str:
     """A note from a run's history (English, written by nets/) in the interface language."""
     if lang() == "zh":
@@ -39,6 +52,51 @@ def t_note(note: str) -> str:
     return note
 
 
+class _Untranslatable(Exception):
+    pass
+
+
+class _ErrorFormatter(string.Formatter):
+    """Fills an ERRORS_ZH template: ``!t`` a word of PARTS_ZH, ``!l`` a list, ``!e`` a message
+    (must translate), ``!o`` a message where it can (else kept)."""
+
+    def convert_field(self, value, conversion):
+        if conversion == "t":
+            if value not in PARTS_ZH:
+                raise _Untranslatable(value)
+            return PARTS_ZH[value]
+        if conversion == "l":
+            return "、".join(value.split(", "))
+        if conversion in ("e", "o"):
+            out = _error_zh(value)
+            if out is None and conversion == "e":
+                raise _Untranslatable(value)
+            return value if out is None else out
+        return super().convert_field(value, conversion)
+
+
+def _error_zh(message: str) -> str | None:
+    for rx, zh in _ERRORS_ZH:
+        m = rx.fullmatch(message)
+        if m:
+            try:
+                return _ErrorFormatter().format(zh, **m.groupdict())
+            except _Untranslatable:
+                continue
+    return None
+
+
+def t_error(message: str) -> str:
+    """A message raised by a library (an expression the explorer cannot compile, a training
+    setting TrainConfig.validate refuses; English, as the command line shows it) in the interface
+    language. A message no pattern of ERRORS_ZH matches is shown as it is."""
+    if lang() == "zh":
+        out = _error_zh(str(message))
+        if out is not None:
+            return out
+    return str(message)
+
+
 def plot_labels() -> dict[str, str]:
     """The texts of optim.plots' figures (axis titles, hover, the runaway note) in the interface
     language, keyed as :data:`optim.plots.LABELS`."""
@@ -46,7 +104,7 @@ def plot_labels() -> dict[str, str]:
         "step t": t("step t"),
         "f(x_t)": t("f(x_t)"),
         "f(x_t) − f(x*)": t("f(x_t) − f(x*)"),
-        "step": t("step"),
+        "step": t("step {k}"),
         "ran away": t("ran away: off the plot after step {k} of {n}"),
         "diverged": t("ran away: off the plot after step {k}, diverged at step {n}"),
         "many": t("{m} paths ran away: off the plot at the arrows (hover an arrow for its step)"),

@@ -14,12 +14,12 @@ ZH: dict[str, str] = {
     "Optimization challenges": "优化中的挑战",
     "Convexity": "凸性",
     "Explorer": "探索器",
-    "Compare optimizers": "比较优化算法",
+    "Compare optimizers": "比较优化方法",
     "Batch normalization": "批量归一化",
     "ResNet": "残差网络",
     "DenseNet": "稠密连接网络",
     "Runs": "训练记录",
-    "D2L Lab: optimization and modern CNNs, hands on": "D2L 实验室：动手玩转优化算法与现代卷积神经网络",
+    "D2L Lab: optimization and modern CNNs, hands on": "D2L 实验室：动手玩转优化与现代卷积神经网络",
     "Two chapters of *Dive into Deep Learning* as pages you can play with: the optimization chapter "
     "(local minima, saddle points, vanishing gradients, convexity, gradient descent, Newton's "
     "method, SGD, learning-rate schedules) and the modern-CNN chapter (batch normalization, "
@@ -39,7 +39,7 @@ ZH: dict[str, str] = {
         "迭代过程表格；可导出 CSV/JSON/PNG/SVG。",
     "Several optimizers on one landscape, side by side, with playback step by step and how many "
     "steps each needs to reach the minimum.":
-        "在同一个函数上并排比较多个优化算法，可逐步回放，并给出各自到达最小值所需的步数。",
+        "在同一个函数上并排比较多个优化方法，可逐步回放，并给出各自到达最小值所需的步数。",
     "Batch normalization, ResNet-18 and DenseNet trained on Fashion-MNIST (or the offline digits "
     "dataset) on CPU or GPU, with a live accuracy chart.":
         "在 Fashion-MNIST（或离线的 digits 手写数字数据集）上用 CPU 或 GPU 训练批量归一化模型、"
@@ -136,12 +136,12 @@ ZH: dict[str, str] = {
     "step t": "步数 t",
     "f(x_t)": "目标函数值 f(x_t)",
     "f(x_t) − f(x*)": "与最优值之差 f(x_t) − f(x*)",
-    "ran away: off the plot after step {k} of {n}": "跑开了：第 {k} 步后离开绘图区域（共 {n} 步）",
+    "ran away: off the plot after step {k} of {n}": "跑出图外：第 {k} 步后离开绘图区域（共 {n} 步）",
     "ran away: off the plot after step {k}, diverged at step {n}":
-        "跑开了：第 {k} 步后离开绘图区域，在第 {n} 步发散",
+        "跑出图外：第 {k} 步后离开绘图区域，在第 {n} 步发散",
     "click: start here": "点击：从这里出发",
     "{m} paths ran away: off the plot at the arrows (hover an arrow for its step)":
-        "{m} 条路径跑开了：在箭头处离开绘图区域（把鼠标移到箭头上可看到步数）",
+        "{m} 条路径跑出图外：在箭头处离开绘图区域（把鼠标移到箭头上可看到步数）",
     "Set {name} to the book's value {value} (≈ {approx:.4g})":
         "将 {name} 设为书中的取值 {value}（≈ {approx:.4g}）",
     "f″(x) ≥ 0 on the whole interval: the function is convex here.":
@@ -161,7 +161,7 @@ ZH: dict[str, str] = {
     # ---- explorer and shared optimization widgets -------------------------------------------
     "Pick a function, a method and a learning-rate schedule; every plot follows the sliders. The "
     "page opens at the book's 2D example: x₁² + 2x₂², η = 0.1, 20 steps from (−5, −2).":
-        "选择目标函数、优化方法和学习率调度；所有图都会随滑块实时更新。页面打开时是书中的二维例子："
+        "选择目标函数、优化方法和学习率调度（书中称为动态学习率）；所有图都会随滑块实时更新。页面打开时是书中的二维例子："
         "x₁² + 2x₂²，η = 0.1，从 (−5, −2) 出发走 20 步。",
     "Settings": "设置",
     "Your own f(x) or f(x, y)": "自定义 f(x) 或 f(x, y)",
@@ -208,7 +208,7 @@ ZH: dict[str, str] = {
     "an ill-conditioned quadratic: gradient descent zig-zags across the narrow valley, momentum "
     "damps the zig-zag and arrives sooner, Adam takes steps of about η per coordinate and hovers "
     "near the minimum.":
-        "多个优化算法在同一个函数上从同一个起点出发比赛。页面打开时是一个病态的二次函数：梯度下降"
+        "多个优化方法在同一个函数上从同一个起点出发比赛。页面打开时是一个病态的二次函数：梯度下降"
         "在狭窄的山谷两侧来回振荡，动量法抑制了振荡、更快到达，Adam 在每个坐标上的步长约为 η，"
         "并在最小值附近徘徊。",
     "Tolerance": "容差",
@@ -216,44 +216,44 @@ ZH: dict[str, str] = {
     "minimum: when the gradient norm ≤ tolerance).":
         "当 f(x_t) − f(x*) ≤ 容差时，认为一次运行达到了容差（对于最小值未知的函数：当梯度范数 ≤ "
         "容差时）。",
-    "Number of optimizers": "优化算法个数",
-    "Optimizer {i}": "优化算法 {i}",
+    "Number of optimizers": "优化方法个数",
+    "Optimizer {i}": "优化方法 {i}",
     "Optimizer {i} ({name}) diverged at step {k}: the iterate left |x| ≤ 1e8, so its run stopped "
     "there. Try a smaller learning rate.":
-        "优化算法 {i}（{name}）在第 {k} 步发散：迭代点超出了 |x| ≤ 1e8 的范围，它的运行在此停止。"
+        "优化方法 {i}（{name}）在第 {k} 步发散：迭代点超出了 |x| ≤ 1e8 的范围，它的运行在此停止。"
         "请尝试更小的学习率。",
     "Optimizer {i} ({name}) stopped at step {k}: f or its gradient is not a finite number there "
     "(a value too large for floating point), so its run stopped. Try a smaller learning rate.":
-        "优化算法 {i}（{name}）在第 {k} 步停止：那里 f 或其梯度不是有限数（数值超出浮点数范围），"
+        "优化方法 {i}（{name}）在第 {k} 步停止：那里 f 或其梯度不是有限数（数值超出浮点数范围），"
         "它的运行在此停止。请尝试更小的学习率。",
     "Optimizer {i} ({name}) stopped at step {k}: the Hessian is singular there, so Newton's step "
     "is undefined.":
-        "优化算法 {i}（{name}）在第 {k} 步停止：那里的黑塞矩阵是奇异的，牛顿法的步长无定义。",
+        "优化方法 {i}（{name}）在第 {k} 步停止：那里的黑塞矩阵是奇异的，牛顿法的步长无定义。",
     "Optimizer {i}'s path leaves the plot after step {k}; the loss curve and the table show its "
     "whole run.":
-        "优化算法 {i} 的路径在第 {k} 步之后离开了绘图区域；目标函数曲线和表格给出了它的完整运行。",
+        "优化方法 {i} 的路径在第 {k} 步之后离开了绘图区域；目标函数曲线和表格给出了它的完整运行。",
     "▶ Play": "▶ 播放",
     "❚❚ Pause": "❚❚ 暂停",
-    "step": "步",
+    "step {k}": "第 {k} 步",
     "Curve": "曲线",
     "Playback": "回放",
     "Press play, or drag the slider to step through the iterates; the big dots are where each "
     "optimizer is at that step.":
-        "点击播放，或拖动滑块逐步查看迭代过程；大圆点表示各优化算法在该步所处的位置。",
+        "点击播放，或拖动滑块逐步查看迭代过程；大圆点表示各优化方法在该步所处的位置。",
     "Objective against step (log scale where possible)": "目标函数值随步数的变化（尽可能用对数刻度）",
     "ran all {n} steps": "跑完全部 {n} 步",
     "diverged at step {k}": "在第 {k} 步发散",
     "singular at step {k}": "在第 {k} 步遇到奇异点",
     "steps until f − f* ≤ {tol}": "达到 f − f* ≤ {tol} 的步数",
     "steps until ‖∇f‖ ≤ {tol}": "达到 ‖∇f‖ ≤ {tol} 的步数",
-    "optimizer": "优化算法",
+    "optimizer": "优化方法",
     "status": "状态",
     "final x": "最终 x",
     "final f(x)": "最终 f(x)",
     "distance to the nearest minimum": "到最近最小值的距离",
-    "Where each optimizer ended": "各优化算法的终点",
+    "Where each optimizer ended": "各优化方法的终点",
     "None in the steps column: that optimizer never got within the tolerance.":
-        "步数一栏为 None：表示该优化算法始终没有达到容差。",
+        "步数一栏为 None：表示该优化方法始终没有达到容差。",
 
     # ---- training pages --------------------------------------------------------------------
     "Standardizing the inputs makes every feature have mean 0 and variance 1 over the dataset. "
@@ -324,7 +324,7 @@ ZH: dict[str, str] = {
     "Model": "模型",
     "Dataset": "数据集",
     "Device": "设备",
-    "Optimizer": "优化器",
+    "Optimizer": "优化方法",
     "Batch size": "批量大小",
     "Starts at the dataset's own ({defaults}): the chapter's batch on Fashion-MNIST; on the small "
     "digits set, enough steps an epoch for BatchNorm's moving averages, which the test pass uses, "
@@ -341,7 +341,7 @@ ZH: dict[str, str] = {
     "fused batch-norm kernel. Same accuracy, less time.":
         "使用更大的批量，并相应放大学习率、加入预热；减少与主机的同步；批量归一化改用 PyTorch "
         "的融合内核。准确率相同，用时更短。",
-    "Exact fp32": "严格 fp32",
+    "Exact fp32": "全程 fp32",
     "Preparing the first steps…": "正在准备最初几步…",
     "Compile": "编译",
     "torch.compile the model before the first step: half a minute or more of compiling (28 s for "
@@ -414,9 +414,34 @@ ZH: dict[str, str] = {
     "predictions of the weights at the stop.":
         "在第一次测试之前就停止了：没有混淆矩阵。测试图像显示的是停止时的权重所做的预测。",
     "Runs to overlay": "要叠加显示的训练",
+    "Under each test image: ✅ and the predicted class when it is right; ❌, the predicted class "
+    "and, in brackets, the true class when it is wrong.":
+        "每张测试图像下方：预测正确时为 ✅ 和预测的类别；预测错误时为 ❌、预测的类别，以及括号里的"
+        "真实类别。",
+    "❌ {pred} ({true})": "❌ {pred}（{true}）",
+    "t-shirt": "T恤",
+    "trouser": "裤子",
+    "pullover": "套衫",
+    "dress": "连衣裙",
+    "coat": "外套",
+    "sandal": "凉鞋",
+    "shirt": "衬衫",
+    "sneaker": "运动鞋",
+    "bag": "包",
+    "ankle boot": "短靴",
+    "{model} · {optimizer} lr {lr:g} · bs {bs}": "{model} · {optimizer} 学习率 {lr:g} · 批量 {bs}",
+    "{n} ep": "{n} 个迭代周期",
+    "seed {n}": "种子 {n}",
+    "{n} px": "{n} 像素",
+    "native size": "原始尺寸",
+    "auto precision": "自动精度",
+    "compiled": "编译",
+    "not compiled": "不编译",
+    "{s:.0f} s": "{s:.0f} 秒",
+    "{s:.1f} s": "{s:.1f} 秒",
 
     # ---- runs ------------------------------------------------------------------------------
-    "done": "完成",
+    "done": "已完成",
     "stopped": "已停止",
     "failed": "失败",
     "Deleted {n} run(s) and their weights.": "已删除 {n} 次训练及其权重。",
@@ -425,6 +450,11 @@ ZH: dict[str, str] = {
     "train_acc": "训练准确率",
     "test_acc": "测试准确率",
     "examples_per_s": "样本/秒",
+    "step": "步数",
+    "examples": "样本数",
+    "lr": "学习率",
+    "partial": "未跑完",
+    "world_size": "进程数",
     "created": "创建时间",
     "model": "模型",
     "dataset": "数据集",
@@ -433,7 +463,7 @@ ZH: dict[str, str] = {
     "epochs": "迭代周期数",
     "fast": "快速模式",
     "test accuracy": "测试准确率",
-    "seconds": "秒",
+    "seconds": "用时（秒）",
     "device": "设备",
     "Every finished training run is saved here with its curves, settings and weights. Pick runs "
     "in the table to overlay their curves.":
@@ -514,7 +544,7 @@ ZH: dict[str, str] = {
     "per-coordinate rate from Σg²": "按坐标由 Σg² 调整学习率",
     "per-coordinate rate from a moving average of g²": "按坐标由 g² 的移动平均调整学习率",
     "momentum plus RMSProp, bias-corrected": "动量法加 RMSProp，带偏差修正",
-    "standard deviation of the gradient noise": "梯度噪声的标准差",
+    "standard deviation σ of the gradient noise": "梯度噪声的标准差 σ",
     "random seed": "随机种子",
     "momentum γ": "动量 γ",
     "decay γ": "衰减率 γ",
@@ -529,11 +559,11 @@ ZH: dict[str, str] = {
     "Cosine decay": "余弦衰减",
     "Step decay": "分段（阶梯）衰减",
     "decay rate k": "衰减率 k",
-    "a": "a",
+    "rate a": "速率 a",
     "power b": "幂次 b",
-    "final fraction of eta": "最终学习率占初始 η 的比例",
-    "steps between drops": "每次下降之间的步数",
-    "factor per drop": "每次下降的乘数",
+    "final fraction f of η": "最终学习率占初始 η 的比例 f",
+    "steps between drops s": "每次下降之间的步数 s",
+    "factor per drop γ": "每次下降的乘数 γ",
     "Value out of range: f is not a finite number at the start point x = {x}. Choose a start point closer to the function's domain.":
         "数值超出范围:f 在起点 x = {x} 处不是有限数。请选择离函数定义域更近的起点。",
 }
@@ -576,3 +606,121 @@ NOTES_ZH: list[tuple[str, str]] = [
     (r"(cpu|cuda): channels-last", "{0}：channels-last 内存布局"),
     (r"(cpu|cuda): bf16 autocast", "{0}：bf16 自动混合精度"),
 ]
+
+# Messages that the libraries raise in English (optim.expr.ExpressionError for a typed function,
+# nets.train.TrainConfig.validate and the registries' parameter checks for training settings):
+# (regular expression matching the whole message, with named groups; Chinese template). In a
+# template, {g!t} looks the group up in PARTS_ZH, {g!l} writes a list "a, b" as "a、b", {g!e}
+# translates the group as a message itself (the part before " at column N: ..."), {g!o} does so
+# where it can and keeps the text (Python's own syntax messages) where it cannot. The first
+# pattern whose groups all translate wins; a message that none matches is shown as it is.
+# tests/test_i18n.py raises every kind of message and checks that each one is translated.
+_SHOWN = r"(?P<shown>'.*'|\".*\")"  # the user's text, as repr() writes it
+ERRORS_ZH: list[tuple[str, str]] = [
+    # ---- optim.expr: the explorer's own function
+    (r"syntax error at column (?P<col>\d+): the expression ends too early, something is missing "
+     r"after '(?P<end>.{1,2})' in " + _SHOWN,
+     "语法错误，位于第 {col} 列：表达式不完整，'{end}' 后面还缺少内容：{shown}"),
+    (r"syntax error at column (?P<col>\d+): write (?P<good>\S+) for a product, not (?P<bad>\S+) "
+     r"in " + _SHOWN,
+     "语法错误，位于第 {col} 列：乘积要写成 {good}，不能写成 {bad}：{shown}"),
+    (r"syntax error at column (?P<col>\d+): (?P<reason>.+?) in " + _SHOWN,
+     "语法错误，位于第 {col} 列：{reason!o}：{shown}"),
+    (r"expression is empty: type a function of x \(and y\), e\.g\. x\^2",
+     "表达式为空：请输入 x（和 y）的函数，例如 x^2"),
+    (r"expression is too long \((?P<n>\d+) characters, at most (?P<most>\d+)\)",
+     "表达式太长（{n} 个字符，最多 {most} 个）"),
+    (r"expression is too complex \(its derivatives need more than (?P<n>\d+) terms\)",
+     "表达式太复杂（它的导数需要超过 {n} 项）"),
+    (r"expression is nested too deeply", "表达式嵌套层数太多"),
+    (r"cannot read the expression: (?P<what>\w+)", "无法读取这个表达式：{what}"),
+    (r"expression must be text, got (?P<what>\w+)", "表达式必须是文本，而不是 {what}"),
+    (r"(?P<msg>.+?) at column (?P<col>\d+): (?P<src>.*)", "{msg!e}，位于第 {col} 列：{src}"),
+    # (the part before " at column N: ...")
+    (r"expression is nested too deeply \(more than (?P<n>\d+) levels\)",
+     "表达式嵌套层数太多（超过 {n} 层）"),
+    (r"(?P<what>comments \('#'\)|backslashes) are not allowed", "不允许使用{what!t}"),
+    (r"operator '(?P<op>.+)' is not allowed \(use \+ - \* / \^\)",
+     "不允许使用运算符 '{op}'（可用 + - * / ^）"),
+    (r"operator '(?P<op>.+)' is not allowed", "不允许使用运算符 '{op}'"),
+    (r"(?P<kind>.+) is not allowed \(only real numbers\)", "不允许使用{kind!t}（只能用实数）"),
+    (r"'(?P<lit>.+)' would be read as (?P<base>a hexadecimal|an octal|a binary) number; write "
+     r"numbers in decimal, and a product with '\*' \(e\.g\. 2\*x\)",
+     "'{lit}' 会被当作{base!t}数：数字请用十进制书写，乘积请用 '*'（例如 2*x）"),
+    (r"number is too large \(at most (?P<most>\S+)\)", "数字太大（最大为 {most}）"),
+    (r"function '(?P<f>\w+)' needs an argument, e\.g\. (?P<eg>\w+\(x\)),",
+     "函数 '{f}' 需要一个参数，例如 {eg}"),
+    (r"name '(?P<name>\w+)' is not allowed \(use x, y, pi, e\)",
+     "不允许使用名称 '{name}'（可用 x、y、pi、e）"),
+    (r"exponent (?P<p>\S+) is too large \(\|exponent\| at most (?P<most>\S+)\)",
+     "指数 {p} 太大（指数的绝对值最大为 {most}）"),
+    (r"constant power overflows", "常数的幂溢出了"),
+    (r"only calls of (?P<fs>.+) are allowed", "只能调用这些函数：{fs!l}"),
+    (r"'(?P<v>\w+)' is not a function \(write (?P<w>\w+\*\(\.\.\.\)) to multiply\)",
+     "'{v}' 不是函数（相乘请写成 {w}）"),
+    (r"function '(?P<f>\w+)' is not allowed \(functions: (?P<fs>.+)\)",
+     "不允许使用函数 '{f}'（可用函数：{fs!l}）"),
+    (r"keyword arguments are not allowed in (?P<f>\w+\(\))", "{f} 不接受关键字参数"),
+    (r"(?P<f>\w+\(\)) takes exactly one argument, got (?P<n>\d+)",
+     "{f} 只接受一个参数，这里给了 {n} 个"),
+    (r"this constant part is not a finite real number", "这个常数部分不是有限的实数"),
+    (r"(?P<kind>.+) is not allowed", "不允许使用{kind!t}"),
+    # Python's own reasons for a syntax error (kept in English where none matches)
+    (r"invalid syntax", "语法无效"),
+    (r"invalid syntax\. Perhaps you forgot a comma\?", "语法无效，也许漏了逗号？"),
+    (r"'(?P<c>.)' was never closed", "'{c}' 没有闭合"),
+    (r"unmatched '(?P<c>.)'", "'{c}' 没有与之配对的括号"),
+    (r"closing parenthesis '(?P<a>.)' does not match opening parenthesis '(?P<b>.)'",
+     "右括号 '{a}' 与左括号 '{b}' 不匹配"),
+    (r"invalid character '(?P<c>.+)' \((?P<u>U\+[0-9A-F]+)\)", "无效字符 '{c}'（{u}）"),
+    (r"unterminated string literal \(detected at line \d+\)", "字符串缺少结束引号"),
+    (r"invalid decimal literal", "无效的十进制数"),
+    (r"leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal "
+     r"integers", "十进制整数不能以 0 开头"),
+    (r"invalid (?P<base>hexadecimal|octal|binary|imaginary) literal", "无效的{base!t}数"),
+    # ---- nets.train.TrainConfig.validate and the registries' parameter checks
+    (r"unknown (?P<what>model|dataset|optimizer|schedule|device|precision) '(?P<v>.*)' "
+     r"\(choose from: (?P<choices>.+)\)", "未知的{what!t} '{v}'（可选：{choices!l}）"),
+    (r"(?P<name>epochs|batch size|resize|seed|max steps|eval every) must be a whole number, "
+     r"got (?P<v>.*)", "{name!t}必须是整数，而不是 {v}"),
+    (r"(?P<name>epochs|batch size|resize|seed|max steps|eval every) must be between "
+     r"(?P<lo>\S+) and (?P<hi>\S+), got (?P<v>.*)", "{name!t}必须在 {lo} 到 {hi} 之间，而不是 {v}"),
+    (r"(?P<name>\w+) must be between (?P<lo>\S+) and (?P<hi>\S+), got (?P<v>.*)",
+     "参数 {name} 必须在 {lo} 到 {hi} 之间，而不是 {v}"),
+    (r"learning rate must be a positive number, got (?P<v>.*)", "学习率必须是正数，而不是 {v}"),
+    (r"learning rate must be at most (?P<most>\S+), got (?P<v>.*)",
+     "学习率最大为 {most}，而不是 {v}"),
+    (r"(?P<model>\S+) takes only (?P<a>\d+)x(?P<b>\d+) inputs, got resize (?P<r>\d+)",
+     "{model} 只接受 {a}×{b} 的输入，这里缩放到了 {r}"),
+    (r"resize (?P<r>\d+) is too small for (?P<model>\S+): it needs at least (?P<n>\d+) pixels",
+     "缩放尺寸 {r} 对 {model} 来说太小：它至少需要 {n} 像素"),
+    (r"device 'cuda' was asked for but no CUDA GPU is available here",
+     "选择了设备 'cuda'，但这里没有可用的 CUDA GPU"),
+    (r"(?P<name>fast|compile) must be true or false, got (?P<v>.*)",
+     "{name!t}必须是 true 或 false，而不是 {v}"),
+    (r"data dir must be a path, got (?P<v>.*)", "数据目录必须是路径，而不是 {v}"),
+    (r"a schedule parameter is given twice", "有一个学习率调度参数给了两次"),
+    (r"(?P<kind>function|method|schedule) '(?P<owner>.*)' has no parameter (?P<names>.+) "
+     r"\(parameters: (?P<valid>.+)\)", "{kind!t} '{owner}' 没有参数 {names!l}（它的参数：{valid!l}）"),
+]
+
+# Words inside library messages, for {group!t} above.
+PARTS_ZH: dict[str, str] = {
+    # optim.expr: what is not allowed
+    "comments ('#')": "注释（'#'）", "backslashes": "反斜杠",
+    "attribute access": "属性访问", "indexing": "下标", "lambda": " lambda 表达式",
+    "a comprehension": "推导式", "a comparison": "比较", "'and'/'or'": " 'and'/'or'",
+    "'if ... else'": " 'if ... else'", "a list": "列表", "a tuple (a comma)": "元组（逗号）",
+    "a set": "集合", "a dict": "字典", "a string": "字符串", "a bytes literal": "字节串",
+    "a complex number": "复数", "True/False": " True/False", "None": " None", "'...'": " '...'",
+    "'*'": " '*'", "':='": " ':='", "a slice": "切片", "'await'": " 'await'",
+    "'yield'": " 'yield'",
+    "a hexadecimal": "十六进制", "an octal": "八进制", "a binary": "二进制",
+    "hexadecimal": "十六进制", "octal": "八进制", "binary": "二进制", "imaginary": "虚",
+    # nets.train: settings
+    "model": "模型", "dataset": "数据集", "optimizer": "优化方法", "schedule": "学习率调度",
+    "device": "设备", "precision": "精度", "epochs": "迭代周期数", "batch size": "批量大小",
+    "resize": "缩放尺寸", "seed": "随机种子", "max steps": "最大步数", "eval every": "评估间隔",
+    "fast": "快速模式开关", "compile": "编译开关",
+    "function": "函数", "method": "优化方法",
+}

@@ -25,7 +25,7 @@ from nets.train import TrainConfig, acceleration, resolve_device
 from nets.train import checkpoint_bytes as _checkpoint_bytes
 from optim.plots import PALETTE, figure, make_layout
 
-from .i18n import N_, t, t_note
+from .i18n import N_, colon, list_sep, t, t_error, t_note
 
 LRS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 BATCHES = [16, 32, 64, 128, 256, 512, 1024]
@@ -171,7 +171,7 @@ def controls(prefix: str, model_ids: list[str], default_model: str) -> TrainConf
                                       "batch on Fashion-MNIST; on the small digits set, enough "
                                       "steps an epoch for BatchNorm's moving averages, which the "
                                       "test pass uses, to keep up.",
-                                      defaults=", ".join(f"{d.id} {d.default_batch}"
+                                      defaults=list_sep().join(f"{d.id} {d.default_batch}"
                                                          for d in DATASETS.values())))
     epochs = c[1].slider(t("Epochs"), 1, 50, 5, key=f"{prefix}epochs", bind="query-params")
     lr = c[2].select_slider(t("Learning rate"), LRS, 1e-3, key=f"{prefix}lr",
@@ -216,7 +216,7 @@ def controls(prefix: str, model_ids: list[str], default_model: str) -> TrainConf
     try:
         return config.validate()
     except ValueError as exc:
-        st.error(t("Cannot train with these settings: {why}", why=str(exc)))
+        st.error(t("Cannot train with these settings: {why}", why=t_error(str(exc))))
         return None
 
 
@@ -227,14 +227,14 @@ def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float
         color = PALETTE[i % len(PALETTE)]
         xs = [p[x_key] for p in points]
         data.append(dict(type="scatter", x=xs, y=[p.get("train_loss") for p in points],
-                         name=f"{name}: {t('train loss')}", yaxis="y2", mode="lines",
+                         name=f"{name}{colon()}{t('train loss')}", yaxis="y2", mode="lines",
                          line=dict(color=color, dash="dot", width=1.5)))
         data.append(dict(type="scatter", x=xs, y=[p.get("train_acc") for p in points],
-                         name=f"{name}: {t('train acc')}", mode="lines", line=dict(color=color)))
+                         name=f"{name}{colon()}{t('train acc')}", mode="lines", line=dict(color=color)))
         test = [(p[x_key], p["test_acc"]) for p in points if p.get("test_acc") is not None]
         if test:
             data.append(dict(type="scatter", x=[a for a, _ in test], y=[b for _, b in test],
-                             name=f"{name}: {t('test acc')}", mode="lines+markers",
+                             name=f"{name}{colon()}{t('test acc')}", mode="lines+markers",
                              line=dict(color=color, width=3), marker=dict(size=8)))
     layout = make_layout(xaxis_title=t("epoch"), yaxis_title=t("accuracy"), height=420)
     layout["yaxis"]["range"] = [0, 1.02]
@@ -291,7 +291,7 @@ def _status_line(p) -> str:
             return t("Preparing the first steps (on a GPU, cuDNN first tries its kernels for "
                      "these shapes: a few seconds, once per shape)…")
         return t("Preparing the first steps…")
-    left = f"{p.eta_seconds:.0f} s" if p.eta_seconds is not None else "…"
+    left = t("{s:.0f} s", s=p.eta_seconds) if p.eta_seconds is not None else "…"
     return t("Epoch {e}, step {s}/{n}: {eps:,.0f} examples/s, about {left} left",
              e=p.epoch, s=p.step, n=p.total_steps, eps=p.examples_per_s, left=left)
 
@@ -301,10 +301,28 @@ def checkpoint_bytes(result) -> bytes:
     return _checkpoint_bytes(result.state_dict, result.config, result.history, result.classes)
 
 
+# Fashion-MNIST's classes (nets.data.FASHION_MNIST_CLASSES), shown in the interface language
+CLASS_NAMES = (N_("t-shirt"), N_("trouser"), N_("pullover"), N_("dress"), N_("coat"),
+               N_("sandal"), N_("shirt"), N_("sneaker"), N_("bag"), N_("ankle boot"))
+
+
+def class_name(c) -> str:
+    return t(c) if c in CLASS_NAMES else str(c)
+
+
+def sample_caption(pred, true) -> str:
+    """Under a test image: ✅ and the class when the prediction is right; ❌, the predicted class
+    and the true one in brackets when it is wrong (the key above the images says so)."""
+    if pred == true:
+        return f"✅ {class_name(pred)}"
+    return t("❌ {pred} ({true})", pred=class_name(pred), true=class_name(true))
+
+
 def confusion_figure(confusion: np.ndarray, classes) -> dict:
     layout = make_layout(xaxis_title=t("predicted"), yaxis_title=t("true"), height=460)
     layout["yaxis"]["autorange"] = "reversed"
-    return figure([dict(type="heatmap", z=confusion, x=list(classes), y=list(classes),
+    names = [class_name(c) for c in classes]
+    return figure([dict(type="heatmap", z=confusion, x=names, y=names,
                         colorscale="Blues", text=confusion, texttemplate="%{text}",
                         hovertemplate=t("true") + " %{y}<br>" + t("predicted")
                         + " %{x}<br>%{z}<extra></extra>")],
@@ -342,7 +360,7 @@ def show_result(result, prefix: str, weights: bytes) -> None:
     last = hist.epochs[-1] if hist.epochs else {}
     cols[1].metric(t("Train accuracy"), f"{last.get('train_acc', float('nan')):.3f}")
     cols[2].metric(t("Examples/s"), f"{last.get('examples_per_s', 0):,.0f}")
-    cols[3].metric(t("Time"), f"{hist.seconds:.1f} s")
+    cols[3].metric(t("Time"), t("{s:.1f} s", s=hist.seconds))
     for note in hist.notes:
         st.caption(t_note(note))
     lag = bn_lag_steps(hist)
@@ -367,11 +385,12 @@ def show_result(result, prefix: str, weights: bytes) -> None:
         else:
             st.plotly_chart(confusion_figure(result.confusion, result.classes), key=f"{prefix}cm")
     with tab_img:
+        st.caption(t("Under each test image: ✅ and the predicted class when it is right; ❌, the "
+                     "predicted class and, in brackets, the true class when it is wrong."))
         cols = st.columns(8)
         for i, img in enumerate(result.sample_images[:32]):
             pred, true = result.classes[result.sample_preds[i]], result.classes[result.sample_labels[i]]
-            mark = "✅" if pred == true else "❌"
-            cols[i % 8].image(img, caption=f"{mark} {pred} ({true})", width=72, clamp=True)
+            cols[i % 8].image(img, caption=sample_caption(pred, true), width=72, clamp=True)
     # The bytes, not a callable: Streamlit stores them under a hash of their content, so the
     # link stays the same across reruns. A deferred download (a callable) gets a new id each
     # run, and a click that raced a rerun (the click's own, by default) found none: no file.
@@ -406,7 +425,7 @@ def panel(prefix: str, model_ids: list[str], default_model: str) -> None:
         except JobBusy:
             st.warning(t("This session is already training; stop it first."))
         except (ValueError, DataError) as exc:
-            st.error(t("Cannot train with these settings: {why}", why=str(exc)))
+            st.error(t("Cannot train with these settings: {why}", why=t_error(str(exc))))
     if job is not None and job.meta.get("page") != prefix:
         if active:
             st.info(t("A run started on another page is in progress; it keeps going while you "
@@ -482,13 +501,27 @@ def run_name(result) -> str:
     """Model, optimizer, learning rate and batch as the run used them (fast mode may scale
     the batch and the learning rate), as the Runs table lists them."""
     cfg, hist = result.config, result.history
-    lr, bs = hist.lr or cfg.lr, hist.batch_size or cfg.batch_size
-    return f"{cfg.model} · {cfg.optimizer} lr {lr:g} · bs {bs}" + (" · fast" if cfg.fast else "")
+    return run_label(cfg.model, cfg.optimizer, hist.lr or cfg.lr,
+                     hist.batch_size or cfg.batch_size, cfg.fast)
+
+
+def run_label(model: str, optimizer: str, lr: float, batch: int, fast: bool) -> str:
+    """``lenet · adam lr 0.001 · bs 64 · fast`` in the interface language (the Runs page writes
+    its rows' names with it too, as nets.runs.RunRow.label does in English)."""
+    return (t("{model} · {optimizer} lr {lr:g} · bs {bs}", model=model, optimizer=optimizer,
+              lr=lr, bs=batch) + (" · " + t("fast") if fast else ""))
+
+
+def _precision_name(p) -> str:
+    return t("auto precision") if p == "auto" else str(p)
 
 
 # settings that tell runs apart when model, optimizer, learning rate and batch do not
-_NAME_EXTRAS = (("dataset", "{}"), ("epochs", "{} ep"), ("seed", "seed {}"),
-                ("resize", "{} px"), ("precision", "{}"), ("compile", "compile {}"))
+_NAME_EXTRAS = (("dataset", str), ("epochs", lambda n: t("{n} ep", n=n)),
+                ("seed", lambda n: t("seed {n}", n=n)),
+                ("resize", lambda n: t("{n} px", n=n) if n else t("native size")),
+                ("precision", _precision_name),
+                ("compile", lambda c: t("compiled") if c else t("not compiled")))
 
 
 def run_names(results) -> list[str]:
@@ -496,7 +529,7 @@ def run_names(results) -> list[str]:
     these runs (dataset, epochs, seed, …), plus "#2", "#3" for repeats of the same settings."""
     names = [run_name(r) for r in results]
     extras = [f for f in _NAME_EXTRAS if len({getattr(r.config, f[0], None) for r in results}) > 1]
-    names = [" · ".join([name] + [fmt.format(getattr(r.config, key)) for key, fmt in extras])
+    names = [" · ".join([name] + [fmt(getattr(r.config, key)) for key, fmt in extras])
              for name, r in zip(names, results)]
     seen: dict[str, int] = {}
     unique = []
