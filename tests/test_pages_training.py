@@ -368,3 +368,41 @@ def test_batch_size_starts_at_the_datasets_default_and_follows_a_dataset_change(
 
     linked = open_page("densenet", dn_dataset="digits", dn_batch="256")
     assert linked.select_slider(key="dn_batch").value == 256
+
+
+def _record(results):
+    from types import SimpleNamespace
+
+    from ui.training import record
+
+    for i, res in enumerate(results):
+        record(SimpleNamespace(id=f"job-{i}", status="done", error=None, result=res,
+                               progress=None), "bn_")
+
+
+def test_a_sessions_earlier_runs_keep_their_curves_but_not_their_weights():
+    # Four finished runs a page keeps per session: only the newest's weights (45 MB for
+    # ResNet-18) stay in memory; the others' are in the Runs store.
+    from types import SimpleNamespace
+
+    from streamlit.testing.v1 import AppTest
+
+    from nets.jobs import TrainResult
+
+    def result(i):
+        res = TrainResult(history=SimpleNamespace(stopped=False, final_test_acc=0.5 + i / 10),
+                          state_dict={"w": torch.full((3,), float(i))}, classes=("a", "b"),
+                          confusion=None, sample_images=None, sample_preds=None,
+                          sample_labels=None, config=None)
+        res.run_id = f"run-{i}"  # attached by nets.runs.recording
+        return res
+
+    results = [result(0), result(1)]
+    at = AppTest.from_function(_record, args=(results,), default_timeout=30)
+    at.run()
+    assert not at.exception
+    first, newest = (r["result"] for r in at.session_state["bn_runs"])
+    assert first.state_dict is None and first.run_id == "run-0"
+    assert first.history.final_test_acc == 0.5  # the curves and scores stay
+    assert torch.equal(newest.state_dict["w"], torch.ones(3))
+    assert results[0].state_dict is not None  # the job's own result is not changed

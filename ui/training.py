@@ -8,6 +8,7 @@ The worker thread never calls Streamlit; clicking widgets or switching pages doe
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import uuid
@@ -468,8 +469,15 @@ def record(job, prefix: str) -> None:
         return
     entry = {"id": job.id, "status": job.status, "error": job.error, "result": job.result,
              "steps": job.progress.step if job.progress else 0}
-    for earlier in runs:
-        earlier.pop("weights", None)  # only the newest run's download is shown
+    for earlier in runs:  # only the newest run's weights are shown (a download); the others'
+        earlier.pop("weights", None)  # curves stay for the overlay, their weights (45 MB for
+        res = earlier.get("result")  # ResNet-18) are in the Runs page's store
+        if dataclasses.is_dataclass(res) and res.state_dict is not None:
+            # a copy (the job's own result may be another tab's newest run), with what the
+            # store attached to it
+            lean = dataclasses.replace(res, state_dict=None)
+            lean.__dict__.update({k: v for k, v in vars(res).items() if k not in vars(lean)})
+            earlier["result"] = lean
     runs.append(entry)
     del runs[:-KEEP_RUNS]
 
