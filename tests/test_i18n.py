@@ -612,3 +612,29 @@ def test_chinese_punctuation_and_units(monkeypatch):
     p = SimpleNamespace(phase="train", step=5, total_steps=10, epoch=1, examples_per_s=1234.5,
                         eta_seconds=48.2, message="")
     assert _status_line(p).endswith("约剩 48 秒"), _status_line(p)
+
+
+def test_a_failed_runs_data_errors_are_shown_in_chinese(monkeypatch, tmp_path):
+    # What a run without network shows (the job's error is the library's message, in English)
+    import socket
+
+    import ui.i18n as i18n
+    from nets.data import DataError, download_fashion_mnist, load_dataset
+    from nets.jobs import _clear_message
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    messages = [_clear_message(MemoryError())]
+    for attempt in (lambda: download_fashion_mnist(tmp_path / "d", timeout=2,
+                                                   base_url=f"http://127.0.0.1:{port}/"),
+                    lambda: load_dataset("fashion-mnist", data_dir=tmp_path / "e",
+                                         download=False)):
+        with pytest.raises(DataError) as info:
+            attempt()
+        messages.append(_clear_message(info.value))
+    monkeypatch.setattr(i18n, "lang", lambda: "zh")
+    for message in messages:
+        zh = i18n.t_error(message)
+        assert CJK.search(zh) and "network" not in zh and "memory" not in zh, (message, zh)
+    assert "digits 数据集" in i18n.t_error(messages[1])

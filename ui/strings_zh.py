@@ -702,6 +702,23 @@ ERRORS_ZH: list[tuple[str, str]] = [
     (r"a schedule parameter is given twice", "有一个学习率调度参数给了两次"),
     (r"(?P<kind>function|method|schedule) '(?P<owner>.*)' has no parameter (?P<names>.+) "
      r"\(parameters: (?P<valid>.+)\)", "{kind!t} '{owner}' 没有参数 {names!l}（它的参数：{valid!l}）"),
+    # ---- nets.data: the dataset (a run that fails while loading; the reason stays as it is)
+    (r"could not download (?P<name>\S+) from (?P<url>\S+): (?P<why>.+); without network access, "
+     r"use the offline 'digits' dataset instead",
+     "无法从 {url} 下载 {name}：{why}；没有网络时，请改用离线的 digits 数据集"),
+    (r"download of (?P<name>\S+) from (?P<url>\S+) (?P<how>failed|was cut short): (?P<why>.+); "
+     r"without network access, use the offline 'digits' dataset instead",
+     "从 {url} 下载 {name} 没有完成：{why}；没有网络时，请改用离线的 digits 数据集"),
+    (r"Fashion-MNIST is not in (?P<dir>.+) and downloading is off; without network access, use "
+     r"the offline 'digits' dataset instead",
+     "{dir} 中没有 Fashion-MNIST，且未开启下载；没有网络时，请改用离线的 digits 数据集"),
+    (r"(?P<name>\S+) from (?P<url>\S+) is corrupt: MD5 (?P<got>\w+), expected (?P<md5>\w+); the "
+     r"download was discarded", "从 {url} 下载的 {name} 已损坏（MD5 为 {got}，应为 {md5}），已丢弃"),
+    (r"cannot write (?P<name>\S+) into (?P<dir>.+): (?P<why>.+) \(choose a writable data folder: "
+     r"--data-dir or \$D2L_LAB_DATA_DIR\)",
+     "无法把 {name} 写入 {dir}：{why}（请用 --data-dir 或 $D2L_LAB_DATA_DIR 指定一个可写的数据目录）"),
+    (r"cannot create data directory (?P<dir>.+): (?P<why>.+)", "无法创建数据目录 {dir}：{why}"),
+    (r"out of memory: try a smaller batch size or input size", "内存不足：请减小批量大小或输入尺寸"),
 ]
 
 # Words inside library messages, for {group!t} above.

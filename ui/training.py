@@ -488,7 +488,8 @@ def finished(prefix: str) -> None:
         return
     last = runs[-1]
     if last["status"] == "failed":
-        st.error(t("Training failed: {why}", why=last["error"] or t("unknown error")))
+        st.error(t("Training failed: {why}",
+                   why=t_error(last["error"]) if last["error"] else t("unknown error")))
     elif last["status"] == "stopped":
         st.warning(t("Stopped after {s} steps.", s=last["steps"]))
     done = [r for r in runs if r["result"] is not None]
