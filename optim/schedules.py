@@ -33,12 +33,16 @@ def constant(eta: float, steps: int) -> Schedule:
     return lambda t: eta
 
 
-def exponential(eta: float, steps: int, k: float = 0.1) -> Schedule:
-    return lambda t: eta * math.exp(-k * t)
+def exponential(eta: float, steps: int, k: float = 0.1, t0: float = 0.0) -> Schedule:
+    """eta * exp(-k (t + t0)). ``t0`` shifts the counter: the book's code starts it at 1 and adds
+    1 before the first step, so its first step uses t = 2 (``t0 = 2`` here, where t = 0)."""
+    return lambda t: eta * math.exp(-k * (t + t0))
 
 
-def polynomial(eta: float, steps: int, a: float = 0.1, b: float = 0.5) -> Schedule:
-    return lambda t: eta * (1.0 + a * t) ** (-b)
+def polynomial(eta: float, steps: int, a: float = 0.1, b: float = 0.5,
+               t0: float = 0.0) -> Schedule:
+    """eta * (1 + a (t + t0))^(-b); ``t0`` as in :func:`exponential` (the book's code: 2)."""
+    return lambda t: eta * (1.0 + a * (t + t0)) ** (-b)
 
 
 def cosine(eta: float, steps: int, final: float = 0.0) -> Schedule:
@@ -57,15 +61,21 @@ def step(eta: float, steps: int, every: float = 10, gamma: float = 0.5) -> Sched
     return lambda t: eta * gamma ** (t // every)
 
 
+# The step offset of the decaying schedules: 0 = decay from the first step (t = 0); the book's
+# examples use 2 (its counter starts at 1 and is incremented before the first step).
+T0 = Param(0, 0, 50, "step offset t₀")
+
 SCHEDULES: dict[str, ScheduleSpec] = {
     spec.id: spec
     for spec in (
         ScheduleSpec("constant", "Constant", constant, {}, r"\eta_t = \eta"),
         ScheduleSpec("exponential", "Exponential decay", exponential,
-                     {"k": Param(0.1, 0.0, 10.0, "decay rate k")}, r"\eta_t = \eta e^{-k t}"),
+                     {"k": Param(0.1, 0.0, 10.0, "decay rate k"), "t0": T0},
+                     r"\eta_t = \eta e^{-k (t + t_0)}"),
         ScheduleSpec("polynomial", "Polynomial decay", polynomial,
-                     {"a": Param(0.1, 0.0, 10.0, "rate a"), "b": Param(0.5, 0.0, 10.0, "power b")},
-                     r"\eta_t = \eta (1 + a t)^{-b}"),
+                     {"a": Param(0.1, 0.0, 10.0, "rate a"), "b": Param(0.5, 0.0, 10.0, "power b"),
+                      "t0": T0},
+                     r"\eta_t = \eta (1 + a (t + t_0))^{-b}"),
         ScheduleSpec("cosine", "Cosine decay", cosine,
                      {"final": Param(0.0, 0.0, 1.0, "final fraction f of η")},
                      r"\eta_t = \eta\,[f + (1-f)\tfrac{1}{2}(1+\cos(\pi t/T))]"),
@@ -85,3 +95,21 @@ def get_schedule(schedule_id: str, eta: float, steps: int = 100, **params: float
             f"unknown schedule '{schedule_id}' (choose from: {', '.join(SCHEDULES)})"
         ) from None
     return spec.make(eta, steps, **params)
+
+
+# The book's SGD runs with a learning-rate schedule (its section on dynamic learning rates): SGD
+# on x1² + 2x2² from (-5, -2) with eta = 0.1. Its code keeps a global counter t = 1 and adds 1
+# before returning exp(-0.1 t) or (1 + 0.1 t)^(-0.5), so its first step uses t = 2: here t0 = 2.
+# Noise-free, the runs end at (-0.825737, -0.045026) (exponential, 1000 steps) and (-0.012437,
+# -0.000005) (polynomial, 50 steps).
+BOOK_RUNS: dict[str, dict] = {
+    run_id: dict(title=title, function="quadratic", method="sgd", eta=0.1, steps=steps,
+                 x0=(-5.0, -2.0), schedule=schedule, schedule_params=params)
+    for run_id, title, steps, schedule, params in (
+        ("sgd-constant", "SGD, constant η: 50 steps", 50, "constant", {}),
+        ("sgd-exponential", "SGD, exponential decay: 1000 steps", 1000, "exponential",
+         {"k": 0.1, "t0": 2}),
+        ("sgd-polynomial", "SGD, polynomial decay: 50 steps", 50, "polynomial",
+         {"a": 0.1, "b": 0.5, "t0": 2}),
+    )
+}
