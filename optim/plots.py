@@ -3,10 +3,12 @@ book-style static export). No streamlit here."""
 
 from __future__ import annotations
 
+import re
 from typing import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 from _plotly_utils.utils import to_typed_array_spec
 
 from .compare import clip_to_view, view_box
@@ -78,6 +80,15 @@ def _span(lo: float, hi: float, pts: np.ndarray | None, pad: float = 0.08) -> tu
     return lo - pad * width, hi + pad * width
 
 
+def path_colors(n: int) -> list[str]:
+    """n distinct colours for n paths: the PALETTE while it lasts; beyond it (the convexity page's
+    nine starts) a sequential scale in order, so no two paths share a colour (the PALETTE's
+    repeat gave the runs from -1 and from 2 the same orange)."""
+    if n <= len(PALETTE):
+        return PALETTE[:n]
+    return sample_colorscale("Plasma", list(np.linspace(0.0, 0.85, n)))
+
+
 def _paths(traces) -> list[tuple[str, Trace, str]]:
     if traces is None:
         return []
@@ -85,7 +96,7 @@ def _paths(traces) -> list[tuple[str, Trace, str]]:
         traces = [("gradient descent", traces)]
         colors = [PATH]
     else:
-        colors = [PALETTE[i % len(PALETTE)] for i in range(len(traces))]
+        colors = path_colors(len(traces))
     # a run whose start is out of range has no finite point to draw
     return [(name, tr, c) for (name, tr), c in zip(traces, colors) if not tr.out_of_range]
 
@@ -172,12 +183,18 @@ def step_text(labels: Mapping[str, str], k: str) -> str:
     return word.replace("{k}", k) if "{k}" in word else f"{word} {k}"
 
 
+def subscripts(text: str) -> str:
+    """"η_t", "f(x_t)" as plotly writes a subscript (η<sub>t</sub>): an axis title showed the
+    underscore."""
+    return re.sub(r"(?<=\w)_(\w)", r"<sub>\1</sub>", text)
+
+
 def make_layout(**kw) -> dict:
     out = {**LAYOUT, **kw}
     for axis in ("xaxis_title", "yaxis_title"):
         if axis in out:
             out[axis.split("_")[0]] = {**out.get(axis.split("_")[0], {}),
-                                      "title": {"text": out.pop(axis)}}
+                                      "title": {"text": subscripts(str(out.pop(axis)))}}
     if out.get("title") is None:
         out.pop("title", None)
     else:
@@ -216,6 +233,9 @@ def curve_figure(objective: Objective, traces=None, annotations: Sequence[dict] 
     data = [dict(type="scatter", x=x[keep], y=y[keep], mode="lines", name="f(x)",
                  line=dict(color=CURVE))]
     if pickable:
+        # The line itself takes no hover and no click: where it won the hover (x = 0.6, -0.5,
+        # 0.9 of x·cos(πx)) a click selected nothing. The invisible markers on it get them.
+        data[0]["hoverinfo"] = "skip"
         hidden = dict(marker=dict(opacity=0))
         data.append(dict(type="scatter", x=x[keep], y=y[keep], mode="markers", name="f(x)",
                          showlegend=False, marker=dict(size=10, color=CURVE, opacity=0),
@@ -238,6 +258,12 @@ def curve_figure(objective: Objective, traces=None, annotations: Sequence[dict] 
                                     float(tr.fs[-1]), labels)
             data.append(marker)
             notes.append(note)
+    if pickable:
+        # a click selects a point, and plotly then dims every unselected marker: the path (and
+        # its end star) would turn pale after each click; they stay as they are
+        solid = dict(marker=dict(opacity=1))
+        for d in data[2:]:
+            d.update(selected=solid, unselected=solid)
     notes = _runaway_notes(notes, labels)
     notes += [dict(x=a["x"], y=a["y"], ax=a["ax"], ay=a["ay"], text=a["text"], axref="x",
                    ayref="y", showarrow=True, arrowhead=2, font=dict(size=13)) for a in annotations]
@@ -367,7 +393,15 @@ def lr_figure(traces, labels: Mapping[str, str] | None = None) -> go.Figure:
     labels = {**LABELS, **(labels or {})}
     data = [dict(type="scatter", x=np.arange(len(tr.lrs)), y=tr.lrs, mode="lines", name=name,
                  line=dict(color=color, shape="hv")) for name, tr, color in _paths(traces)]
-    return figure(data, make_layout(xaxis_title=labels["step t"], yaxis_title="η_t", height=300))
+    layout = make_layout(xaxis_title=labels["step t"], yaxis_title="η_t", height=300)
+    # from 0: plotly centred a constant η on an axis that went negative (-0.5 to 1 for η = 0.1)
+    top = max((float(np.nanmax(tr.lrs)) for _, tr, _ in _paths(traces)
+               if len(tr.lrs) and np.isfinite(tr.lrs).any()), default=0.0)
+    if np.isfinite(top) and top > 0:
+        layout["yaxis"]["range"] = [0.0, 1.1 * top]
+    else:
+        layout["yaxis"]["rangemode"] = "tozero"
+    return figure(data, layout)
 
 
 def book_figure(objective: Objective, trace: Trace | None = None):
