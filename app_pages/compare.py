@@ -13,7 +13,7 @@ from optim.methods import METHODS
 from optim.plots import contour_figure, curve_figure, loss_figure, surface_figure
 from ui.controls import (BOOK_VALUES, eta_slider, function_select, method_select, param_widgets,
                          start_inputs, steps_slider, tabs_in_link)
-from ui.i18n import N_, plot_labels, t
+from ui.i18n import N_, bracketed, colon, plot_labels, t
 
 P = "cmp_"
 CHIPS = ["🟧", "🟩", "🟥", "🟪", "🟫"]  # the PALETTE colours of optim.plots, in lane order
@@ -70,7 +70,8 @@ for i, col in enumerate(st.columns(n_lanes), start=1):
     eta = eta_slider(lane_prefix(i), where=box, default=default.eta)
     mparams = param_widgets(METHODS[mid].params, f"{lane_prefix(i)}m_", where=box)
     lanes.append(Lane.of(mid, eta, mparams))
-    names.append(f"{i}: {t(METHODS[mid].title)} (η={eta:g})")
+    # "1: Gradient descent (η=0.1)"; in Chinese with the full-width colon and brackets
+    names.append(f"{i}{colon()}{t(METHODS[mid].title)}{bracketed(f'η={eta:g}')}")
 
 traces = compare(objective, [lane.entry(steps, name) for lane, name in zip(lanes, names)], x0,
                  steps)
@@ -117,8 +118,10 @@ if tab_play.open:
     with tab_play:
         st.caption(t("Press play, or drag the slider to step through the iterates; the big dots "
                      "are where each optimizer is at that step."))
+        # no modebar: it sat over the legend's right end ("2: Momentum" at a projector's
+        # width); zooming is no use while the frames play
         st.plotly_chart(playback_figure(objective, shown, labels=playback_labels),
-                        key="cmp_playback")
+                        key="cmp_playback", config={"displayModeBar": False})
 
 st.markdown(f"**{t('Objective against step (log scale where possible)')}**")
 st.plotly_chart(loss_figure(traces, objective, labels=labels), key="cmp_loss")
@@ -128,18 +131,22 @@ status_words = {
     "diverged": lambda r: t("diverged at step {k}", k=r["stopped_at"]),
     "singular": lambda r: t("singular at step {k}", k=r["stopped_at"]),
 }
-reach = (t("steps until f − f* ≤ {tol}", tol=f"{tol:g}") if criterion(objective) == "gap"
-         else t("steps until ‖∇f‖ ≤ {tol}", tol=f"{tol:g}"))
+reach_help = (t("steps until f − f* ≤ {tol}", tol=f"{tol:g}") if criterion(objective) == "gap"
+              else t("steps until ‖∇f‖ ≤ {tol}", tol=f"{tol:g}"))
+reach = t("steps to {tol}", tol=f"{tol:g}")
+# Few, short columns with rounded numbers, so that the table fits a projector-sized page (519 px
+# of it) without scrolling; the status only where a run did not run all its steps.
 table = {
     t("optimizer"): [r["method"] for r in rows],
-    t("status"): [status_words[r["status"]](r) for r in rows],
-    t("final x"): [", ".join(f"{v:.6g}" for v in r["final_x"]) for r in rows],
-    t("final f(x)"): [r["final_f"] for r in rows],
     reach: pd.array([r["steps_to_tol"] for r in rows], dtype="Int64"),
+    t("final f(x)"): [r["final_f"] for r in rows],
+    t("final x"): [", ".join(f"{v:.3g}" for v in r["final_x"]) for r in rows],
 }
-if objective.minima:
-    table[t("distance to the nearest minimum")] = [r["distance"] for r in rows]
+if any(r["status"] != "ok" for r in rows):
+    table[t("status")] = [status_words[r["status"]](r) if r["status"] != "ok" else ""
+                          for r in rows]
 st.markdown(f"**{t('Where each optimizer ended')}**")
 st.dataframe(pd.DataFrame(table), hide_index=True, key="cmp_table",
-             column_config={t("final f(x)"): st.column_config.NumberColumn(format="%.6g")})
+             column_config={t("final f(x)"): st.column_config.NumberColumn(format="%.3g"),
+                            reach: st.column_config.NumberColumn(help=reach_help)})
 st.caption(t("None in the steps column: that optimizer never got within the tolerance."))

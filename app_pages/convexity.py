@@ -57,6 +57,12 @@ lam = l_col.slider("λ", 0.0, 1.0, 0.5, 0.01, key="cv_lam", bind="query-params")
 m = lam * a + (1 - lam) * b
 fa, fb, fm = (float(obj.f(np.array([v]))) for v in (a, b, m))
 chord = lam * fa + (1 - lam) * fb
+
+
+def shown(v: float, digits: int = 4) -> float:
+    """v rounded as it is printed, without the sign of a negative zero (-0.0000 read as 0.0000)."""
+    return round(float(v), digits) + 0.0
+
 fig = figure([dict(type="scatter", x=x, y=f, name="f(x)", line=dict(color=CURVE)),
               dict(type="scatter", x=[a, b], y=[fa, fb], name=t("chord"), mode="lines+markers",
                    line=dict(color=PALETTE[0])),
@@ -67,10 +73,10 @@ fig = figure([dict(type="scatter", x=x, y=f, name="f(x)", line=dict(color=CURVE)
 st.plotly_chart(fig, key="cv_secant")
 if fm <= chord + 1e-12:
     st.success(t("Holds here: f(λa+(1−λ)b) = {fm:.4f} ≤ λf(a)+(1−λ)f(b) = {ch:.4f}",
-                 fm=fm, ch=chord))
+                 fm=shown(fm), ch=shown(chord)))
 else:
     st.error(t("Violated here: f(λa+(1−λ)b) = {fm:.4f} > λf(a)+(1−λ)f(b) = {ch:.4f}, so f is "
-               "not convex on [a, b].", fm=fm, ch=chord))
+               "not convex on [a, b].", fm=shown(fm), ch=shown(chord)))
 
 st.subheader(t("Local minima of convex functions are global"))
 st.caption(t("Gradient descent from nine start points spread over the interval. On a convex "

@@ -10,7 +10,7 @@ from optim.functions import FUNCTIONS, PRESETS
 from optim.methods import METHODS
 from optim.plots import book_figure, contour_figure, curve_figure, loss_figure, lr_figure, surface_figure
 from optim.schedules import SCHEDULES
-from ui.controls import (BOOK_VALUES, CUSTOM, CUSTOM_PRESET, eta_slider, expander_kept, function_select, inert, method_select,
+from ui.controls import (BOOK_VALUES, CUSTOM, CUSTOM_PRESET, book_number, book_runs, eta_slider, expander_kept, function_select, inert, method_select,
                          param_widgets, schedule_select, show_status, start_inputs, steps_slider, tabs_in_link, trace_csv,
                          trace_json, trace_table)
 from ui.i18n import N_, plot_labels, t, t_error
@@ -34,15 +34,27 @@ with st.sidebar:
             objective, fparams, problem = compile_expression(text), {}, None
         except ExpressionError as exc:
             objective, fparams, problem = None, {}, str(exc)
-    else:
-        fparams = param_widgets(FUNCTIONS[fid].params, f"{P}f_", book=BOOK_VALUES.get(fid))
-        objective, problem = FUNCTIONS[fid].make(**fparams), None
+    # the most used controls first (on a projector the sidebar is a few hundred pixels tall),
+    # then the function's parameters, and the method's in an expander (its widgets are made on
+    # every run, open or closed, so they keep their values and their place in the link)
     mid = method_select(P, default=preset["method"])
-    mparams = param_widgets(METHODS[mid].params, f"{P}m_")
     eta = eta_slider(P, default=preset["eta"])
     steps = steps_slider(P, default=preset["steps"])
     sid = schedule_select(P)
     sparams = param_widgets(SCHEDULES[sid].params, f"{P}s_")
+    if "t0" in SCHEDULES[sid].params:
+        st.caption(t("t₀ = 2 is the book's code: its step counter starts at 1 and goes up by 1 "
+                     "before the first step. t₀ = 0 decays from the first step."))
+    fspec = FUNCTIONS.get(fid)
+    if fspec:
+        fparams = param_widgets(fspec.params, f"{P}f_", book=BOOK_VALUES.get(fid))
+        objective, problem = fspec.make(**fparams), None
+    mparams = {}
+    if METHODS[mid].params:
+        with st.expander(t("Parameters of the method")):
+            mparams = param_widgets(METHODS[mid].params, f"{P}m_")
+    with st.expander(t("The book's runs with a learning-rate schedule")):
+        book_runs(P)
 
 if problem:
     st.error(t("Cannot use this function: {why}", why=inert(t_error(problem))), icon="✏️")
@@ -52,9 +64,11 @@ trace = run(objective, get_method(mid, **mparams), get_schedule(sid, eta, steps,
             steps)
 
 show_status(trace)
-c1, c2, c3 = st.columns([2, 1, 1])
-c1.metric(t("Final x"), ", ".join(f"{v:.6g}" for v in trace.final))
-c2.metric(t("Final f(x)"), f"{trace.fs[-1]:.6g}" if np.isfinite(trace.fs[-1]) else "–")
+# Final x on a row of its own, written as the book prints it (-0.057646, -0.000073): in a third
+# of a projector-sized page it was cut off. f(x) in 4 significant digits (all in the table).
+st.metric(t("Final x"), ", ".join(book_number(v) for v in trace.final))
+c2, c3 = st.columns(2)
+c2.metric(t("Final f(x)"), f"{trace.fs[-1]:.4g}" if np.isfinite(trace.fs[-1]) else "–")
 c3.metric(t("Steps taken"), trace.steps)
 
 name, labels = t(METHODS[mid].title), plot_labels()

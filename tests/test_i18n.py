@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from streamlit.testing.v1 import AppTest
 
 import apptest_util
+from optim.plots import subscripts
 from ui.i18n import LANGUAGES
 from ui.strings_zh import ZH
 
@@ -60,6 +61,8 @@ def registry_strings() -> set[str]:
             if getattr(spec, "note", None):
                 out.add(spec.note)
             out.update(p.help for p in spec.params.values() if p.help)
+    from optim.schedules import BOOK_RUNS
+    out.update(r["title"] for r in BOOK_RUNS.values())  # the explorer's book-run buttons
     return out
 
 
@@ -328,12 +331,14 @@ def _chart(at: AppTest, key: str) -> dict:
 def test_plot_axis_titles_are_translated():
     at = open_page("explorer", lang=None)
     loss = _chart(at, "ex_loss")["layout"]
+    # x_t is drawn with a real subscript (plotly's <sub>), not an underscore
     assert (loss["xaxis"]["title"]["text"], loss["yaxis"]["title"]["text"]) == (
-        "step t", "f(x_t) − f(x*)")
+        "step t", "f(x<sub>t</sub>) − f(x*)")
     at.segmented_control(key="lang").set_value(ZH_LINK).run()
     loss, lr = _chart(at, "ex_loss")["layout"], _chart(at, "ex_lr")["layout"]
     assert loss["xaxis"]["title"]["text"] == ZH["step t"] == lr["xaxis"]["title"]["text"]
-    assert loss["yaxis"]["title"]["text"] == ZH["f(x_t) − f(x*)"]
+    assert loss["yaxis"]["title"]["text"] == subscripts(ZH["f(x_t) − f(x*)"])
+    assert lr["yaxis"]["title"]["text"] == "η<sub>t</sub>"
     assert CJK.search(ZH["step t"]) and CJK.search(ZH["f(x_t) − f(x*)"])
 
 

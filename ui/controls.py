@@ -13,7 +13,7 @@ import streamlit as st
 
 from optim.functions import FUNCTIONS, PRESETS, Param
 from optim.methods import METHODS
-from optim.schedules import SCHEDULES
+from optim.schedules import BOOK_RUNS, SCHEDULES
 from optim.trace import Trace
 
 from .i18n import N_, colon, list_sep, t
@@ -51,6 +51,51 @@ def apply_preset(prefix: str, function_id: str) -> None:
 BOOK_VALUES = {
     "xcos": {"c": ((np.pi, "π"), (0.15 * np.pi, "0.15π"))},  # the challenges; gradient descent
 }
+
+
+def apply_book_run(prefix: str, run_id: str) -> None:
+    """Set the explorer's widgets to one of the book's SGD runs with a schedule (BOOK_RUNS): the
+    function, method (with its default noise, as the book's), η, steps, start and schedule."""
+    r, ss = BOOK_RUNS[run_id], st.session_state
+    if ss.get(f"{prefix}function") != r["function"]:
+        ss[f"{prefix}function"] = r["function"]
+    for name, v in PRESETS.get(r["function"], CUSTOM_PRESET)["params"].items():
+        ss[f"{prefix}f_{name}"] = float(v)
+    ss[f"{prefix}method"] = r["method"]
+    for name, p in METHODS[r["method"]].params.items():
+        ss[f"{prefix}m_{name}"] = int(p.default) if name == "seed" else float(p.default)
+    ss[f"{prefix}eta"] = _nearest(r["eta"], ETAS)
+    ss[f"{prefix}steps"] = int(r["steps"])
+    for i, v in enumerate(r["x0"]):
+        ss[f"{prefix}x{i}"] = float(v)
+    ss[f"{prefix}schedule"] = r["schedule"]
+    spec = SCHEDULES[r["schedule"]]
+    for name, p in spec.params.items():
+        ss[f"{prefix}s_{name}"] = float(r["schedule_params"].get(name, p.default))
+
+
+def book_runs(prefix: str, where=st) -> None:
+    """A button per book run with a learning-rate schedule (see :func:`apply_book_run`), and why
+    its decaying schedules have t₀ = 2."""
+    for run_id, r in BOOK_RUNS.items():
+        where.button(t(r["title"]), key=f"{prefix}book_{run_id}", icon="📖", width="stretch",
+                     on_click=apply_book_run, args=(prefix, run_id))
+    where.caption(t("The book's SGD on x₁² + 2x₂² from (−5, −2), η = 0.1, with its gradient "
+                    "noise (σ = 1; set σ to 0 for its noise-free numbers). Its code starts its "
+                    "step counter at 1 and adds 1 before the first step, so its first step "
+                    "already uses t = 2. Here the first step is t = 0, so these runs set the "
+                    "offset t₀ = 2."))
+
+
+def book_number(v: float) -> str:
+    """A coordinate as the book prints its iterates (six decimals: -0.057646, -0.000073, 3.486784);
+    a value too small or too large for that in four significant digits (1.2e-09, 3.4e+07)."""
+    v = float(v)
+    if not np.isfinite(v):
+        return str(v)
+    if v == 0 or 1e-6 <= abs(v) < 1e6:
+        return f"{v:.6f}".replace("-0.000000", "0.000000")
+    return f"{v:.4g}"
 
 
 def slider_step(p: Param) -> float:
@@ -91,8 +136,12 @@ def param_widgets(params: dict[str, Param], prefix: str, where=st,
             values[name] = where.number_input(label, 0, 2**31 - 1, int(p.default), step=1, key=key,
                                               bind="query-params")
         elif p.hi / max(p.lo, 1e-12) > 1e3 or p.hi > 1e3:
+            # a tiny default (Adam's ε = 1e-6) in scientific notation: the box showed "0.00000"
+            tiny = 0 < abs(p.default) < 1e-3
             values[name] = where.number_input(label, float(p.lo), float(p.hi), float(p.default),
-                                              key=key, format="%g", bind="query-params")
+                                              step=float(p.default) if tiny else None,
+                                              key=key, format="%.1e" if tiny else "%g",
+                                              bind="query-params")
         else:
             values[name] = where.slider(label, float(p.lo), float(p.hi), float(p.default),
                                         step=slider_step(p), key=key, format="%.4g",

@@ -36,6 +36,12 @@ def colon() -> str:
     return "：" if lang() == "zh" else ": "
 
 
+def bracketed(text: str) -> str:
+    """A note in brackets after a name: "（η=0.1）" in Chinese (full-width, no space), " (η=0.1)"
+    in English."""
+    return f"（{text}）" if lang() == "zh" else f" ({text})"
+
+
 def list_sep() -> str:
     """The separator of a list of numbers or names in running text: "、" in Chinese, ", " in
     English."""

@@ -244,13 +244,13 @@ ZH: dict[str, str] = {
     "ran all {n} steps": "跑完全部 {n} 步",
     "diverged at step {k}": "在第 {k} 步发散",
     "singular at step {k}": "在第 {k} 步遇到奇异点",
+    "steps to {tol}": "达到 {tol} 的步数",
     "steps until f − f* ≤ {tol}": "达到 f − f* ≤ {tol} 的步数",
     "steps until ‖∇f‖ ≤ {tol}": "达到 ‖∇f‖ ≤ {tol} 的步数",
     "optimizer": "优化方法",
     "status": "状态",
     "final x": "最终 x",
     "final f(x)": "最终 f(x)",
-    "distance to the nearest minimum": "到最近最小值的距离",
     "Where each optimizer ended": "各优化方法的终点",
     "None in the steps column: that optimizer never got within the tolerance.":
         "步数一栏为 None：表示该优化方法始终没有达到容差。",
@@ -561,6 +561,23 @@ ZH: dict[str, str] = {
     "decay rate k": "衰减率 k",
     "rate a": "速率 a",
     "power b": "幂次 b",
+    "step offset t₀": "步数偏移 t₀",
+    "t₀ = 2 is the book's code: its step counter starts at 1 and goes up by 1 before the first "
+    "step. t₀ = 0 decays from the first step.":
+        "t₀ = 2 与书中代码一致：它的步数计数器从 1 开始，并在第一步之前先加 1。"
+        "t₀ = 0 则从第一步就开始衰减。",
+    "Parameters of the method": "优化方法的参数",
+    "The book's runs with a learning-rate schedule": "书中使用学习率调度的例子",
+    "SGD, constant η: 50 steps": "随机梯度下降，常数 η：50 步",
+    "SGD, exponential decay: 1000 steps": "随机梯度下降，指数衰减：1000 步",
+    "SGD, polynomial decay: 50 steps": "随机梯度下降，多项式衰减：50 步",
+    "The book's SGD on x₁² + 2x₂² from (−5, −2), η = 0.1, with its gradient noise (σ = 1; set σ "
+    "to 0 for its noise-free numbers). Its code starts its step counter at 1 and adds 1 before "
+    "the first step, so its first step already uses t = 2. Here the first step is t = 0, so these "
+    "runs set the offset t₀ = 2.":
+        "书中的随机梯度下降：在 x₁² + 2x₂² 上从 (−5, −2) 出发，η = 0.1，带书中的梯度噪声"
+        "（σ = 1；把 σ 设为 0 可得到无噪声的数值）。书中代码的步数计数器从 1 开始，并在第一步之前"
+        "先加 1，所以它的第一步用的已经是 t = 2。这里第一步是 t = 0，因此这些例子把偏移设为 t₀ = 2。",
     "final fraction f of η": "最终学习率占初始 η 的比例 f",
     "steps between drops s": "每次下降之间的步数 s",
     "factor per drop γ": "每次下降的乘数 γ",

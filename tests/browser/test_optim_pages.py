@@ -71,7 +71,9 @@ def _open_square(st_page, **extra):
 
 def _x10(eta: float, steps: int = 10, x0: float = 10.0) -> str:
     """Gradient descent on x^2: x_t = x0 (1 - 2 eta)^t, as the explorer's metric prints it."""
-    return f"{x0 * (1 - 2 * eta) ** steps:.6g}"
+    from ui.controls import book_number  # the explorer's metric, as the book prints x
+
+    return book_number(x0 * (1 - 2 * eta) ** steps)
 
 
 def _step_and_wait(page, slider: str, keys: list[str], metric: int, expect: str) -> list:
@@ -113,7 +115,7 @@ def test_explorer_function_and_method_selects_redraw(st_page):
     st_page.open("explorer")
     page = st_page.page
     sb.wait_chart(page, "ex_contour")  # the book's 2D example opens on the contour plot
-    assert sb.metric_values(page)[0].startswith("-0.0576461")
+    assert sb.metric_values(page)[0] == "-0.057646, -0.000073"  # as the book prints it
     assert sb.fingerprint(page, "ex_curve") is None
 
     sb.choose(page, "ex_function", "square")
@@ -121,7 +123,7 @@ def test_explorer_function_and_method_selects_redraw(st_page):
     curve = sb.plot(page, "ex_curve")
     assert curve[0]["name"] == "f(x)"
     # the book's preset for x^2: eta 0.2, 10 steps from 10 -> x_10 = 10 * 0.6^10
-    sb.wait_metric(page, 0, f"{10 * 0.6 ** 10:.6g}")
+    sb.wait_metric(page, 0, f"{10 * 0.6 ** 10:.6f}")
     gd_path = sb.path_trace(curve)
 
     before = sb.fingerprint(page, "ex_curve")
@@ -130,14 +132,14 @@ def test_explorer_function_and_method_selects_redraw(st_page):
     newton_path = sb.path_trace(sb.plot(page, "ex_curve"))
     assert newton_path["x"] != gd_path["x"]
     # Newton on x^2 with eta 0.2: x <- x - 0.2 * 2x / 2 = 0.8 x
-    sb.wait_metric(page, 0, f"{10 * 0.8 ** 10:.6g}")
+    sb.wait_metric(page, 0, f"{10 * 0.8 ** 10:.6f}")
     assert "ex_method=newton" in page.url
     st_page.assert_clean()
 
 
 def test_shared_link_reproduces_the_books_value(st_page):
     page = _open_square(st_page, ex_eta="0.05", ex_steps="10", ex_x0="10")
-    assert sb.metric_values(page)[0] == "3.48678"  # the book: epoch 10, x: 3.486784
+    assert sb.metric_values(page)[0] == "3.486784"  # the book: epoch 10, x: 3.486784
     path = sb.path_trace(sb.plot(page, "ex_curve"))
     assert path["x"][-1] == pytest.approx(10 * 0.9 ** 10, rel=1e-9)
     st_page.assert_clean()
