@@ -14,7 +14,7 @@ from streamlit.errors import StreamlitAPIException
 
 from nets.runs import RunStore, RunStoreError, curve_points
 from ui.i18n import N_, t
-from ui.training import history_figure, run_label
+from ui.training import history_figure, row_name
 
 TABLE_KEY = "runs_table"
 SHOWN_KEY = "runs_table_ids"  # the run ids in the order the table last showed them
@@ -30,11 +30,6 @@ EPOCH_COLUMNS = {N_("epoch"): "%d", N_("step"): "%,d", N_("train_loss"): "%.4f",
                  N_("train_acc"): "%.4f", N_("test_acc"): "%.4f", N_("examples"): "%,d",
                  N_("examples_per_s"): "%,.0f", N_("seconds"): "%.1f", N_("lr"): "%g",
                  N_("partial"): None, N_("world_size"): "%d"}
-
-
-def row_label(r) -> str:
-    """A run's name in legends and headers: nets.runs.RunRow.label() in the interface language."""
-    return f"{run_label(r.model, r.optimizer, r.lr, r.batch_size, r.fast)} · {r.id[-4:]}"
 
 
 def training_links() -> None:
@@ -158,12 +153,12 @@ for r in chosen:
         st.warning(t("Run {id} cannot be shown: {why}", id=r.id, why=str(exc)))
 shown = [r for r in chosen if r.id in histories]
 st.subheader(t("Curves"))
-st.plotly_chart(history_figure([(row_label(r), curve_points(histories[r.id])) for r in shown]),
+st.plotly_chart(history_figure([(row_name(r), curve_points(histories[r.id])) for r in shown]),
                 key="runs_curves")
 
 for r in shown:
     acc = f"{r.final_test_acc:.4f}" if r.final_test_acc is not None else "–"
-    with st.expander(f"{row_label(r)} · {t('test accuracy')} {acc}", expanded=len(shown) == 1):
+    with st.expander(f"{row_name(r)} · {t('test accuracy')} {acc}", expanded=len(shown) == 1):
         epochs = histories[r.id].get("epochs") or []
         if epochs:
             st.dataframe(pd.DataFrame(epochs).rename(columns={c: t(c) for c in EPOCH_COLUMNS}),
@@ -185,7 +180,7 @@ for r in shown:
 with st.popover(t("Delete selected runs"), icon="🗑️"):
     st.write(t("Deletes {n} run(s) and their weights files. This cannot be undone.",
                n=len(chosen)))
-    st.markdown("\n".join(f"- {row_label(r)}" for r in chosen))
+    st.markdown("\n".join(f"- {row_name(r)}" for r in chosen))
     sure = st.checkbox(t("I am sure"), key=CONFIRM_KEY)
     st.button(t("Delete"), type="primary", disabled=not sure, key="runs_delete",
               on_click=delete_runs, args=(store, [r.id for r in chosen]))

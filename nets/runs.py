@@ -119,12 +119,6 @@ class RunRow:
 
         return TrainConfig.from_dict(self.config)
 
-    def label(self) -> str:
-        """A short name for legends: model, optimizer, learning rate, batch, and the id's tail."""
-        return (f"{self.model} · {self.optimizer} lr {self.lr:g} · bs {self.batch_size}"
-                + (" · fast" if self.fast else "") + f" · {self.id[-4:]}")
-
-
 def new_run_id(now: float | None = None) -> str:
     """Sortable and unique: ``YYYYMMDD-HHMMSS-<8 hex>`` (also a safe file name)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))

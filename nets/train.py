@@ -812,8 +812,7 @@ def _fit(model: nn.Module, data, config: TrainConfig,
         # in a process group every process must finish the pass (it ends in an all-reduce)
         preds = predict(model, test_x, size, autocast=accel.autocast,
                         channels_last=accel.channels_last,
-                        should_stop=(lambda: should_stop()) if world == 1 and should_stop
-                        else None)
+                        should_stop=should_stop if world == 1 else None)
         if preds is None:
             return None
         last_preds = preds

@@ -27,7 +27,7 @@ LABELS = {
     "step t": "step t",
     "f(x_t)": "f(x_t)",
     "f(x_t) − f(x*)": "f(x_t) − f(x*)",
-    "step": "step {k}",  # hover: a word before the number, or a template with {k}
+    "step": "step {k}",  # hover and playback: the step number in its place
     "ran away": "ran away: off the plot after step {k} of {n}",
     "diverged": "ran away: off the plot after step {k}, diverged at step {n}",
     "many": "{m} paths ran away: off the plot at the arrows (hover an arrow for its step)",
@@ -178,9 +178,8 @@ def _runaway_notes(notes: list[dict], labels: Mapping[str, str]) -> list[dict]:
 
 def step_text(labels: Mapping[str, str], k: str) -> str:
     """"step 3" in the labels' language: ``labels["step"]`` is a template with ``{k}`` (Chinese
-    puts the number inside: 第 3 步) or, as before, a word written before the number."""
-    word = labels["step"]
-    return word.replace("{k}", k) if "{k}" in word else f"{word} {k}"
+    puts the number inside: 第 3 步)."""
+    return labels["step"].replace("{k}", k)
 
 
 def subscripts(text: str) -> str:

@@ -231,7 +231,7 @@ def test_many_runaways_share_one_note():
 def test_figure_texts_come_from_labels():
     obj, tr = gd_run("cube", 0.05, (-2.0,), 30)
     labels = {"step t": "STEP", "f(x_t) − f(x*)": "GAP", "f(x_t)": "F",
-              "diverged": "AWAY {k} {n}", "step": "S"}
+              "diverged": "AWAY {k} {n}", "step": "S {k}"}
     spec = json.loads(curve_figure(obj, [("gd", tr)], labels=labels).to_json())
     assert spec["layout"]["annotations"][0]["text"].startswith("AWAY ")
     assert spec["data"][1]["hovertemplate"].startswith("S %{customdata}")

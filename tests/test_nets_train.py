@@ -628,7 +628,8 @@ def test_checkpoints_get_the_permissions_of_an_ordinary_file(tmp_path, digits):
 
 def test_cli_output_into_a_closed_pipe_ends_quietly(tmp_path):
     # python -m nets.train ... --json | head -1
-    proc = _cli(tmp_path, "--model", "lenet", "--epochs", "3", "--batch-size", "256", "--json")
+    # 200 epochs: still training when the reader goes away (3 could all fit in the pipe first)
+    proc = _cli(tmp_path, "--model", "lenet", "--epochs", "200", "--batch-size", "256", "--json")
     first = proc.stdout.readline()
     proc.stdout.close()
     err = proc.stderr.read()

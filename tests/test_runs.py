@@ -19,6 +19,7 @@ from nets.jobs import JobRunner, train_job
 from nets.models import build_model
 from nets.runs import SCHEMA_VERSION, RunStore, RunStoreError, curve_points, recording
 from nets.train import History, TrainConfig, load_checkpoint
+from ui.training import row_name
 
 ROOT = Path(__file__).resolve().parents[1]
 logging.getLogger("streamlit").setLevel(logging.ERROR)
@@ -60,7 +61,8 @@ def test_a_fast_run_is_listed_with_the_batch_and_rate_it_used(data_dir):
     store = RunStore()
     row = store.get(store.add(config, history, sd))
     assert (row.batch_size, row.lr) == (128, 0.0014)  # the table and the legend show these
-    assert "bs 128" in row.label() and (row.config["batch_size"], row.config["lr"]) == (64, 1e-3)
+    assert "bs 128" in row_name(row)
+    assert (row.config["batch_size"], row.config["lr"]) == (64, 1e-3)
 
 
 def test_default_path_round_trip_and_delete(data_dir):
@@ -405,7 +407,7 @@ def test_page_lists_overlays_and_deletes(data_dir):
     at.session_state["runs_table"] = {"selection": {"rows": [0, 1], "columns": []}}
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    labels = {store.get(id1).label(), store.get(id2).label()}
+    labels = {row_name(store.get(id1)), row_name(store.get(id2))}
     assert curve_names(at) == labels  # both runs overlaid
     assert len(at.get("download_button")) == 2
     epochs_tables = [d for d in at.dataframe if "examples_per_s" in d.value.columns]
@@ -414,7 +416,7 @@ def test_page_lists_overlays_and_deletes(data_dir):
     # delete the older run: the button stays disabled until "I am sure" is ticked
     at.session_state["runs_table"] = {"selection": {"rows": [1], "columns": []}}
     at.run()
-    assert curve_names(at) == {store.get(id1).label()}
+    assert curve_names(at) == {row_name(store.get(id1))}
     assert at.button(key="runs_delete").disabled
     at.checkbox(key="runs_confirm").check().run()
     assert not at.button(key="runs_delete").disabled
@@ -436,7 +438,7 @@ def test_page_deletes_the_ticked_run_when_another_tab_adds_one(data_dir):
     at = page()
     at.session_state["runs_table"] = {"selection": {"rows": [0], "columns": []}}  # id2
     at.run()
-    assert curve_names(at) == {store.get(id2).label()}
+    assert curve_names(at) == {row_name(store.get(id2))}
     time.sleep(0.01)
     c3, h3, sd3 = make_run("lenet-bn", acc=0.7)
     id3 = store.add(c3, h3, sd3)  # meanwhile, in another tab
@@ -444,8 +446,8 @@ def test_page_deletes_the_ticked_run_when_another_tab_adds_one(data_dir):
     assert not at.exception, [e.value for e in at.exception]
     assert list(at.dataframe(key="runs_table").value["id"]) == [id3, id2, id1]
     assert at.session_state["runs_table"]["selection"]["rows"] == [1]  # the tick moved with id2
-    assert curve_names(at) == {store.get(id2).label()}
-    assert any(store.get(id2).label() in m.value for m in at.markdown)  # named before deleting
+    assert curve_names(at) == {row_name(store.get(id2))}
+    assert any(row_name(store.get(id2)) in m.value for m in at.markdown)  # named before deleting
     at.button(key="runs_delete").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert sorted(r.id for r in store.list()) == sorted([id1, id3])
@@ -458,7 +460,7 @@ def test_page_filters_by_model(data_dir):
     assert list(at.dataframe(key="runs_table").value["id"]) == [id1]
     at.session_state["runs_table"] = {"selection": {"rows": [0], "columns": []}}
     at.run()
-    assert curve_names(at) == {store.get(id1).label()}
+    assert curve_names(at) == {row_name(store.get(id1))}
 
 
 @pytest.mark.skipif("app_pages/runs.py" not in (ROOT / "app.py").read_text(),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from typing import Mapping
 
 import numpy as np
 import streamlit as st
@@ -35,11 +36,15 @@ def _nearest(value: float, options: list[float]) -> float:
 
 def apply_preset(prefix: str, function_id: str) -> None:
     """Set the widgets to the book's settings for this function (called when it changes)."""
-    p = PRESETS.get(function_id, CUSTOM_PRESET)
+    _set_run(prefix, PRESETS.get(function_id, CUSTOM_PRESET))
+
+
+def _set_run(prefix: str, p: Mapping) -> None:
+    """Set the widgets of a run: method, η, steps, start and the function's parameters."""
     ss = st.session_state
     ss[f"{prefix}method"] = p["method"]
     ss[f"{prefix}eta"] = _nearest(p["eta"], ETAS)
-    ss[f"{prefix}steps"] = p["steps"]
+    ss[f"{prefix}steps"] = int(p["steps"])
     for i, v in enumerate(p["x0"]):
         ss[f"{prefix}x{i}"] = float(v)
     for name, v in p["params"].items():
@@ -59,15 +64,9 @@ def apply_book_run(prefix: str, run_id: str) -> None:
     r, ss = BOOK_RUNS[run_id], st.session_state
     if ss.get(f"{prefix}function") != r["function"]:
         ss[f"{prefix}function"] = r["function"]
-    for name, v in PRESETS.get(r["function"], CUSTOM_PRESET)["params"].items():
-        ss[f"{prefix}f_{name}"] = float(v)
-    ss[f"{prefix}method"] = r["method"]
+    _set_run(prefix, {**r, "params": PRESETS.get(r["function"], CUSTOM_PRESET)["params"]})
     for name, p in METHODS[r["method"]].params.items():
         ss[f"{prefix}m_{name}"] = int(p.default) if name == "seed" else float(p.default)
-    ss[f"{prefix}eta"] = _nearest(r["eta"], ETAS)
-    ss[f"{prefix}steps"] = int(r["steps"])
-    for i, v in enumerate(r["x0"]):
-        ss[f"{prefix}x{i}"] = float(v)
     ss[f"{prefix}schedule"] = r["schedule"]
     spec = SCHEDULES[r["schedule"]]
     for name, p in spec.params.items():

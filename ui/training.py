@@ -515,10 +515,17 @@ def run_name(result) -> str:
 
 
 def run_label(model: str, optimizer: str, lr: float, batch: int, fast: bool) -> str:
-    """``lenet · adam lr 0.001 · bs 64 · fast`` in the interface language (the Runs page writes
-    its rows' names with it too, as nets.runs.RunRow.label does in English)."""
+    """``lenet · adam lr 0.001 · bs 64 · fast`` in the interface language (the Runs page names
+    its rows with it too, :func:`row_name`)."""
     return (t("{model} · {optimizer} lr {lr:g} · bs {bs}", model=model, optimizer=optimizer,
               lr=lr, bs=batch) + (" · " + t("fast") if fast else ""))
+
+
+def row_name(row) -> str:
+    """A stored run's name (a nets.runs.RunRow) in legends and headers: :func:`run_label` and
+    the tail of its id, which tells apart runs of the same settings."""
+    name = run_label(row.model, row.optimizer, row.lr, row.batch_size, row.fast)
+    return f"{name} · {row.id[-4:]}"
 
 
 def _precision_name(p) -> str:
