@@ -5,10 +5,11 @@ import streamlit as st
 
 from optim import get_function, get_method, get_schedule, run
 from optim.compare import end_points
+from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS
 from optim.plots import CURVE, PALETTE, curve_figure, figure, make_layout
-from ui.controls import BOOK_VALUES, param_widgets
-from ui.i18n import lang, list_sep, plot_labels, t
+from ui.controls import BOOK_VALUES, CUSTOM, inert, param_widgets
+from ui.i18n import lang, list_sep, plot_labels, t, t_error
 
 st.title(t("Convexity"))
 st.markdown(t("A function is convex when every chord lies above its graph: "
@@ -17,18 +18,37 @@ st.markdown(t("A function is convex when every chord lies above its graph: "
               "global one, so gradient descent cannot get stuck in a worse valley."))
 
 ONE_D = [i for i in FUNCTIONS if i in
-         ("square", "cosh", "xcos", "cube", "tanh")]
+         ("square", "cosh", "xcos", "cube", "tanh")] + [CUSTOM]
 fid = st.selectbox(t("Function"), ONE_D, index=ONE_D.index("xcos"), key="cv_function",
                    bind="query-params")
-st.caption(t(FUNCTIONS[fid].title))
-params = param_widgets(FUNCTIONS[fid].params, "cv_f_", book=BOOK_VALUES.get(fid))
-obj = get_function(fid, **params)
+if fid == CUSTOM:
+    # any f(x) of the user's: cos(pi*x) or exp(0.5*x), say, the other two of the book's figure
+    text = st.text_input(t("Your own f(x)"), "cos(pi*x)", max_chars=200, key="cv_expr",
+                         bind="query-params",
+                         help=t("Numbers, x, + − * / ^, parentheses, sin cos tan exp log sqrt abs "
+                                "tanh cosh sinh, pi, e."))
+    try:
+        obj = compile_expression(text)
+    except ExpressionError as exc:
+        st.error(t("Cannot use this function: {why}", why=inert(t_error(str(exc)))), icon="✏️")
+        st.stop()
+    if obj.dim != 1:
+        st.error(t("This page takes a function of x alone; f(x, y) belongs in the Explorer."),
+                 icon="✏️")
+        st.stop()
+    st.caption(f"${obj.formula}$")
+else:
+    st.caption(t(FUNCTIONS[fid].title))
+    params = param_widgets(FUNCTIONS[fid].params, "cv_f_", book=BOOK_VALUES.get(fid))
+    obj = get_function(fid, **params)
 lo, hi = obj.domain[0]
 
 x = np.linspace(lo, hi, 400)
-f = obj.f(x[None])
-f2 = obj.hess(x[None])[0, 0]
-convex = f2 >= 0
+with np.errstate(all="ignore"):  # your own f may be undefined somewhere: log(x), sqrt(x), 1/x
+    f = obj.f(x[None])
+    f2 = obj.hess(x[None])[0, 0]
+defined = np.isfinite(f) & np.isfinite(f2)
+convex = defined & (f2 >= 0)
 
 st.subheader(t("Second derivative"))
 shade = []
@@ -43,6 +63,10 @@ fig = figure([dict(type="scatter", x=x, y=f, name="f(x)", line=dict(color=CURVE)
              make_layout(xaxis_title="x", yaxis_title="", shapes=shade))
 st.plotly_chart(fig, key="cv_second")
 share = float(convex.mean())
+if not defined.all():
+    st.warning(t("f or f″ is not a finite number on {p:.0f}% of the interval (a gap in the "
+                 "curves): only where both are defined can f be convex.",
+                 p=100 * (1 - defined.mean())))
 if share == 1.0:
     st.success(t("f″(x) ≥ 0 on the whole interval: the function is convex here."))
 else:
@@ -55,7 +79,8 @@ a = a_col.slider("a", lo, hi, lo + 0.2 * (hi - lo), key="cv_a", bind="query-para
 b = b_col.slider("b", lo, hi, lo + 0.8 * (hi - lo), key="cv_b", bind="query-params")
 lam = l_col.slider("λ", 0.0, 1.0, 0.5, 0.01, key="cv_lam", bind="query-params")
 m = lam * a + (1 - lam) * b
-fa, fb, fm = (float(obj.f(np.array([v]))) for v in (a, b, m))
+with np.errstate(all="ignore"):
+    fa, fb, fm = (float(obj.f(np.array([v]))) for v in (a, b, m))
 chord = lam * fa + (1 - lam) * fb
 
 
@@ -71,7 +96,11 @@ fig = figure([dict(type="scatter", x=x, y=f, name="f(x)", line=dict(color=CURVE)
                    textposition="top right", marker=dict(size=10, color=PALETTE[2]))],
              make_layout(xaxis_title="x", yaxis_title="f(x)"))
 st.plotly_chart(fig, key="cv_secant")
-if fm <= chord + 1e-12:
+if not np.isfinite([fa, fb, fm]).all():
+    st.warning(t("f is not a finite number at {where}: move a and b to where f is defined.",
+                 where=list_sep().join(n for n, v in (("a", fa), ("b", fb), ("λa+(1−λ)b", fm))
+                                       if not np.isfinite(v))))
+elif fm <= chord + 1e-12:
     st.success(t("Holds here: f(λa+(1−λ)b) = {fm:.4f} ≤ λf(a)+(1−λ)f(b) = {ch:.4f}",
                  fm=shown(fm), ch=shown(chord)))
 else:
@@ -91,16 +120,30 @@ traces = [(f"x₀ = {s:.2f}", run(obj, get_method("gd"), get_schedule("constant"
 # a run that runs away is drawn up to the edge of the view, so the others keep their scale
 st.plotly_chart(curve_figure(obj, traces, labels=plot_labels()), key="cv_minima")
 ends = end_points([tr for _, tr in traces], obj, tol=TOL)
-status = {"converged": lambda tr: t("converged"),
-          "moving": lambda tr: t("not converged yet"),
-          "diverged": lambda tr: t("diverged at step {k}", k=tr.stopped_at),
-          "stopped": lambda tr: t("singular at step {k}", k=tr.stopped_at)}
+
+
+def undefined(tr) -> bool:
+    """The run stopped where f or its slope is not a finite number (not a run that ran away)."""
+    return tr.status == "diverged" and (tr.out_of_range or tr.reason in ("domain", "infinite"))
+
+
+def run_status(kind: str, tr) -> str:
+    if kind == "diverged" and tr.out_of_range:
+        return t("f undefined at the start")
+    if kind == "diverged" and undefined(tr):
+        return t("f undefined at step {k}", k=tr.stopped_at)
+    return {"converged": t("converged"), "moving": t("not converged yet"),
+            "diverged": t("diverged at step {k}", k=tr.stopped_at),
+            "stopped": t("singular at step {k}", k=tr.stopped_at)}[kind]
+
+
 st.dataframe({"x₀": starts, t("end x"): np.array([tr.final[0] for _, tr in traces]),
               t("end f(x)"): [tr.fs[-1] for _, tr in traces],
-              t("status"): [status[k](tr) for k, (_, tr) in zip(ends.kinds, traces)]},
+              t("status"): [run_status(k, tr) for k, (_, tr) in zip(ends.kinds, traces)]},
              hide_index=True)
 n_conv, n_moving = ends.count("converged"), ends.count("moving")
-n_away = ends.count("diverged") + ends.count("stopped")
+n_undefined = sum(undefined(tr) for _, tr in traces)
+n_away = ends.count("diverged") + ends.count("stopped") - n_undefined
 if n_conv:
     st.markdown(t("{k} distinct end point(s) after 200 steps.", k=len(ends.points))
                 + ("" if lang() == "zh" else " ")  # Chinese sentences follow on without a space
@@ -113,6 +156,10 @@ else:
                   steps=STEPS, tol=TOL))
 if n_conv and share == 1.0 and len(ends.points) == 1:
     st.success(t("As convexity promises, every run that converged ended at the same minimum."))
+elif len(ends.points) > 1 and share == 1.0:
+    st.info(t("f is convex here, yet the runs stopped at different points: f is flat between "
+              "them (every point of a flat bottom is a global minimum), or its slope fell below "
+              "{tol:g} on a flat stretch that has no minimum.", tol=TOL))
 elif len(ends.points) > 1:
     st.info(t("Different runs converged to different points: on a non-convex function a local "
               "minimum need not be the global one."))
@@ -120,6 +167,9 @@ if n_moving:
     st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
               "{tol:g}: crawling toward a minimum, or bouncing across one), so they are not "
               "counted as end points.", m=n_moving, steps=STEPS, tol=TOL))
+if n_undefined:
+    st.warning(t("{d} run(s) started or landed where f or its slope is not a finite number "
+                 "(outside f's domain, or on a pole) and stopped there.", d=n_undefined))
 if n_away:
     st.warning(t("{d} run(s) diverged: they ran away (off the plot) and stopped, so they have no "
                  "end point. A function unbounded below has no minimum to find that way; "

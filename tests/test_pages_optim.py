@@ -137,6 +137,35 @@ def test_convexity_secant_test_flips_with_the_interval():
     assert any("Violated" in e.value for e in at.error)
 
 
+def test_convexity_takes_your_own_function():
+    # the book's convexity figure: 0.5x^2 and exp(0.5x) are convex, cos(pi x) is not
+    at = open_page("convexity", cv_function="custom", cv_expr="exp(0.5*x)")
+    assert any("convex here" in s for s in texts(at.success)), texts(at.info)
+    at.text_input(key="cv_expr").set_value("cos(pi*x)").run()
+    assert not at.exception
+    share = [s for s in texts(at.info) if "of the interval" in s]
+    assert share and share[0].startswith("f″(x) ≥ 0 on 50%"), share  # 3 of 6 half-periods
+    second = chart_by_key(at, "cv_second")
+    assert decode(second["data"][1]["y"])[0] == pytest.approx(-np.pi ** 2 * np.cos(-3 * np.pi))
+    # log x: undefined left of 0; runs that start there are not "runaways"
+    at.text_input(key="cv_expr").set_value("log(x)").run()
+    warnings = texts(at.warning)
+    assert any("not a finite number on 50% of the interval" in w for w in warnings), warnings
+    assert any(w.startswith("9 run(s) started or landed where f") for w in warnings), warnings
+    assert not any("ran away" in w for w in warnings) and not at.error  # no "Violated ... nan"
+    status = at.dataframe[0].value["status"].tolist()
+    assert status[:4] == ["f undefined at the start"] * 4, status
+    # a constant is convex: its runs end everywhere, all at the global minimum
+    at.text_input(key="cv_expr").set_value("0*x + 1").run()
+    assert any(s.startswith("f is convex here, yet") for s in texts(at.info))
+    assert not any("non-convex" in s for s in texts(at.info))
+    at.text_input(key="cv_expr").set_value("x^2 + y").run()
+    assert not at.exception and not charts(at)
+    assert any("function of x alone" in e.value for e in at.error)
+    at.text_input(key="cv_expr").set_value("x^").run()
+    assert not charts(at) and any("Cannot use this function" in e.value for e in at.error)
+
+
 def test_explorer_own_function_and_refusal():
     at = open_page("explorer")
     at.selectbox(key="ex_function").set_value("custom").run()

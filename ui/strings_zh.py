@@ -133,6 +133,22 @@ ZH: dict[str, str] = {
     "function unbounded below has no minimum to find that way; elsewhere, try a smaller η.":
         "{d} 次运行发散：它们跑出了绘图区域并停止，因此没有终点。函数在那个方向上无下界时没有最小值"
         "可找；否则请尝试更小的 η。",
+    "{d} run(s) started or landed where f or its slope is not a finite number (outside f's "
+    "domain, or on a pole) and stopped there.":
+        "{d} 次运行的起点或某一步落在 f 或其导数不是有限数的地方（在 f 的定义域之外，或在极点上），"
+        "并在那里停止。",
+    "f undefined at the start": "f 在起点无定义",
+    "f is convex here, yet the runs stopped at different points: f is flat between them (every "
+    "point of a flat bottom is a global minimum), or its slope fell below {tol:g} on a flat "
+    "stretch that has no minimum.":
+        "f 在这里是凸的，但各次运行停在了不同的点：要么 f 在它们之间是平的（平底上的每一点都是全局最小值），"
+        "要么它的斜率在一段没有最小值的平缓区域上降到了 {tol:g} 以下。",
+    "f undefined at step {k}": "f 在第 {k} 步无定义",
+    "f or f″ is not a finite number on {p:.0f}% of the interval (a gap in the curves): only where "
+    "both are defined can f be convex.":
+        "在区间的 {p:.0f}% 上 f 或 f″ 不是有限数（曲线中的空缺）：只有在两者都有定义的地方 f 才可能是凸的。",
+    "f is not a finite number at {where}: move a and b to where f is defined.":
+        "f 在 {where} 处不是有限数：请把 a 和 b 移到 f 有定义的地方。",
     "step t": "步数 t",
     "f(x_t)": "目标函数值 f(x_t)",
     "f(x_t) − f(x*)": "与最优值之差 f(x_t) − f(x*)",
@@ -168,6 +184,11 @@ ZH: dict[str, str] = {
     "Numbers, x, y, + − * / ^, parentheses, sin cos tan exp log sqrt abs tanh cosh sinh, pi, e.":
         "可用：数字、x、y、+ − * / ^、括号、sin cos tan exp log sqrt abs tanh cosh sinh、pi、e。",
     "Cannot use this function: {why}": "无法使用这个函数：{why}",
+    "Your own f(x)": "自定义 f(x)",
+    "Numbers, x, + − * / ^, parentheses, sin cos tan exp log sqrt abs tanh cosh sinh, pi, e.":
+        "可用：数字、x、+ − * / ^、括号、sin cos tan exp log sqrt abs tanh cosh sinh、pi、e。",
+    "This page takes a function of x alone; f(x, y) belongs in the Explorer.":
+        "本页只接受单变量函数 f(x)；f(x, y) 请在探索器中使用。",
     "Final x": "最终 x",
     "Final f(x)": "最终 f(x)",
     "Steps taken": "已走步数",
