@@ -368,6 +368,22 @@ def _load_fashion_mnist(data_dir: Path | None, download: bool, progress=None) ->
                                   f"{_NO_NETWORK_HINT}")
         # checks every file's MD5, fetches what is missing
         download_fashion_mnist(data_dir, progress=progress)
+        return _read_fashion_mnist(data_dir)
+    try:
+        return _read_fashion_mnist(data_dir)
+    except DataError as damaged:
+        if not download:
+            raise
+        # a file that was there but does not read (cut short by a full disk, say): fetch again
+        # every file whose MD5 is wrong, then read once more
+        try:
+            download_fashion_mnist(data_dir, progress=progress)
+        except DataError as failed:
+            raise type(failed)(f"{damaged}; fetching it again failed: {failed}") from None
+        return _read_fashion_mnist(data_dir)
+
+
+def _read_fashion_mnist(data_dir: Path) -> Dataset:
     parts = []
     for split in ("train", "t10k"):
         img = data_dir / f"{split}-images-idx3-ubyte.gz"

@@ -638,8 +638,18 @@ def test_a_failed_runs_data_errors_are_shown_in_chinese(monkeypatch, tmp_path):
         with pytest.raises(DataError) as info:
             attempt()
         messages.append(_clear_message(info.value))
+    # files that are there but damaged, and no network to fetch them again
+    from nets.data import FASHION_MNIST_FILES
+    (tmp_path / "f").mkdir()
+    for name in FASHION_MNIST_FILES:
+        (tmp_path / "f" / name).write_bytes(b"damaged")
+    monkeypatch.setenv("D2L_LAB_FASHION_MNIST_URL", f"http://127.0.0.1:{port}/")
+    with pytest.raises(DataError) as info:
+        load_dataset("fashion-mnist", data_dir=tmp_path / "f")
+    messages.append(_clear_message(info.value))
     monkeypatch.setattr(i18n, "lang", lambda: "zh")
     for message in messages:
         zh = i18n.t_error(message)
         assert CJK.search(zh) and "network" not in zh and "memory" not in zh, (message, zh)
     assert "digits 数据集" in i18n.t_error(messages[1])
+    assert "重新下载也失败了" in i18n.t_error(messages[3]) and "fetching" not in i18n.t_error(messages[3])

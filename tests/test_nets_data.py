@@ -206,6 +206,31 @@ def test_load_dataset_downloads_with_official_sums(tmp_path, fake, monkeypatch):
     assert mirror.requests and _leftovers(tmp_path / "d") == []
 
 
+def test_a_damaged_file_is_fetched_again(tmp_path, fake, monkeypatch):
+    # a file cut short after it was checked (a full disk, a copy that stopped) does not read; the
+    # next load fetches again what fails its MD5 instead of failing until someone deletes it
+    import nets.data
+
+    mirror, md5s, arrays = fake
+    monkeypatch.setattr(nets.data, "FASHION_MNIST_FILES", md5s)
+    monkeypatch.setenv("D2L_LAB_FASHION_MNIST_URL", mirror.url)
+    data_dir = tmp_path / "d"
+    load_dataset("fashion-mnist", data_dir=data_dir)
+    name = "t10k-labels-idx1-ubyte.gz"
+    good = (data_dir / name).read_bytes()
+    (data_dir / name).write_bytes(good[: len(good) // 2])
+    with pytest.raises(DataError, match=name):  # downloading off: the damage is named
+        load_dataset("fashion-mnist", data_dir=data_dir, download=False)
+    ds = load_dataset("fashion-mnist", data_dir=data_dir)
+    assert mirror.requests[4:] == [name]
+    np.testing.assert_array_equal(ds.test_y.numpy(), arrays[name])
+    # without network: one error naming the damaged file and why it could not be replaced
+    (data_dir / name).write_bytes(b"garbage")
+    monkeypatch.setenv("D2L_LAB_FASHION_MNIST_URL", "http://127.0.0.1:9/")
+    with pytest.raises(DataUnavailable, match=f"{name}.*fetching it again failed"):
+        load_dataset("fashion-mnist", data_dir=data_dir)
+
+
 @pytest.mark.parametrize("mode", ["drop", "short"])
 def test_interrupted_download_leaves_no_file(tmp_path, fake, mode):
     mirror, md5s, _ = fake

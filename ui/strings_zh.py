@@ -741,6 +741,8 @@ ERRORS_ZH: list[tuple[str, str]] = [
     (r"(?P<kind>function|method|schedule) '(?P<owner>.*)' has no parameter (?P<names>.+) "
      r"\(parameters: (?P<valid>.+)\)", "{kind!t} '{owner}' 没有参数 {names!l}（它的参数：{valid!l}）"),
     # ---- nets.data: the dataset (a run that fails while loading; the reason stays as it is)
+    (r"(?P<damaged>.+); fetching it again failed: (?P<failed>.+)",
+     "{damaged!o}；重新下载也失败了：{failed!o}"),
     (r"could not download (?P<name>\S+) from (?P<url>\S+): (?P<why>.+); without network access, "
      r"use the offline 'digits' dataset instead",
      "无法从 {url} 下载 {name}：{why}；没有网络时，请改用离线的 digits 数据集"),
