@@ -122,11 +122,16 @@ def sgd(noise: float = 1.0, seed: float = 0) -> Method:
 
 
 def momentum(gamma: float = 0.5) -> Method:
-    """Heavy ball, as the book writes it: v <- gamma*v + eta_t*g; x <- x - v."""
+    """Heavy ball: v <- gamma*v + g; x <- x - eta_t*v, as d2l (its momentum section) and
+    torch.optim.SGD(momentum=gamma) write it, and as :func:`nesterov` keeps eta.
+
+    The first Chinese edition writes v <- gamma*v + eta_t*g; x <- x - v: the same path while eta is
+    constant, but after a decay its velocity still carries the old, larger steps.
+    """
 
     def update(g, s, x, eta, h=None):
-        v = gamma * s.v + eta * g
-        return v, Velocity(v)
+        v = gamma * s.v + g
+        return eta * v, Velocity(v)
 
     return Method("momentum", lambda x0: Velocity(np.zeros_like(x0)), update,
                   hyper={"gamma": gamma})
@@ -191,7 +196,7 @@ METHODS: dict[str, MethodSpec] = {
                     "seed": Param(0, 0, 2**31 - 1, "random seed")},
                    "x ← x − η(∇f(x) + ε), ε ~ N(0, σ²)"),
         MethodSpec("momentum", "Momentum", momentum,
-                   {"gamma": Param(0.5, 0.0, 0.999, "momentum γ")}, "v ← γv + η∇f; x ← x − v"),
+                   {"gamma": Param(0.5, 0.0, 0.999, "momentum γ")}, "v ← γv + ∇f; x ← x − ηv"),
         MethodSpec("nesterov", "Nesterov momentum", nesterov,
                    {"gamma": Param(0.5, 0.0, 0.999, "momentum γ")}, "look-ahead momentum"),
         MethodSpec("adagrad", "AdaGrad", adagrad,

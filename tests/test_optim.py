@@ -114,6 +114,29 @@ def test_any_schedule_with_any_method(schedule, method):
     assert tr.status == "ok" and abs(tr.xs[-1, 0]) < 3.0
 
 
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+@pytest.mark.parametrize("method, nesterov", [("gd", False), ("momentum", False),
+                                              ("nesterov", True)])
+def test_sgd_family_follows_torch_under_every_schedule(schedule, method, nesterov):
+    # torch.optim.SGD driven by the same schedule through LambdaLR; the momentum methods keep
+    # eta outside the velocity, so after a decay they take the smaller steps torch takes
+    import torch
+
+    obj, eta, steps = get_function("quadratic"), 0.1, 40
+    params = {"every": 5, "gamma": 0.1} if schedule == "step" else {}
+    sched = get_schedule(schedule, eta, steps, **params)
+    mparams = {} if method == "gd" else {"gamma": 0.9}
+    ours = run(obj, get_method(method, **mparams), sched, [-5.0, -2.0], steps)
+    x = torch.tensor([-5.0, -2.0], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([x], lr=eta, momentum=mparams.get("gamma", 0.0), nesterov=nesterov)
+    lr = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: sched(t) / eta)
+    for _ in range(steps):
+        x.grad = torch.as_tensor(obj.grad(x.detach().numpy()), dtype=torch.float64)
+        opt.step()
+        lr.step()
+    np.testing.assert_allclose(ours.final, x.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
 # ---- every (method x function) pair ------------------------------------------------------------
 
 @pytest.mark.parametrize("function_id", sorted(FUNCTIONS))

@@ -560,7 +560,7 @@ ZH: dict[str, str] = {
     "x ← x − η∇f(x)": "x ← x − η∇f(x)",
     "x ← x − η f'(x) / f''(x)": "x ← x − η f'(x) / f''(x)",
     "x ← x − η(∇f(x) + ε), ε ~ N(0, σ²)": "x ← x − η(∇f(x) + ε)，ε ~ N(0, σ²)",
-    "v ← γv + η∇f; x ← x − v": "v ← γv + η∇f；x ← x − v",
+    "v ← γv + ∇f; x ← x − ηv": "v ← γv + ∇f；x ← x − ηv",
     "look-ahead momentum": "前瞻式动量",
     "per-coordinate rate from Σg²": "按坐标由 Σg² 调整学习率",
     "per-coordinate rate from a moving average of g²": "按坐标由 g² 的移动平均调整学习率",
