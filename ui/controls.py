@@ -280,12 +280,11 @@ def trace_table(trace: Trace) -> dict[str, np.ndarray]:
 
 def trace_csv(trace: Trace) -> str:
     cols = trace_table(trace)
-    buf = io.StringIO()
-    buf.write(",".join(cols) + "\n")
-    for row in zip(*cols.values()):
-        buf.write(",".join("" if (isinstance(v, float) and np.isnan(v)) else repr(float(v))
-                           if not isinstance(v, (int, np.integer)) else str(v) for v in row) + "\n")
-    return buf.getvalue()
+    # plain Python numbers (tolist) print several times faster than numpy scalars
+    rows = zip(*(c.tolist() for c in cols.values()))
+    lines = [",".join(cols)]
+    lines += [",".join("" if v != v else repr(v) for v in row) for row in rows]  # v != v: NaN
+    return "\n".join(lines) + "\n"
 
 
 def trace_json(trace: Trace, **meta) -> str:
