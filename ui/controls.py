@@ -4,7 +4,6 @@ widgets are bound to the URL's query parameters so a copied link reproduces the 
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from typing import Mapping
