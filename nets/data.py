@@ -143,10 +143,26 @@ def temp_file_beside(path: Path, prefix: str | None = None, suffix: str = ".part
     raise FileExistsError(f"no free temporary name in {path.parent}")
 
 
+def sync_dir(folder: str | os.PathLike) -> None:
+    """Flush a folder's entries to disk, so that a rename into it survives a power cut (POSIX;
+    a no-op where folders cannot be opened, as on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a folder; the rename itself has happened
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[object], None], *,
                  prefix: str | None = None, suffix: str = ".part") -> None:
     """Write through a temporary file in the same directory (flushed to disk), then
-    ``os.replace`` it: readers see the old file or the whole new one, never a torn one."""
+    ``os.replace`` it and flush the folder: readers see the old file or the whole new one, never a
+    torn one, and once this returns the new file survives a crash."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = temp_file_beside(path, prefix, suffix)
@@ -156,6 +172,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[object], None], *,
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        sync_dir(path.parent)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -255,6 +272,7 @@ def _fetch(url: str, dest: Path, md5: str, progress, timeout: float) -> None:
             raise DataError(f"{name} from {url} is corrupt: MD5 {got}, expected {md5}; "
                             f"the download was discarded")
         os.replace(tmp, dest)
+        sync_dir(dest.parent)
     except BaseException:
         try:
             os.unlink(tmp)

@@ -3,6 +3,7 @@
 import gzip
 import hashlib
 import http.server
+import os
 import socket
 import threading
 
@@ -204,6 +205,28 @@ def test_load_dataset_downloads_with_official_sums(tmp_path, fake, monkeypatch):
     with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*8d4fb7e6c68d591d4c3dfef9ec88bf0d"):
         load_dataset("fashion-mnist", data_dir=tmp_path / "d")
     assert mirror.requests and _leftovers(tmp_path / "d") == []
+
+
+def test_atomic_write_flushes_the_file_and_then_its_folder(tmp_path, monkeypatch):
+    # the rename lives in the folder: without its fsync a power cut can undo it, while the runs
+    # store's row (committed right after) survives and points at no weights
+    import stat
+
+    import nets.data
+
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        st_ = os.fstat(fd)
+        synced.append(("dir" if stat.S_ISDIR(st_.st_mode) else "file",
+                       os.path.exists(tmp_path / "w" / "a.bin")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    nets.data.atomic_write(tmp_path / "w" / "a.bin", lambda fh: fh.write(b"weights"))
+    assert synced == [("file", False), ("dir", True)]
+    assert (tmp_path / "w" / "a.bin").read_bytes() == b"weights"
 
 
 def test_a_damaged_file_is_fetched_again(tmp_path, fake, monkeypatch):
