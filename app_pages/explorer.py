@@ -5,12 +5,13 @@ import pyarrow as pa
 import streamlit as st
 
 from optim import get_method, get_schedule, run
+from optim.book import BOOK_RUNS
 from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS, PRESETS
 from optim.methods import METHODS
 from optim.plots import book_figure, contour_figure, curve_figure, loss_figure, lr_figure, surface_figure
 from optim.schedules import SCHEDULES
-from ui.controls import (BOOK_VALUES, CUSTOM, CUSTOM_PRESET, book_number, book_runs, eta_slider, expander_kept, function_select, inert, method_select,
+from ui.controls import (BOOK_VALUES, CUSTOM, CUSTOM_PRESET, book_number, book_run_shown, book_runs, eta_slider, expander_kept, function_select, inert, method_select,
                          param_widgets, schedule_select, show_status, start_inputs, steps_slider, tabs_in_link, trace_csv,
                          trace_json, trace_table)
 from ui.i18n import N_, plot_labels, t, t_error
@@ -53,7 +54,7 @@ with st.sidebar:
     if METHODS[mid].params:
         with st.expander(t("Parameters of the method")):
             mparams = param_widgets(METHODS[mid].params, f"{P}m_")
-    with st.expander(t("The book's runs with a learning-rate schedule")):
+    with st.expander(t("The book's runs, one click each")):
         book_runs(P)
 
 if problem:
@@ -70,6 +71,13 @@ st.metric(t("Final x"), ", ".join(book_number(v) for v in trace.final))
 c2, c3 = st.columns(2)
 c2.metric(t("Final f(x)"), f"{trace.fs[-1]:.4g}" if np.isfinite(trace.fs[-1]) else "–")
 c3.metric(t("Steps taken"), trace.steps)
+book = book_run_shown(P, fid, fparams, mid, mparams, eta, steps, x0, sid, sparams)
+if book and BOOK_RUNS[book]["printed"]:  # the book's line beside ours
+    r = BOOK_RUNS[book]
+    st.caption("📖 " + t("The book's run “{title}”. The book prints: `{line}`; here: `{ours}`",
+                        title=t(r["title"]), line=r["printed"],
+                        ours=(trace.epoch_lines(last=1) or ["epoch 0"])[-1])
+               + (f" {t(r['note'])}" if r["note"] else ""))
 
 name, labels = t(METHODS[mid].title), plot_labels()
 # a run that runs away is drawn up to the edge of the view, with a note saying when it left

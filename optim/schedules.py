@@ -95,21 +95,3 @@ def get_schedule(schedule_id: str, eta: float, steps: int = 100, **params: float
             f"unknown schedule '{schedule_id}' (choose from: {', '.join(SCHEDULES)})"
         ) from None
     return spec.make(eta, steps, **params)
-
-
-# The book's SGD runs with a learning-rate schedule (its section on dynamic learning rates): SGD
-# on x1² + 2x2² from (-5, -2) with eta = 0.1. Its code keeps a global counter t = 1 and adds 1
-# before returning exp(-0.1 t) or (1 + 0.1 t)^(-0.5), so its first step uses t = 2: here t0 = 2.
-# Noise-free, the runs end at (-0.825737, -0.045026) (exponential, 1000 steps) and (-0.012437,
-# -0.000005) (polynomial, 50 steps).
-BOOK_RUNS: dict[str, dict] = {
-    run_id: dict(title=title, function="quadratic", method="sgd", eta=0.1, steps=steps,
-                 x0=(-5.0, -2.0), schedule=schedule, schedule_params=params)
-    for run_id, title, steps, schedule, params in (
-        ("sgd-constant", "SGD, constant η: 50 steps", 50, "constant", {}),
-        ("sgd-exponential", "SGD, exponential decay: 1000 steps", 1000, "exponential",
-         {"k": 0.1, "t0": 2}),
-        ("sgd-polynomial", "SGD, polynomial decay: 50 steps", 50, "polynomial",
-         {"a": 0.1, "b": 0.5, "t0": 2}),
-    )
-}

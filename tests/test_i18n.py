@@ -61,8 +61,10 @@ def registry_strings() -> set[str]:
             if getattr(spec, "note", None):
                 out.add(spec.note)
             out.update(p.help for p in spec.params.values() if p.help)
-    from optim.schedules import BOOK_RUNS
+    from optim.book import BOOK_RUNS
     out.update(r["title"] for r in BOOK_RUNS.values())  # the explorer's book-run buttons
+    out.update(r["section"] for r in BOOK_RUNS.values())
+    out.update(r["note"] for r in BOOK_RUNS.values() if r["note"])
     return out
 
 

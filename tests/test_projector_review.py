@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from apptest_util import open_page
-from optim import get_function, get_method, get_schedule, run
+from optim import get_function, get_method, get_schedule, run, solve
+from optim.book import BOOK_RUNS
 from optim.plots import curve_figure, lr_figure, path_colors
-from optim.schedules import BOOK_RUNS
 from ui.controls import book_number
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,6 +85,42 @@ def test_the_explorer_offers_the_books_schedule_runs():
     at.number_input(key="ex_m_noise").set_value(0.0).run()
     assert at.metric[0].value == "-0.012437, -0.000005"
     assert any("adds 1 before the first step" in c.value for c in at.caption)
+
+
+PRINTED = sorted(k for k, r in BOOK_RUNS.items() if r["printed"])
+
+
+@pytest.mark.parametrize("run_id", PRINTED)
+def test_each_book_run_prints_the_books_line(run_id):
+    r = BOOK_RUNS[run_id]
+    tr = solve(r["function"], r["method"], eta=r["eta"], steps=r["steps"], x0=list(r["x0"]),
+               function_params=r["params"], schedule=r["schedule"],
+               schedule_params=r["schedule_params"])
+    ours = tr.epoch_lines()[-1]
+    if "float32" in r["note"]:  # the book's own rounding; the same run within its precision
+        assert float(ours.split()[-1]) == pytest.approx(float(r["printed"].split()[-1]),
+                                                        abs=2e-6)
+    else:
+        assert ours == r["printed"]
+
+
+@pytest.mark.parametrize("run_id", PRINTED)
+def test_each_book_run_is_one_click_in_the_explorer(run_id):
+    r = BOOK_RUNS[run_id]
+    at = open_page("explorer", ex_function="tanh", ex_eta="0.7", ex_steps="3")  # far from all
+    assert not any("The book prints" in c.value for c in at.caption)
+    at.button(key=f"ex_book_{run_id}").click().run()
+    assert not at.exception
+    assert at.selectbox(key="ex_function").value == r["function"]
+    assert at.selectbox(key="ex_method").value == r["method"]
+    shown = [c.value for c in at.caption if "The book prints" in c.value]
+    assert len(shown) == 1 and f"The book prints: `{r['printed']}`" in shown[0], shown
+    ours = shown[0].split("here: `")[1].split("`")[0]
+    assert ours.startswith(f"epoch {r['steps']}, ")
+    if not r["note"]:
+        assert ours == r["printed"]
+    at.select_slider(key="ex_eta").set_value(0.01).run()  # no longer the book's run
+    assert not any("The book prints" in c.value for c in at.caption)
 
 
 def test_the_challenges_line_leaves_clicks_to_the_pick_markers():

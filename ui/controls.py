@@ -13,7 +13,8 @@ import streamlit as st
 
 from optim.functions import FUNCTIONS, PRESETS, Param
 from optim.methods import METHODS
-from optim.schedules import BOOK_RUNS, SCHEDULES
+from optim.book import BOOK_RUNS
+from optim.schedules import SCHEDULES
 from optim.trace import Trace
 
 from .i18n import N_, colon, list_sep, t
@@ -58,12 +59,13 @@ BOOK_VALUES = {
 
 
 def apply_book_run(prefix: str, run_id: str) -> None:
-    """Set the explorer's widgets to one of the book's SGD runs with a schedule (BOOK_RUNS): the
-    function, method (with its default noise, as the book's), η, steps, start and schedule."""
+    """Set the explorer's widgets to one of the book's runs (:data:`optim.book.BOOK_RUNS`): the
+    function and its parameters, method (with its default parameters: SGD's noise as the
+    book's), η, steps, start and schedule."""
     r, ss = BOOK_RUNS[run_id], st.session_state
     if ss.get(f"{prefix}function") != r["function"]:
         ss[f"{prefix}function"] = r["function"]
-    _set_run(prefix, {**r, "params": PRESETS.get(r["function"], CUSTOM_PRESET)["params"]})
+    _set_run(prefix, r)
     for name, p in METHODS[r["method"]].params.items():
         ss[f"{prefix}m_{name}"] = int(p.default) if name == "seed" else float(p.default)
     ss[f"{prefix}schedule"] = r["schedule"]
@@ -73,16 +75,41 @@ def apply_book_run(prefix: str, run_id: str) -> None:
 
 
 def book_runs(prefix: str, where=st) -> None:
-    """A button per book run with a learning-rate schedule (see :func:`apply_book_run`), and why
-    its decaying schedules have t₀ = 2."""
+    """A button per book run (see :func:`apply_book_run`), by section, each with the line the
+    book prints; why the decaying schedules have t₀ = 2."""
+    section = None
     for run_id, r in BOOK_RUNS.items():
+        if r["section"] != section:
+            section = r["section"]
+            where.markdown(f"**{t(section)}**")
+        printed = (t("The book prints: `{line}`", line=r["printed"]) if r["printed"] else
+                   t("The book's run has random gradient noise: its numbers differ each time."))
         where.button(t(r["title"]), key=f"{prefix}book_{run_id}", icon="📖", width="stretch",
-                     on_click=apply_book_run, args=(prefix, run_id))
+                     on_click=apply_book_run, args=(prefix, run_id),
+                     help=printed + (f" {t(r['note'])}" if r["note"] else ""))
     where.caption(t("The book's SGD on x₁² + 2x₂² from (−5, −2), η = 0.1, with its gradient "
                     "noise (σ = 1; set σ to 0 for its noise-free numbers). Its code starts its "
                     "step counter at 1 and adds 1 before the first step, so its first step "
                     "already uses t = 2. Here the first step is t = 0, so these runs set the "
                     "offset t₀ = 2."))
+
+
+def book_run_shown(prefix: str, fid: str, params: Mapping, mid: str, mparams: Mapping, eta: float,
+                   steps: int, x0, sid: str, sparams: Mapping) -> str | None:
+    """The id of the book run the explorer's widgets show right now (every setting equal, the
+    method's parameters at their defaults), or None."""
+    for run_id, r in BOOK_RUNS.items():
+        if (r["function"], r["method"], r["schedule"], int(r["steps"])) != (fid, mid, sid, steps):
+            continue
+        defaults = {n: p.default for n, p in METHODS[mid].params.items()}
+        sdefaults = {n: p.default for n, p in SCHEDULES[sid].params.items()}
+        if (np.isclose(r["eta"], eta) and np.allclose(r["x0"], x0)
+                and all(np.isclose(v, params.get(n, np.nan)) for n, v in r["params"].items())
+                and all(np.isclose(v, mparams.get(n, np.nan)) for n, v in defaults.items())
+                and all(np.isclose(r["schedule_params"].get(n, v), sparams.get(n, np.nan))
+                        for n, v in sdefaults.items())):
+            return run_id
+    return None
 
 
 def book_number(v: float) -> str:

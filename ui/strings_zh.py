@@ -588,7 +588,23 @@ ZH: dict[str, str] = {
         "t₀ = 2 与书中代码一致：它的步数计数器从 1 开始，并在第一步之前先加 1。"
         "t₀ = 0 则从第一步就开始衰减。",
     "Parameters of the method": "优化方法的参数",
-    "The book's runs with a learning-rate schedule": "书中使用学习率调度的例子",
+    "The book's runs, one click each": "书中的例子，一键重现",
+    "Learning-rate schedules": "学习率调度",
+    "Gradient descent on x², η = 0.2": "x² 上的梯度下降，η = 0.2",
+    "η too small: 0.05": "η 过小：0.05",
+    "η too large: 1.1": "η 过大：1.1",
+    "Stuck in a local minimum: x·cos(cx), η = 2": "困在局部最小值：x·cos(cx)，η = 2",
+    "Gradient descent on x₁² + 2x₂²": "x₁² + 2x₂² 上的梯度下降",
+    "Newton on cosh(cx)": "cosh(cx) 上的牛顿法",
+    "Newton on a non-convex function": "非凸函数上的牛顿法",
+    "Newton with η = 0.5": "η = 0.5 的牛顿法",
+    "The book prints: `{line}`": "书中输出：`{line}`",
+    "The book's run has random gradient noise: its numbers differ each time.":
+        "书中的这个例子带有随机梯度噪声：每次运行的数值都不同。",
+    "The book computes in `float32` (-1.5281651); here `float64` (-1.5281659).":
+        "书中用 `float32` 计算（-1.5281651）；这里用 `float64`（-1.5281659）。",
+    "The book's run “{title}”. The book prints: `{line}`; here: `{ours}`":
+        "书中的例子“{title}”。书中输出：`{line}`；这里：`{ours}`",
     "SGD, constant η: 50 steps": "随机梯度下降，常数 η：50 步",
     "SGD, exponential decay: 1000 steps": "随机梯度下降，指数衰减：1000 步",
     "SGD, polynomial decay: 50 steps": "随机梯度下降，多项式衰减：50 步",
