@@ -55,7 +55,7 @@ with st.sidebar:
         with st.expander(t("Parameters of the method")):
             mparams = param_widgets(METHODS[mid].params, f"{P}m_")
     with st.expander(t("The book's runs, one click each")):
-        book_runs(P)
+        book_runs(P, "explorer")
 
 if problem:
     st.error(t("Cannot use this function: {why}", why=inert(t_error(problem))), icon="✏️")

@@ -2,10 +2,12 @@
 reproduced exactly, clicks on the challenges curve, readable metrics and tables, and small
 formatting faults (ε, -0.0000, colours, axis titles, Chinese punctuation)."""
 
+import html
 import json
 import math
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ from apptest_util import open_page
 from optim import get_function, get_method, get_schedule, run, solve
 from optim.book import BOOK_RUNS
 from optim.plots import curve_figure, lr_figure, path_colors
-from ui.controls import book_number
+from ui.controls import book_number, book_run_query
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,17 +73,15 @@ def test_cli_t0_gives_the_books_exponential_numbers():
     assert out.strip().splitlines()[-1] == "epoch 1000, x1 -0.825737, x2 -0.045026"
 
 
-def test_the_explorer_offers_the_books_schedule_runs():
-    at = open_page("explorer")
-    at.button(key="ex_book_sgd-exponential").click().run()
-    assert not at.exception
+def test_the_explorer_links_the_books_schedule_runs():
+    at = open_page("explorer", **book_run_query("ex_", "sgd-exponential"))
     assert at.selectbox(key="ex_method").value == "sgd"
     assert at.selectbox(key="ex_schedule").value == "exponential"
     assert at.slider(key="ex_steps").value == 1000
     assert at.number_input(key="ex_s_t0").value == 2.0
     at.number_input(key="ex_m_noise").set_value(0.0).run()
     assert at.metric[0].value == "-0.825737, -0.045026"  # the book's recurrence, noise-free
-    at.button(key="ex_book_sgd-polynomial").click().run()
+    at = open_page("explorer", **book_run_query("ex_", "sgd-polynomial"))
     at.number_input(key="ex_m_noise").set_value(0.0).run()
     assert at.metric[0].value == "-0.012437, -0.000005"
     assert any("adds 1 before the first step" in c.value for c in at.caption)
@@ -105,12 +105,14 @@ def test_each_book_run_prints_the_books_line(run_id):
 
 
 @pytest.mark.parametrize("run_id", PRINTED)
-def test_each_book_run_is_one_click_in_the_explorer(run_id):
+def test_each_book_run_is_one_link_in_the_explorer(run_id):
+    # the link is the run: opened fresh (as the browser does), it shows the book's line
     r = BOOK_RUNS[run_id]
-    at = open_page("explorer", ex_function="tanh", ex_eta="0.7", ex_steps="3")  # far from all
-    assert not any("The book prints" in c.value for c in at.caption)
-    at.button(key=f"ex_book_{run_id}").click().run()
-    assert not at.exception
+    query = book_run_query("ex_", run_id)
+    links = " ".join(m.value for m in open_page("explorer", ex_function="tanh").markdown)
+    assert html.escape("explorer?" + urllib.parse.urlencode(query)) in links
+    at = open_page("explorer", **query)
+    assert not at.toast  # every value in the link is usable
     assert at.selectbox(key="ex_function").value == r["function"]
     assert at.selectbox(key="ex_method").value == r["method"]
     shown = [c.value for c in at.caption if "The book prints" in c.value]
@@ -121,6 +123,13 @@ def test_each_book_run_is_one_click_in_the_explorer(run_id):
         assert ours == r["printed"]
     at.select_slider(key="ex_eta").set_value(0.01).run()  # no longer the book's run
     assert not any("The book prints" in c.value for c in at.caption)
+
+
+def test_book_links_keep_the_language():
+    at = open_page("explorer", lang="中文")
+    links = " ".join(m.value for m in at.markdown)
+    assert "lang=%E4%B8%AD%E6%96%87" in links  # ?lang=中文: the run opens in Chinese
+    assert "x² 上的梯度下降" in links and "Gradient descent on" not in links
 
 
 def test_the_challenges_line_leaves_clicks_to_the_pick_markers():

@@ -4,20 +4,22 @@ widgets are bound to the URL's query parameters so a copied link reproduces the 
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import urllib.parse
 from typing import Mapping
 
 import numpy as np
 import streamlit as st
 
+from optim.book import BOOK_RUNS
 from optim.functions import FUNCTIONS, PRESETS, Param
 from optim.methods import METHODS
-from optim.book import BOOK_RUNS
 from optim.schedules import SCHEDULES
 from optim.trace import Trace
 
-from .i18n import N_, colon, list_sep, t
+from .i18n import N_, colon, lang, list_sep, t
 from .strings_zh import ZH
 
 # Log-spaced learning rates, with the book's own values (0.05, 0.1, 0.2, 1.1) among them.
@@ -58,35 +60,42 @@ BOOK_VALUES = {
 }
 
 
-def apply_book_run(prefix: str, run_id: str) -> None:
-    """Set the explorer's widgets to one of the book's runs (:data:`optim.book.BOOK_RUNS`): the
-    function and its parameters, method (with its default parameters: SGD's noise as the
-    book's), η, steps, start and schedule."""
-    r, ss = BOOK_RUNS[run_id], st.session_state
-    if ss.get(f"{prefix}function") != r["function"]:
-        ss[f"{prefix}function"] = r["function"]
-    _set_run(prefix, r)
-    for name, p in METHODS[r["method"]].params.items():
-        ss[f"{prefix}m_{name}"] = int(p.default) if name == "seed" else float(p.default)
-    ss[f"{prefix}schedule"] = r["schedule"]
-    spec = SCHEDULES[r["schedule"]]
-    for name, p in spec.params.items():
-        ss[f"{prefix}s_{name}"] = float(r["schedule_params"].get(name, p.default))
+def book_run_query(prefix: str, run_id: str) -> dict[str, str]:
+    """The explorer's link to one of the book's runs (:data:`optim.book.BOOK_RUNS`): function and
+    its parameters, method (its own parameters at their defaults: SGD's noise as the book's), η,
+    steps, start and schedule, written as the widgets write them."""
+    r = BOOK_RUNS[run_id]
+    q = {f"{prefix}function": r["function"], f"{prefix}method": r["method"],
+         f"{prefix}eta": f"{r['eta']:g}", f"{prefix}steps": str(int(r["steps"])),
+         f"{prefix}schedule": r["schedule"]}
+    q.update({f"{prefix}x{i}": repr(float(v)) for i, v in enumerate(r["x0"])})
+    q.update({f"{prefix}f_{n}": repr(float(v)) for n, v in r["params"].items()})
+    q.update({f"{prefix}s_{n}": repr(float(v)) for n, v in r["schedule_params"].items()})
+    return q
 
 
-def book_runs(prefix: str, where=st) -> None:
-    """A button per book run (see :func:`apply_book_run`), by section, each with the line the
-    book prints; why the decaying schedules have t₀ = 2."""
-    section = None
+def book_runs(prefix: str, page: str, where=st) -> None:
+    """A link per book run (see :func:`book_run_query`), by section, each with the line the book
+    prints as its tooltip; why the decaying schedules have t₀ = 2.
+
+    Links, not buttons: Streamlit writes into the page's URL only what the user changed in the
+    browser, so after a button set a widget that the same rerun created (the run's c = 0.15π, or
+    t₀ = 2 after a constant schedule), the copied link lacked it and showed another run. A link
+    opens the run from its URL, so the URL is the run."""
+    section, lines = None, []
+    lang_q = {"lang": st.session_state["lang"]} if lang() == "zh" else {}
     for run_id, r in BOOK_RUNS.items():
         if r["section"] != section:
             section = r["section"]
-            where.markdown(f"**{t(section)}**")
+            lines.append(f"**{html.escape(t(section))}**")
         printed = (t("The book prints: `{line}`", line=r["printed"]) if r["printed"] else
                    t("The book's run has random gradient noise: its numbers differ each time."))
-        where.button(t(r["title"]), key=f"{prefix}book_{run_id}", icon="📖", width="stretch",
-                     on_click=apply_book_run, args=(prefix, run_id),
-                     help=printed + (f" {t(r['note'])}" if r["note"] else ""))
+        tip = (printed + (f" {t(r['note'])}" if r["note"] else "")).replace("`", "")
+        url = f"{page}?{urllib.parse.urlencode({**book_run_query(prefix, run_id), **lang_q})}"
+        # target _self: the page opens in this tab (Streamlit opens markdown links in a new one)
+        lines.append(f'📖 <a href="{html.escape(url)}" target="_self" '
+                     f'title="{html.escape(tip)}">{html.escape(t(r["title"]))}</a>')
+    where.markdown("  \n".join(lines), unsafe_allow_html=True)
     where.caption(t("The book's SGD on x₁² + 2x₂² from (−5, −2), η = 0.1, with its gradient "
                     "noise (σ = 1; set σ to 0 for its noise-free numbers). Its code starts its "
                     "step counter at 1 and adds 1 before the first step, so its first step "
