@@ -14,7 +14,7 @@ from streamlit.errors import StreamlitAPIException
 
 from nets.runs import RunStore, RunStoreError, curve_points
 from ui.i18n import N_, t
-from ui.training import history_figure, row_name
+from ui.training import history_figure, row_name, row_short, runs_summary
 
 TABLE_KEY = "runs_table"
 SHOWN_KEY = "runs_table_ids"  # the run ids in the order the table last showed them
@@ -153,8 +153,11 @@ for r in chosen:
         st.warning(t("Run {id} cannot be shown: {why}", id=r.id, why=str(exc)))
 shown = [r for r in chosen if r.id in histories]
 st.subheader(t("Curves"))
-st.plotly_chart(history_figure([(row_name(r), curve_points(histories[r.id])) for r in shown]),
-                key="runs_curves")
+labels = [row_short(r) if len(shown) > 1 else row_name(r) for r in shown]
+st.plotly_chart(history_figure([(row_name(r), curve_points(histories[r.id])) for r in shown],
+                               labels=labels), key="runs_curves")
+st.caption(runs_summary([(label, histories[r.id].get("epochs") or [])
+                         for label, r in zip(labels, shown)]))
 
 for r in shown:
     acc = f"{r.final_test_acc:.4f}" if r.final_test_acc is not None else "–"

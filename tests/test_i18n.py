@@ -389,6 +389,9 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.+\-/]*[A-Za-z0-9]")
 def _words_in(text: str) -> list[str]:
     text = re.sub(r"`+.*?`+", " ", text)  # a code span: the user's own text (ui.controls.inert)
     text = re.sub(r"<[^>]+>|%\{[^}]*\}|\$[^$]*\$|https?://\S+", " ", text)  # tags, hover, TeX
+    # a stored run's id tail in its name ("lenet · 0ffa", ui.training.row_name): hex, not English
+    # (a random tail of a digit and three letters read as the word "ffa" 1 time in 30)
+    text = re.sub(r"(?<=· )[0-9a-f]{4}\b", " ", text)
     out = []
     for word in _LATIN_WORD.findall(text):
         for part in word.split("/"):  # CSV/JSON/PNG/SVG

@@ -369,7 +369,8 @@ def curve_names(at: AppTest) -> set[str]:
     charts = at.get("plotly_chart")
     assert charts, "no chart"
     spec = json.loads(charts[0].proto.spec)
-    return {tr["name"].split(":")[0] for tr in spec["data"]}
+    # every curve carries its run's full name (shown on hover); an overlay's legend the short one
+    return {tr["meta"] for tr in spec["data"] if tr.get("meta")}
 
 
 def two_runs():
@@ -486,3 +487,25 @@ def test_one_damaged_row_does_not_hide_the_other_runs(data_dir):
     assert [r.id for r in store.list()] == [good]
     with pytest.raises(RunStoreError, match="cannot be read"):
         store.get(bad)
+
+
+def test_page_overlay_legend_is_one_short_entry_per_run_with_a_summary(data_dir):
+    # review 16b: 9 legend rows of "model · optimizer lr · bs · id: curve" for 3 runs took half
+    # the chart on a projector; now one entry per run (model and id tail), a key of the line
+    # styles, and a line of text saying where each run ended
+    from ui.training import row_short
+
+    store, id1, id2 = two_runs()
+    at = page()
+    at.session_state["runs_table"] = {"selection": {"rows": [0, 1], "columns": []}}
+    at.run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    shown = [tr for tr in spec["data"] if tr.get("showlegend", True)]
+    runs = [tr["name"] for tr in shown if tr.get("legend", "legend") == "legend"]
+    assert runs == [row_short(store.get(id2)), row_short(store.get(id1))]
+    assert runs[1] == f"lenet · {id1[-4:]}"
+    assert len(shown) == 2 + 3  # and the line-style key
+    summary = [c.value for c in at.caption if "epoch(s)" in c.value]
+    assert summary == [f"lenet-bn · {id2[-4:]}: 2 epoch(s), train accuracy 0.850, test accuracy "
+                       f"0.875. lenet · {id1[-4:]}: 2 epoch(s), train accuracy 0.550, test "
+                       "accuracy 0.575."]

@@ -413,6 +413,49 @@ ZH: dict[str, str] = {
     "This run was not saved to the history: {why}": "这次训练没有保存到训练记录：{why}",
     "Confusion matrix": "混淆矩阵",
     "Test images": "测试图像",
+    # the "Inside the model" tab (ui/inside.py)
+    "Inside the model": "模型内部",
+    "conv": "卷积",
+    "linear": "全连接",
+    "BN": "BN",
+    "block": "块",
+    "sigmoid": "sigmoid 层",
+    "Running test images through the network…": "正在让测试图像通过网络…",
+    "This run's weights are not kept in this session any more.": "本次会话已不再保存这次运行的权重。",
+    "Each layer's output": "每一层的输出",
+    "The spread (standard deviation) of every layer's output over {n} test images, and the share "
+    "of sigmoid units that are saturated (output below 0.02 or above 0.98, where the slope, and "
+    "with it the gradient, all but vanishes). The test pass's mode: batch normalisation uses its "
+    "moving averages.":
+        "每一层输出在 {n} 张测试图像上的离散程度（标准差），以及处于饱和状态的 sigmoid 单元所占比例"
+        "（输出低于 0.02 或高于 0.98，此时斜率以及梯度几乎消失）。与测试时的模式相同：批量归一化使用其"
+        "移动平均。",
+    "this run": "本次运行",
+    "Earlier runs on this page whose insides you looked at are drawn too.":
+        "本页面上之前查看过内部的运行也一并画出。",
+    "mean": "均值",
+    "std": "标准差",
+    "saturated": "饱和",
+    "The numbers": "具体数值",
+    "The first convolution's filters": "第一个卷积层的滤波器",
+    "{n} filters of {h} × {w} weights: red positive, blue negative.":
+        "{n} 个 {h} × {w} 的滤波器：红色为正，蓝色为负。",
+    "Activation maps of a test image": "一张测试图像的激活图",
+    "Test image": "测试图像",
+    "#{i}: {label}": "第 {i} 张：{label}",
+    "Each stage's output for this image (the first {k} channels at most), scaled together per "
+    "stage: black the stage's lowest value, white its highest.":
+        "这张图像在每个阶段的输出（最多显示前 {k} 个通道），同一阶段统一缩放：黑色为该阶段的最小值，"
+        "白色为最大值。",
+    "`{name}` (`{type}`): {c} × {h} × {w}, from {lo:.2f} to {hi:.2f}":
+        "`{name}`（`{type}`）：{c} × {h} × {w}，取值从 {lo:.2f} 到 {hi:.2f}",
+    "mean {m:.3f}, std {s:.3f}": "均值 {m:.3f}，标准差 {s:.3f}",
+    "std · {run}": "标准差 · {run}",
+    "saturated · {run}": "饱和 · {run}",
+    "saturated sigmoid units": "饱和的 sigmoid 单元",
+    "output std": "输出标准差",
+    "saturated fraction": "饱和比例",
+    "filter": "滤波器",
     "Download weights (.pt)": "下载权重 (.pt)",
     "Start": "开始",
     "Stop": "停止",
@@ -440,6 +483,15 @@ ZH: dict[str, str] = {
         "每张测试图像下方：预测正确时为 ✅ 和预测的类别；预测错误时为 ❌、预测的类别，以及括号里的"
         "真实类别。",
     "❌ {pred} ({true})": "❌ {pred}（{true}）",
+    "{kind}, predicted {pred}, true {true}": "{kind}，预测为 {pred}，真实为 {true}",
+    "digit": "数字",
+    "clothing item": "服饰",
+    "image": "图像",
+    "{run}: stopped before finishing an epoch.": "{run}：在完成第一个迭代周期前停止。",
+    "{run}: stopped in epoch {n}, train accuracy {train}, test accuracy {test}.":
+        "{run}：在第 {n} 个迭代周期中停止，训练准确率 {train}，测试准确率 {test}。",
+    "{run}: {n} epoch(s), train accuracy {train}, test accuracy {test}.":
+        "{run}：{n} 个迭代周期，训练准确率 {train}，测试准确率 {test}。",
     "t-shirt": "T恤",
     "trouser": "裤子",
     "pullover": "套衫",

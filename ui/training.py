@@ -24,9 +24,10 @@ from nets.models import MODELS
 from nets.runs import RunStore, recording
 from nets.train import TrainConfig, acceleration, resolve_device
 from nets.train import checkpoint_bytes as _checkpoint_bytes
-from optim.plots import PALETTE, figure, make_layout
+from optim.plots import figure, make_layout
 
-from .i18n import N_, colon, list_sep, t, t_error, t_note
+from .i18n import N_, colon, lang, list_sep, t, t_error, t_note
+from .inside import show_inside
 
 LRS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 BATCHES = [16, 32, 64, 128, 256, 512, 1024]
@@ -221,26 +222,78 @@ def controls(prefix: str, model_ids: list[str], default_model: str) -> TrainConf
         return None
 
 
-def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float") -> dict:
-    """Train loss (dashed), train accuracy and test accuracy of one or more runs."""
+# Runs in one chart are told apart by colour and by marker symbol, so that a reader who cannot
+# tell the colours apart (or a grey-scale print) still can. The colours are Okabe and Ito's
+# palette for colour-vision deficiencies, in an order that keeps the first four far apart under
+# simulated deuteranopia and protanopia (CIELAB distance above 50; the old overlay's green and
+# red came to 7); yellow, faint on white, comes last. The first is the single run's orange.
+RUN_COLORS = ("#E69F00", "#0072B2", "#009E73", "#000000", "#CC79A7", "#D55E00", "#56B4E9",
+              "#F0E442")
+RUN_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "pentagon")
+KEY_COLOR = "#6b6b6b"  # the line-style key: a neutral grey that is no run's colour
+CURVE_MARKERS = 10  # markers drawn on a run's loss and train-accuracy curves in an overlay
+# (metric key, legend text, line style, axis) of the three curves of a run
+_CURVES = (("train_loss", N_("train loss"), dict(dash="dot", width=1.5), "y2"),
+           ("train_acc", N_("train acc"), dict(width=2), "y"),
+           ("test_acc", N_("test acc"), dict(width=3), "y"))
+
+
+def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float",
+                   labels: list[str] | None = None) -> dict:
+    """Train loss (dotted, right axis), train accuracy (thin) and test accuracy (thick, with
+    markers) of one or more runs.
+
+    One run (the live chart): its three curves in one colour, each named in the legend.
+    Several runs (an overlay): each run gets a colour from :data:`RUN_COLORS` and a marker symbol
+    from :data:`RUN_SYMBOLS` on all three of its curves. The legend below the plot has one entry
+    per run, named by ``labels`` (short: model and id tail; the full name shows on hover, and
+    clicking an entry hides the run), and a second legend above the plot keys the line styles.
+    A legend of every run's three curves had 9 rows of 45 characters for 3 runs, half the chart
+    on a projector, under the modebar."""
+    several = len(runs) > 1
+    labels = list(labels) if labels is not None else [name for name, _ in runs]
     data = []
-    for i, (name, points) in enumerate(runs):
-        color = PALETTE[i % len(PALETTE)]
-        xs = [p[x_key] for p in points]
-        data.append(dict(type="scatter", x=xs, y=[p.get("train_loss") for p in points],
-                         name=f"{name}{colon()}{t('train loss')}", yaxis="y2", mode="lines",
-                         line=dict(color=color, dash="dot", width=1.5)))
-        data.append(dict(type="scatter", x=xs, y=[p.get("train_acc") for p in points],
-                         name=f"{name}{colon()}{t('train acc')}", mode="lines", line=dict(color=color)))
-        test = [(p[x_key], p["test_acc"]) for p in points if p.get("test_acc") is not None]
-        if test:
-            data.append(dict(type="scatter", x=[a for a, _ in test], y=[b for _, b in test],
-                             name=f"{name}{colon()}{t('test acc')}", mode="lines+markers",
-                             line=dict(color=color, width=3), marker=dict(size=8)))
+    for i, ((name, points), label) in enumerate(zip(runs, labels)):
+        color, symbol = RUN_COLORS[i % len(RUN_COLORS)], RUN_SYMBOLS[i % len(RUN_SYMBOLS)]
+        for key, what, line, axis in _CURVES:
+            pts = [(p[x_key], p.get(key)) for p in points]
+            if key == "test_acc":
+                pts = [(x, y) for x, y in pts if y is not None]
+                if not pts:
+                    continue
+            trace = dict(type="scatter", x=[x for x, _ in pts], y=[y for _, y in pts],
+                         yaxis=axis, line=dict(color=color, **line), meta=name,
+                         name=f"{label if several else name}{colon()}{t(what)}", mode="lines")
+            if key == "test_acc":
+                trace.update(mode="lines+markers", marker=dict(size=8))
+            if several:
+                trace.update(mode="lines+markers", legendgroup=f"run{i}", showlegend=False,
+                             hovertemplate="%{meta}<br>" + t(what) + colon() + "%{y:.3f}<br>"
+                             + t("epoch") + " %{x:.2f}<extra></extra>",
+                             marker=dict(symbol=symbol, color=color,
+                                         size=9 if key == "test_acc" else 7,
+                                         maxdisplayed=0 if key == "test_acc" else CURVE_MARKERS))
+            data.append(trace)
+        if several:  # the run's legend entry: its colour and symbol, no data of its own
+            data.append(dict(type="scatter", x=[None], y=[None], name=label, meta=name,
+                             mode="lines+markers", legendgroup=f"run{i}", hoverinfo="skip",
+                             line=dict(color=color, width=2),
+                             marker=dict(symbol=symbol, color=color, size=9)))
     layout = make_layout(xaxis_title=t("epoch"), yaxis_title=t("accuracy"), height=420)
     layout["yaxis"]["range"] = [0, 1.02]
     layout["yaxis2"] = dict(title=dict(text=t("loss")), overlaying="y", side="right",
                             showgrid=False, rangemode="tozero")
+    if several:
+        for key, what, line, _ in _CURVES:
+            data.append(dict(type="scatter", x=[None], y=[None], name=t(what), legend="legend2",
+                             mode="lines+markers" if key == "test_acc" else "lines",
+                             hoverinfo="skip", line=dict(color=KEY_COLOR, **line),
+                             marker=dict(color=KEY_COLOR, size=8)))
+        layout["legend"] = dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top",
+                                title=dict(text=t("Runs") + colon()))
+        layout["legend2"] = dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom",
+                                 itemclick=False, itemdoubleclick=False)
+        layout["height"] = 460
     return figure(data, layout)
 
 
@@ -319,6 +372,19 @@ def sample_caption(pred, true) -> str:
     return t("❌ {pred} ({true})", pred=class_name(pred), true=class_name(true))
 
 
+# what one test image shows, by dataset, in a screen reader's text for it
+SAMPLE_KINDS = {"digits": N_("digit"), "fashion-mnist": N_("clothing item")}
+
+
+def sample_alt(dataset: str, pred, true) -> str:
+    """A test image's text alternative (its ``alt``): what it is, the predicted class and the
+    true one, e.g. "digit, predicted 4, true 6" (the caption's ✅/❌ is a separate element that
+    a screen reader does not tie to the image)."""
+    kind = t(SAMPLE_KINDS.get(dataset, N_("image")))
+    return t("{kind}, predicted {pred}, true {true}", kind=kind, pred=class_name(pred),
+             true=class_name(true))
+
+
 def confusion_figure(confusion: np.ndarray, classes) -> dict:
     layout = make_layout(xaxis_title=t("predicted"), yaxis_title=t("true"), height=460)
     layout["yaxis"]["autorange"] = "reversed"
@@ -353,7 +419,7 @@ def bn_lag_steps(hist) -> int | None:
     return int(steps) if steps < BN_LAG_MAX_STEPS and gap > BN_LAG_GAP else None
 
 
-def show_result(result, prefix: str, weights: bytes) -> None:
+def show_result(result, prefix: str, weights: bytes, run_id: str | None = None) -> None:
     hist = result.history
     cols = st.columns(4)
     cols[0].metric(t("Test accuracy"), f"{hist.final_test_acc:.3f}" if hist.final_test_acc
@@ -372,7 +438,11 @@ def show_result(result, prefix: str, weights: bytes) -> None:
                   "them more steps.", steps=lag))
     if getattr(result, "store_error", None):
         st.warning(t("This run was not saved to the history: {why}", why=result.store_error))
-    tab_cm, tab_img = st.tabs([t("Confusion matrix"), t("Test images")])
+    # the tabs track which one is open (a switch reruns the page), so the "Inside the model"
+    # tab runs its forward passes only when it is opened (ui.inside)
+    tab_cm, tab_img, tab_in = st.tabs([t("Confusion matrix"), t("Test images"),
+                                       t("Inside the model")], key=f"{prefix}result_tab",
+                                      on_change="rerun")
     tested = [e["epoch"] for e in hist.epochs if e.get("test_acc") is not None]
     if hist.stopped and result.confusion is not None and tested:
         st.caption(t("Stopped at step {step}: the confusion matrix and the test images come from "
@@ -391,7 +461,11 @@ def show_result(result, prefix: str, weights: bytes) -> None:
         cols = st.columns(8)
         for i, img in enumerate(result.sample_images[:32]):
             pred, true = result.classes[result.sample_preds[i]], result.classes[result.sample_labels[i]]
-            cols[i % 8].image(img, caption=sample_caption(pred, true), width=72, clamp=True)
+            cols[i % 8].image(img, caption=sample_caption(pred, true), width=72, clamp=True,
+                              alt=sample_alt(result.config.dataset, pred, true))
+    with tab_in:
+        if tab_in.open:
+            show_inside(result, prefix, run_id)
     # The bytes, not a callable: Streamlit stores them under a hash of their content, so the
     # link stays the same across reruns. A deferred download (a callable) gets a new id each
     # run, and a click that raced a rerun (the click's own, by default) found none: no file.
@@ -495,15 +569,21 @@ def finished(prefix: str) -> None:
     done = [r for r in runs if r["result"] is not None]
     if done:
         names = run_names([r["result"] for r in done])
+        shorts = short_names([r["result"] for r in done])
         shown = st.multiselect(t("Runs to overlay"), names, default=names[-2:],
                                key=f"{prefix}overlay")
-        curves = [(name, history_points(r["result"].history))
-                  for name, r in zip(names, done) if name in shown]
-        st.plotly_chart(history_figure(curves), key=f"{prefix}final")
+        picked = [(name, short, r["result"].history)
+                  for name, short, r in zip(names, shorts, done) if name in shown]
+        curves = [(name, history_points(h)) for name, _, h in picked]
+        labels = [short for _, short, _ in picked] if len(picked) > 1 else None
+        st.plotly_chart(history_figure(curves, labels=labels), key=f"{prefix}final")
+        if picked:
+            st.caption(runs_summary([(short if len(picked) > 1 else name, h.epochs)
+                                     for name, short, h in picked]))
     if last["result"] is not None:
         if "weights" not in last:  # once per run, not on every rerun of the page
             last["weights"] = checkpoint_bytes(last["result"])
-        show_result(last["result"], prefix, last["weights"])
+        show_result(last["result"], prefix, last["weights"], run_id=last["id"])
 
 
 def run_name(result) -> str:
@@ -526,6 +606,46 @@ def row_name(row) -> str:
     the tail of its id, which tells apart runs of the same settings."""
     name = run_label(row.model, row.optimizer, row.lr, row.batch_size, row.fast)
     return f"{name} · {row.id[-4:]}"
+
+
+def row_short(row) -> str:
+    """A stored run's legend entry in an overlay: model and the id tail of :func:`row_name`."""
+    return f"{row.model} · {row.id[-4:]}"
+
+
+def short_names(results) -> list[str]:
+    """Legend entries of this session's runs in an overlay: the model and the tail of the id
+    the run history gave the run (as the Runs page shows it), or the run's number in the list
+    when it was not stored; "#2", "#3" where two would read the same."""
+    names = [f"{r.config.model} · {r.run_id[-4:]}" if getattr(r, "run_id", None)
+             else f"{r.config.model} #{i + 1}" for i, r in enumerate(results)]
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return unique
+
+
+def run_summary(label: str, epochs: list[dict]) -> str:
+    """One sentence under a history chart: how far a run got, and its last train and test
+    accuracy (the figures the chart ends at, for a reader who cannot see it)."""
+    if not epochs:
+        return t("{run}: stopped before finishing an epoch.", run=label)
+    last = epochs[-1]
+    tested = [e["test_acc"] for e in epochs if e.get("test_acc") is not None]
+    fmt = dict(run=label, train=f"{last['train_acc']:.3f}",
+               test=f"{tested[-1]:.3f}" if tested else "–")
+    if last.get("partial"):
+        return t("{run}: stopped in epoch {n}, train accuracy {train}, test accuracy {test}.",
+                 n=last["epoch"], **fmt)
+    return t("{run}: {n} epoch(s), train accuracy {train}, test accuracy {test}.",
+             n=last["epoch"], **fmt)
+
+
+def runs_summary(items: list[tuple[str, list[dict]]]) -> str:
+    """:func:`run_summary` of each (label, epoch records) pair, as one line."""
+    return ("" if lang() == "zh" else " ").join(run_summary(label, ep) for label, ep in items)
 
 
 def _precision_name(p) -> str:
