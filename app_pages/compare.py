@@ -8,15 +8,16 @@ import streamlit as st
 from optim.animate import playback_figure
 from optim.compare import (MAX_LANES, MIN_LANES, Lane, clip_to_view, compare, criterion, lineup,
                            summary)
+from optim.analysis import analyse
 from optim.functions import FUNCTIONS, PRESETS
 from optim.methods import METHODS
-from optim.plots import contour_figure, curve_figure, loss_figure, surface_figure
+from optim.plots import contour_figure, curve_figure, loss_figure, path_looks, surface_figure
 from ui.controls import (BOOK_VALUES, eta_slider, function_select, method_select, param_widgets,
                          start_inputs, steps_slider, tabs_in_link)
 from ui.i18n import N_, bracketed, colon, plot_labels, t
+from ui.why import explain_lanes
 
 P = "cmp_"
-CHIPS = ["🟧", "🟩", "🟥", "🟪", "🟫"]  # the PALETTE colours of optim.plots, in lane order
 TOLERANCES = [10.0 ** -k for k in range(1, 13)]
 ss = st.session_state
 
@@ -62,9 +63,13 @@ with st.sidebar:
 
 lanes: list[Lane] = []
 names: list[str] = []
-for i, col in enumerate(st.columns(n_lanes), start=1):
+for i, (col, look) in enumerate(zip(st.columns(n_lanes), path_looks(n_lanes)), start=1):
     box = col.container(border=True)
-    box.markdown(f"{CHIPS[i - 1]} **{t('Optimizer {i}', i=i)}**")
+    # the lane's marker symbol in its colour, as the charts draw it (and its legend says "i: …"):
+    # the old coloured squares told the lanes apart by colour alone
+    chip = (f'<span style="color:{look.color};font-size:1.3em" aria-hidden="true">'
+            f"{look.glyph}</span>")
+    box.markdown(f"{chip} **{t('Optimizer {i}', i=i)}**", unsafe_allow_html=True)
     default = default_lanes[i - 1]
     mid = method_select(lane_prefix(i), where=box, default=default.method)
     eta = eta_slider(lane_prefix(i), where=box, default=default.eta)
@@ -114,14 +119,27 @@ if tab_paths.open:
 if tab_surface is not None and tab_surface.open:
     with tab_surface:
         st.plotly_chart(surface_figure(objective, traces, labels=labels), key="cmp_surface")
+
+
+@st.fragment
+def playback(objective, shown, steps: int) -> None:
+    """The playback figure drawn at the step of a Streamlit slider: plotly's own play button and
+    slider are SVG that no key reaches, this one moves with the arrow keys (a presenter's clicker
+    too) and is kept in the link. Plotly's Play stays, for a mouse, and runs on from this step.
+    A fragment, so that a step redraws this figure only, not the whole page."""
+    st.caption(t("Step through the iterates with the arrow keys on the step slider (`Home` and "
+                 "`End`: the first and the last step), or press ▶ Play to animate from the step "
+                 "shown; the big dots are where each optimizer is at that step."))
+    k = st.slider(t("Step"), 0, steps, 0, key=f"{P}step", bind="query-params")
+    # no modebar: it sat over the legend's right end ("2: Momentum" at a projector's
+    # width); zooming is no use while the frames play
+    st.plotly_chart(playback_figure(objective, shown, labels=playback_labels, step=k),
+                    key="cmp_playback", config={"displayModeBar": False})
+
+
 if tab_play.open:
     with tab_play:
-        st.caption(t("Press play, or drag the slider to step through the iterates; the big dots "
-                     "are where each optimizer is at that step."))
-        # no modebar: it sat over the legend's right end ("2: Momentum" at a projector's
-        # width); zooming is no use while the frames play
-        st.plotly_chart(playback_figure(objective, shown, labels=playback_labels),
-                        key="cmp_playback", config={"displayModeBar": False})
+        playback(objective, shown, steps)
 
 st.markdown(f"**{t('Objective against step (log scale where possible)')}**")
 st.plotly_chart(loss_figure(traces, objective, labels=labels), key="cmp_loss")
@@ -150,3 +168,6 @@ st.dataframe(pd.DataFrame(table), hide_index=True, key="cmp_table",
              column_config={t("final f(x)"): st.column_config.NumberColumn(format="%.3g"),
                             reach: st.column_config.NumberColumn(help=reach_help)})
 st.caption(t("None in the steps column: that optimizer never got within the tolerance."))
+
+# why each lane converges, zig-zags or runs away: eigenvalues and rates (quadratics only)
+explain_lanes(objective, analyse(objective), lanes, names, traces, f"{P}why")

@@ -5,16 +5,18 @@ import pyarrow as pa
 import streamlit as st
 
 from optim import get_method, get_schedule, run
+from optim.analysis import analyse
 from optim.book import BOOK_RUNS
 from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS, PRESETS
 from optim.methods import METHODS
 from optim.plots import book_figure, contour_figure, curve_figure, loss_figure, lr_figure, surface_figure
 from optim.schedules import SCHEDULES
-from ui.controls import (BOOK_VALUES, CUSTOM, CUSTOM_PRESET, book_number, book_run_shown, book_runs, eta_slider, expander_kept, function_select, inert, method_select,
+from ui.controls import (BOOK_VALUES, CUSTOM, CUSTOM_PRESET, book_number, book_run_shown, book_runs, eta_slider, expander_kept, function_select, inert, method_select, pick_start,
                          param_widgets, schedule_select, show_status, start_inputs, steps_slider, tabs_in_link, trace_csv,
                          trace_json, trace_table)
 from ui.i18n import N_, plot_labels, t, t_error
+from ui.why import explain_run
 
 P = "ex_"
 st.title(t("Explorer"))
@@ -82,19 +84,28 @@ if book and BOOK_RUNS[book]["printed"]:  # the book's line beside ours
 name, labels = t(METHODS[mid].title), plot_labels()
 # a run that runs away is drawn up to the edge of the view, with a note saying when it left
 if objective.dim == 1:
-    st.plotly_chart(curve_figure(objective, [(name, trace)], labels=labels), key="ex_curve")
+    st.plotly_chart(curve_figure(objective, [(name, trace)], labels=labels, pickable=True),
+                    key="ex_curve", on_select=lambda: pick_start(P, "ex_curve", 1),
+                    selection_mode="points")
 else:
     # the open tab is in the link and survives a switch of the interface language; only the
     # open one is drawn (lazy tabs)
     tab_c, tab_s = tabs_in_link(f"{P}view", [N_("Contour"), N_("3D surface")])
     if tab_c.open:
         with tab_c:
-            st.plotly_chart(contour_figure(objective, [(name, trace)], labels=labels),
-                            key="ex_contour")
+            # a click on the contour drops the start point there (Distill's drag, in one click)
+            st.plotly_chart(contour_figure(objective, [(name, trace)], labels=labels,
+                                           pickable=True),
+                            key="ex_contour", on_select=lambda: pick_start(P, "ex_contour", 2),
+                            selection_mode="points")
     if tab_s.open:
         with tab_s:
             st.plotly_chart(surface_figure(objective, [(name, trace)], labels=labels),
                             key="ex_surface")
+
+# why it converges, zig-zags or runs away: eigenvalues, critical and best η (quadratics only)
+explain_run(objective, analyse(objective), name, mid, eta, mparams, trace, f"{P}why",
+            constant=sid == "constant")
 
 left, right = st.columns(2)
 with left:

@@ -1,9 +1,12 @@
 """Server-side time of one compare-page rerun (Streamlit AppTest): N lanes x S steps.
 
     python bench/compare_rerun.py [--runs 30] [--steps 200] [--lanes 3] [--function ill] [--view Contour]
+                                  [--change eta|step]
 
-Each rerun changes lane 1's learning rate so every trace is recomputed, and is timed around
-AppTest.run(): the script's execution plus AppTest's own bookkeeping.
+Each rerun changes lane 1's learning rate so every trace is recomputed (--change step: the
+Playback tab's step slider instead, as a keyboard presenter does), and is timed around
+AppTest.run(): the script's execution plus AppTest's own bookkeeping. AppTest runs the whole
+script; the server reruns only the playback fragment on a step, so that figure is an upper bound.
 """
 
 import argparse
@@ -26,6 +29,8 @@ def main() -> int:
     ap.add_argument("--lanes", type=int, default=3)
     ap.add_argument("--function", default="ill")
     ap.add_argument("--view", default="Contour", help="open tab: Contour, 3D surface or Playback")
+    ap.add_argument("--change", choices=["eta", "step"], default="eta",
+                    help="what each rerun changes (step: opens the Playback tab)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     logging.disable(logging.WARNING)
@@ -34,7 +39,7 @@ def main() -> int:
     at = AppTest.from_file(str(ROOT / "app_pages" / "compare.py"), default_timeout=60)
     at.query_params.update(cmp_function=args.function, cmp_steps=str(args.steps),
                            cmp_lanes=str(args.lanes))
-    at.session_state["cmp_view"] = args.view
+    at.session_state["cmp_view"] = "Playback" if args.change == "step" else args.view
     at.run()
     if at.exception:
         print(f"exception in the page: {at.exception[0].value}", file=sys.stderr)
@@ -42,7 +47,10 @@ def main() -> int:
     etas = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1]
     times = []
     for i in range(args.runs):
-        at.select_slider(key="cmp1_eta").set_value(etas[i % len(etas)])
+        if args.change == "step":
+            at.slider(key="cmp_step").set_value((i + 1) % (args.steps + 1))
+        else:
+            at.select_slider(key="cmp1_eta").set_value(etas[i % len(etas)])
         t0 = time.perf_counter()
         at.run()
         times.append((time.perf_counter() - t0) * 1000)
@@ -50,13 +58,15 @@ def main() -> int:
             print(f"exception in the page: {at.exception[0].value}", file=sys.stderr)
             return 1
     times.sort()
-    out = {"function": args.function, "steps": args.steps, "lanes": args.lanes, "view": args.view,
-           "runs": args.runs, "median_ms": round(statistics.median(times), 1),
+    view = "Playback" if args.change == "step" else args.view
+    out = {"function": args.function, "steps": args.steps, "lanes": args.lanes, "view": view,
+           "change": args.change, "runs": args.runs,
+           "median_ms": round(statistics.median(times), 1),
            "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1), "min_ms": round(times[0], 1)}
     print(json.dumps(out) if args.json else
           f"compare rerun, {args.lanes} lanes x {args.steps} steps on {args.function} "
-          f"({args.view} tab): median {out['median_ms']} ms, p95 {out['p95_ms']} ms, "
-          f"min {out['min_ms']} ms over {args.runs} reruns")
+          f"({view} tab, {args.change} changed): median {out['median_ms']} ms, "
+          f"p95 {out['p95_ms']} ms, min {out['min_ms']} ms over {args.runs} reruns")
     return 0
 
 

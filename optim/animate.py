@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .functions import Objective
-from .plots import CURVE, PALETTE, make_layout
+from .plots import CONTOUR_WIDTH, CURVE, MINIMUM, make_layout, path_looks
 from .trace import Trace
 
 LABELS = {"play": "▶ Play", "pause": "❚❚ Pause", "step": "step "}  # "step" may hold {k}: 第 {k} 步
@@ -49,17 +49,24 @@ def _head(k: int, tr: Trace) -> int:
 
 def playback_figure(objective: Objective, traces: Sequence[tuple[str, Trace]],
                     max_frames: int = 120, labels: Mapping[str, str] | None = None,
-                    duration_ms: int = 120, n: int = 80) -> go.Figure:
+                    duration_ms: int = 120, n: int = 80, step: int = 0) -> go.Figure:
     """Every path up to step k, for k on :func:`frame_steps`, as animation frames.
 
-    ``traces`` is a list of (name, Trace), drawn in PALETTE colours in order (as the other
-    figures). ``labels`` overrides the button and slider texts of :data:`LABELS` (for
-    translation). The figure opens at step 0; the axes are fixed so that nothing jumps.
+    ``traces`` is a list of (name, Trace), each drawn in its own colour, dash and marker symbol
+    (:func:`optim.plots.path_looks`, as the other figures). ``labels`` overrides the button and
+    slider texts of :data:`LABELS` (for translation). The figure opens at ``step`` (clamped to
+    the longest path; it gets a frame of its own, so the plotly slider shows it exactly) and its
+    Play runs on from there: the page sets the step with a keyboard-operable widget and draws the
+    figure there. The axes are fixed so that nothing jumps.
     """
     labels = {**LABELS, **(labels or {})}
-    paths = [(name, tr, PALETTE[i % len(PALETTE)]) for i, (name, tr) in enumerate(traces)]
+    looks = path_looks(len(traces))
+    paths = [(name, tr, look.color) for (name, tr), look in zip(traces, looks)]
     n_steps = max((len(tr.xs) - 1 for _, tr, _ in paths), default=0)
     ks = frame_steps(n_steps, max_frames)
+    k0 = min(max(int(step), 0), n_steps)
+    if k0 not in ks:
+        ks = sorted([*ks, k0])
     xs = [tr.xs for _, tr, _ in paths]
     fs = [tr.fs for _, tr, _ in paths]
 
@@ -76,7 +83,8 @@ def playback_figure(objective: Objective, traces: Sequence[tuple[str, Trace]],
 
     def path_traces(k: int) -> list[dict]:
         return [dict(type="scatter", mode="lines+markers", name=name,
-                     line=dict(color=color, width=1.5), marker=dict(size=5, color=color),
+                     line=dict(color=color, width=1.5, dash=looks[j].dash),
+                     marker=dict(size=6, color=color, symbol=looks[j].symbol),
                      **dict(zip("xy", coords(j, _head(k, tr)))))
                 for j, (name, tr, color) in enumerate(paths)]
 
@@ -84,10 +92,11 @@ def playback_figure(objective: Objective, traces: Sequence[tuple[str, Trace]],
         return np.array([[c[-1] for c in coords(j, _head(k, tr))] for j, (_, tr, _) in
                          enumerate(paths)], dtype=np.float32).reshape(-1, 2).T
 
-    hx, hy = heads(0)
-    data = background + path_traces(0) + [dict(
+    hx, hy = heads(k0)
+    data = background + path_traces(k0) + [dict(
         type="scatter", x=hx, y=hy, mode="markers", showlegend=False, hoverinfo="skip",
-        marker=dict(size=13, color=[c for _, _, c in paths], line=dict(width=1.5, color="white")))]
+        marker=dict(size=13, color=[c for _, _, c in paths],
+                    symbol=[look.symbol for look in looks], line=dict(width=1.5, color="white")))]
     # A frame only carries the new coordinates of the moving traces (Plotly.animate merges them
     # into the traces), pre-encoded as typed arrays: a few kB per frame and no copies of styles.
     moving = list(range(len(background), len(data)))
@@ -106,14 +115,17 @@ def playback_figure(objective: Objective, traces: Sequence[tuple[str, Trace]],
         type="buttons", direction="left", showactive=False, x=0.12, xanchor="right", y=0,
         yanchor="top", pad=dict(r=10, t=78),
         buttons=[
+            # on from the step shown, or from where Pause left it (fromcurrent); from the start
+            # once the last step is shown
             dict(label=labels["play"], method="animate",
-                 args=[None, dict(frame=dict(duration=int(duration_ms), redraw=False),
-                                  fromcurrent=True, mode="immediate",
-                                  transition=dict(duration=0))]),
+                 args=[[str(k) for k in ks if k > k0] or None,
+                       dict(frame=dict(duration=int(duration_ms), redraw=False),
+                            fromcurrent=True, mode="immediate", transition=dict(duration=0))]),
             dict(label=labels["pause"], method="animate", args=[[None], still]),
         ])]
     layout["sliders"] = [dict(
-        active=0, x=0.12, xanchor="left", len=0.88, y=0, yanchor="top", pad=dict(t=66, b=10),
+        active=ks.index(k0), x=0.12, xanchor="left", len=0.88, y=0, yanchor="top",
+        pad=dict(t=66, b=10),
         currentvalue=dict(prefix=labels["step"].split("{k}")[0],
                           suffix="".join(labels["step"].split("{k}")[1:]), visible=True,
                           xanchor="right"),
@@ -209,10 +221,10 @@ def _contour(objective: Objective, paths, n: int) -> tuple[list[dict], dict]:
                 lx += line[:, 0].tolist() + [None]
                 ly += line[:, 1].tolist() + [None]
     data = [dict(type="scatter", x=lx, y=ly, mode="lines", name="f", showlegend=False,
-                 hoverinfo="skip", opacity=0.6, line=dict(color=CURVE, width=0.8))]
+                 hoverinfo="skip", opacity=0.6, line=dict(color=CURVE, width=CONTOUR_WIDTH))]
     for m in objective.minima:
         data.append(dict(type="scatter", x=[m[0]], y=[m[1]], mode="markers", showlegend=False,
-                         hoverinfo="skip", marker=dict(symbol="x", size=10, color="black")))
+                         hoverinfo="skip", marker=MINIMUM))
     layout = make_layout(xaxis_title="x₁", yaxis_title="x₂")
     layout["xaxis"]["range"], layout["yaxis"]["range"] = x_range, y_range
     layout["yaxis"]["scaleanchor"] = "x"

@@ -4,7 +4,7 @@ book-style static export). No streamlit here."""
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -17,9 +17,27 @@ from .trace import Trace
 
 CURVE = "#1f77b4"  # the book's colours: blue function, orange trace
 PATH = "#ff7f0e"
-PALETTE = ["#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
-LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=45), height=380,
-              legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+# Several paths (the compare page's lanes, training runs) in Okabe & Ito's colour-blind-safe
+# colours: the old orange, green and red merged into one olive for deuteranopes (review 16). In
+# this order any three stay apart (CIELAB distance >= 51 under simulated deuteranopia, protanopia
+# and tritanopia), any five >= 17; the blues come last (the level lines are blue) and the yellow
+# is left out (1.2:1 on white). Each path also has its own dash and marker symbol
+# (:func:`path_looks`), so that none is told apart by colour alone.
+PALETTE = ["#E69F00", "#009E73", "#000000", "#CC79A7", "#D55E00", "#56B4E9", "#0072B2"]
+DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+SYMBOLS = ["circle", "square", "diamond", "triangle-up", "triangle-down", "pentagon", "hexagon"]
+SYMBOLS_3D = {"triangle-up": "cross", "triangle-down": "circle-open", "pentagon": "square-open",
+              "hexagon": "diamond-open"}  # a 3D marker knows only eight symbols
+GLYPHS = {"circle": "●", "square": "■", "diamond": "◆", "triangle-up": "▲", "triangle-down": "▼",
+          "pentagon": "⬟", "hexagon": "⬢"}  # the symbol as text, for a key outside the chart
+# Chart text readable on a projector: 14 px, in Streamlit's text colour (12.6:1 on white; the
+# theme's tick grey #808495 was 3.7:1), and level lines of 1.2 px instead of plotly's 0.5.
+FONT_SIZE, TEXT = 14, "#31333F"
+CONTOUR_WIDTH = 1.2
+MINIMUM = dict(symbol="x", size=11, color="black", line=dict(width=1.5, color="white"))
+_TEXT = dict(size=FONT_SIZE, color=TEXT)
+LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=45), height=380, font=_TEXT,
+              legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=_TEXT))
 TITLE_SIZE, TITLE_PAD = 15, 10  # a figure's title: font size, and its distance from the top (px)
 TITLE_MARGIN = 80  # the top margin of a figure with a title: the title, then the legend's row
 # The texts a figure shows, in English; a page passes them translated (ui.i18n.plot_labels).
@@ -80,37 +98,59 @@ def _span(lo: float, hi: float, pts: np.ndarray | None, pad: float = 0.08) -> tu
     return lo - pad * width, hi + pad * width
 
 
+class Look(NamedTuple):
+    """How one path is drawn: its colour, line dash and marker symbol."""
+    color: str
+    dash: str = "solid"
+    symbol: str = "circle"
+
+    @property
+    def symbol_3d(self) -> str:
+        return SYMBOLS_3D.get(self.symbol, self.symbol)
+
+    @property
+    def glyph(self) -> str:
+        return GLYPHS.get(self.symbol, "●")
+
+
+def path_looks(n: int) -> list[Look]:
+    """n paths, each with a colour, dash and symbol of its own. One path is the book's orange; two
+    to len(PALETTE) take the PALETTE in order; beyond it (the convexity page's nine starts) a
+    sequential scale in order, so no two paths share a colour (the PALETTE's repeat gave the runs
+    from -1 and from 2 the same orange), and neighbours differ in symbol."""
+    if n == 1:
+        return [Look(PATH)]
+    colors = PALETTE[:n] if n <= len(PALETTE) else sample_colorscale(
+        "Plasma", list(np.linspace(0.0, 0.85, n)))
+    return [Look(c, DASHES[i % len(DASHES)], SYMBOLS[i % len(SYMBOLS)])
+            for i, c in enumerate(colors)]
+
+
 def path_colors(n: int) -> list[str]:
-    """n distinct colours for n paths: the PALETTE while it lasts; beyond it (the convexity page's
-    nine starts) a sequential scale in order, so no two paths share a colour (the PALETTE's
-    repeat gave the runs from -1 and from 2 the same orange)."""
-    if n <= len(PALETTE):
-        return PALETTE[:n]
-    return sample_colorscale("Plasma", list(np.linspace(0.0, 0.85, n)))
+    """The colours of :func:`path_looks`."""
+    return [look.color for look in path_looks(n)]
 
 
-def _paths(traces) -> list[tuple[str, Trace, str]]:
+def _paths(traces) -> list[tuple[str, Trace, Look]]:
     if traces is None:
         return []
     if isinstance(traces, Trace):
         traces = [("gradient descent", traces)]
-        colors = [PATH]
-    else:
-        colors = path_colors(len(traces))
+    looks = path_looks(len(traces))
     # a run whose start is out of range has no finite point to draw
-    return [(name, tr, c) for (name, tr), c in zip(traces, colors) if not tr.out_of_range]
+    return [(name, tr, look) for (name, tr), look in zip(traces, looks) if not tr.out_of_range]
 
 
-def _shown(paths, objective: Objective) -> list[tuple[str, Trace, str, Trace | None]]:
-    """(name, the part of the path to draw, colour, the whole trace where the path was cut).
+def _shown(paths, objective: Objective) -> list[tuple[str, Trace, Look, Trace | None]]:
+    """(name, the part of the path to draw, its look, the whole trace where the path was cut).
 
     A run that runs away (a diverging learning rate, the open side of x³) is drawn up to where
     it leaves the view (:func:`optim.compare.clip_to_view`), so the axes stay at the function's
     domain instead of stretching to |x| ~ 1e6 and squashing everything else to a point."""
     out = []
-    for name, tr, color in paths:
+    for name, tr, look in paths:
         cut = clip_to_view(tr, objective) if _runs_away(tr, objective) else tr
-        out.append((name, cut, color, tr if len(cut.xs) < len(tr.xs) else None))
+        out.append((name, cut, look, tr if len(cut.xs) < len(tr.xs) else None))
     return out
 
 
@@ -188,12 +228,27 @@ def subscripts(text: str) -> str:
     return re.sub(r"(?<=\w)_(\w)", r"<sub>\1</sub>", text)
 
 
+def _readable(axis: dict) -> dict:
+    """An axis with its tick labels and title in the projector-sized font (see ``FONT_SIZE``)."""
+    title = axis.get("title", {})
+    title = title if isinstance(title, dict) else {"text": title}
+    return {**axis, "tickfont": {**_TEXT, **axis.get("tickfont", {})},
+            "title": {**title, "font": {**_TEXT, **title.get("font", {})}}}
+
+
 def make_layout(**kw) -> dict:
     out = {**LAYOUT, **kw}
     for axis in ("xaxis_title", "yaxis_title"):
         if axis in out:
             out[axis.split("_")[0]] = {**out.get(axis.split("_")[0], {}),
                                       "title": {"text": subscripts(str(out.pop(axis)))}}
+    # Streamlit's chart theme sets the axes' own fonts (12 px ticks in #808495, 3.7:1): the
+    # layout's font does not reach them, each axis takes it here
+    for axis in ("xaxis", "yaxis"):
+        out[axis] = _readable(out.get(axis, {}))
+    if "scene" in out:
+        out["scene"] = {**out["scene"], **{a: _readable(out["scene"].get(a, {}))
+                                           for a in ("xaxis", "yaxis", "zaxis")}}
     if out.get("title") is None:
         out.pop("title", None)
     else:
@@ -241,10 +296,12 @@ def curve_figure(objective: Objective, traces=None, annotations: Sequence[dict] 
                          selected=hidden, unselected=hidden,
                          hovertemplate="x = %{x:.3f}<br>" + labels["pick"] + "<extra></extra>"))
     notes = []
-    for name, tr, color, full in shown:
+    for name, tr, look, full in shown:
+        color = look.color
         data.append(dict(
             type="scatter", x=tr.xs[:, 0], y=tr.fs, mode="lines+markers", name=name,
-            line=dict(color=color, width=1.5), marker=dict(size=6, color=color),
+            line=dict(color=color, width=1.5, dash=look.dash),
+            marker=dict(size=7, color=color, symbol=look.symbol),
             customdata=np.arange(len(tr.fs)),
             hovertemplate=step_text(labels, "%{customdata}") + "<br>x = %{x:.6g}<br>f = %{y:.6g}"
                           "<extra></extra>"))
@@ -299,37 +356,59 @@ def _levels(Z):
 
 
 def contour_figure(objective: Objective, traces=None, title: str | None = None,
-                   n: int = 60, labels: Mapping[str, str] | None = None) -> go.Figure:
+                   n: int = 60, labels: Mapping[str, str] | None = None,
+                   pickable: bool = False) -> go.Figure:
     """A 2D function as contour lines with each trace's path (the book's ``show_trace_2d``).
 
-    A path that runs away is drawn up to where it leaves the view, with an arrow and a note."""
+    A path that runs away is drawn up to where it leaves the view, with an arrow and a note. With
+    ``pickable`` the view carries a grid of invisible markers (plotly selects nothing on a
+    contour), so that a click anywhere selects a point: a page with ``on_select`` reads its x, y.
+    """
     labels = {**LABELS, **(labels or {})}
     shown = _shown(_paths(traces), objective)
-    paths = [(name, tr, color) for name, tr, color, _ in shown]
+    paths = [(name, tr, look) for name, tr, look, _ in shown]
     gx, gy, Z = _grid(objective, paths, n)
     levels, hover = _levels(Z), "x₁ %{x:.3g}<br>x₂ %{y:.3g}<br>f %{z:.4g}<extra></extra>"
     if levels is not Z:  # log-spaced levels: hover shows f itself
         hover = "x₁ %{x:.3g}<br>x₂ %{y:.3g}<br>f %{customdata:.4g}<extra></extra>"
     data = [dict(type="contour", x=gx, y=gy, z=levels, ncontours=25, showscale=False, name="f",
                  contours=dict(coloring="lines"), colorscale=[[0, CURVE], [1, CURVE]],
+                 line=dict(width=CONTOUR_WIDTH),
                  hovertemplate=hover, **({"customdata": Z} if levels is not Z else {}))]
-    for name, tr, color in paths:
+    if pickable:
+        # every other grid point: 30 x 30 targets, each hover saying f there and what a click
+        # does; none where f is undefined (a run cannot start there)
+        px, py = np.meshgrid(gx[::2], gy[::2])
+        fz = np.asarray(Z, dtype=float)[::2, ::2]  # a hole (None) reads as NaN
+        ok = np.isfinite(fz)
+        hidden = dict(marker=dict(opacity=0))
+        data.append(dict(type="scatter", x=px[ok], y=py[ok], mode="markers", showlegend=False,
+                         customdata=fz[ok], marker=dict(size=14, color=CURVE, opacity=0),
+                         selected=hidden, unselected=hidden,
+                         hovertemplate="x₁ %{x:.3g}<br>x₂ %{y:.3g}<br>f %{customdata:.4g}<br>"
+                                       + labels["pick"] + "<extra></extra>"))
+    for name, tr, look in paths:
         data.append(dict(
             type="scatter", x=tr.xs[:, 0], y=tr.xs[:, 1], mode="lines+markers", name=name,
-            line=dict(color=color, width=1.5), marker=dict(size=5, color=color),
+            line=dict(color=look.color, width=1.5, dash=look.dash),
+            marker=dict(size=6, color=look.color, symbol=look.symbol),
             customdata=np.stack([np.arange(len(tr.fs)), tr.fs], axis=1),
             hovertemplate=step_text(labels, "%{customdata[0]}") + "<br>x₁ %{x:.6g}<br>x₂ %{y:.6g}"
                           "<br>f %{customdata[1]:.6g}<extra></extra>"))
     notes = []
-    for _, tr, color, full in shown:
+    for _, tr, look, full in shown:
         if full is not None:
-            marker, note = _runaway(full, tr, objective, color, float(tr.xs[-1, 0]),
+            marker, note = _runaway(full, tr, objective, look.color, float(tr.xs[-1, 0]),
                                     float(tr.xs[-1, 1]), labels)
             data.append(marker)
             notes.append(note)
     for m in objective.minima:
         data.append(dict(type="scatter", x=[m[0]], y=[m[1]], mode="markers", showlegend=False,
-                         hoverinfo="skip", marker=dict(symbol="x", size=10, color="black")))
+                         hoverinfo="skip", marker=MINIMUM))  # outlined: seen on dark and light
+    if pickable:  # a click selects a point, and plotly then dims every unselected marker
+        solid = dict(marker=dict(opacity=1))
+        for d in data[2:]:
+            d.update(selected=solid, unselected=solid)
     layout = make_layout(xaxis_title="x₁", yaxis_title="x₂", title=title,
                          annotations=_runaway_notes(notes, labels))
     # the axes span exactly the evaluated grid, so the contour fills the plot (as the book's)
@@ -345,15 +424,17 @@ def surface_figure(objective: Objective, traces=None, title: str | None = None, 
     away up to where it leaves the view, its last point marked with when)."""
     labels = {**LABELS, **(labels or {})}
     shown = _shown(_paths(traces), objective)
-    paths = [(name, tr, color) for name, tr, color, _ in shown]
+    paths = [(name, tr, look) for name, tr, look, _ in shown]
     gx, gy, Z = _grid(objective, paths, n)
     data = [dict(type="surface", x=gx, y=gy, z=Z, colorscale="Blues", opacity=0.85,
                  showscale=False, name="f",
                  hovertemplate="x %{x:.3g}<br>y %{y:.3g}<br>f %{z:.4g}<extra></extra>")]
-    for name, tr, color, full in shown:
+    for name, tr, look, full in shown:
+        color = look.color
         data.append(dict(type="scatter3d", x=tr.xs[:, 0], y=tr.xs[:, 1], z=tr.fs,
-                         mode="lines+markers", name=name, line=dict(color=color, width=5),
-                         marker=dict(size=3, color=color)))
+                         mode="lines+markers", name=name,
+                         line=dict(color=color, width=5, dash=look.dash),
+                         marker=dict(size=4, color=color, symbol=look.symbol_3d)))
         if full is not None:
             data.append(dict(type="scatter3d", x=tr.xs[-1:, 0], y=tr.xs[-1:, 1], z=tr.fs[-1:],
                              mode="markers+text", text=[_runaway_text(full, tr, labels)],
@@ -380,8 +461,9 @@ def loss_figure(traces, objective: Objective | None = None,
     ys = [tr.fs - fmin if fmin is not None else tr.fs for _, tr, _ in paths]
     log = bool(ys) and all(np.all(y > 0) for y in ys)
     data = [dict(type="scatter", x=np.arange(len(y)), y=y, mode="lines+markers", name=name,
-                 marker=dict(size=4), line=dict(color=color))
-            for (name, tr, color), y in zip(paths, ys)]
+                 marker=dict(size=6, color=look.color, symbol=look.symbol),
+                 line=dict(color=look.color, dash=look.dash))
+            for (name, tr, look), y in zip(paths, ys)]
     label = labels["f(x_t) − f(x*)"] if fmin is not None else labels["f(x_t)"]
     layout = make_layout(xaxis_title=labels["step t"], yaxis_title=label, height=300)
     layout["yaxis"]["type"] = "log" if log else "linear"
@@ -391,7 +473,8 @@ def loss_figure(traces, objective: Objective | None = None,
 def lr_figure(traces, labels: Mapping[str, str] | None = None) -> go.Figure:
     labels = {**LABELS, **(labels or {})}
     data = [dict(type="scatter", x=np.arange(len(tr.lrs)), y=tr.lrs, mode="lines", name=name,
-                 line=dict(color=color, shape="hv")) for name, tr, color in _paths(traces)]
+                 line=dict(color=look.color, dash=look.dash, shape="hv"))
+            for name, tr, look in _paths(traces)]
     layout = make_layout(xaxis_title=labels["step t"], yaxis_title="η_t", height=300)
     # from 0: plotly centred a constant η on an axis that went negative (-0.5 to 1 for η = 0.1)
     top = max((float(np.nanmax(tr.lrs)) for _, tr, _ in _paths(traces)
@@ -412,7 +495,7 @@ def book_figure(objective: Objective, trace: Trace | None = None):
 
     fig = Figure(figsize=(4.5, 3.2) if objective.dim == 1 else (5.0, 3.8), dpi=150)
     ax = fig.add_subplot(111)
-    paths = [(name, tr, color) for name, tr, color, _ in _shown(_paths(trace), objective)]
+    paths = [(name, tr, look.color) for name, tr, look, _ in _shown(_paths(trace), objective)]
     if objective.dim == 1:
         pts = np.concatenate([tr.xs[:, 0] for _, tr, _ in paths]) if paths else None
         lo, hi = _span(*objective.domain[0], pts, pad=0.0 if pts is None else 0.08)

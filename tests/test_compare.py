@@ -339,6 +339,47 @@ def test_playback_figure_1d_moves_along_the_curve():
     go.Figure(fig.to_dict())
 
 
+def big_dots(spec: dict) -> dict:
+    """The trace of the big dots (where each lane is at the step shown): the last trace."""
+    dots = spec["data"][-1]
+    assert dots["mode"] == "markers" and dots["showlegend"] is False
+    return dots
+
+
+@pytest.mark.parametrize("step", [0, 37, 200, 500, -3])
+def test_playback_figure_opens_at_a_step_and_plays_on_from_it(step):
+    """The figure drawn at the step the page's keyboard slider chose: each path up to it, the big
+    dots at x_step, plotly's slider on it (a frame of its own when it falls between the spread
+    frames) and Play going on from the next frame."""
+    obj = get_function("ill")
+    traces = compare(obj, [Lane.of("gd", 0.15).entry(200, "gd"),
+                           Lane.of("adam", 0.3).entry(200, "adam")], (-4.5, 1.5), 200)
+    spec = json.loads(playback_figure(obj, traces, max_frames=50, step=step).to_json())
+    k = min(max(step, 0), 200)  # clamped to the run
+    names = [f["name"] for f in spec["frames"]]
+    ks = frame_steps(200, 50)
+    assert names == [str(j) for j in sorted(set(ks) | {k})]
+    slider = spec["layout"]["sliders"][0]
+    assert slider["steps"][slider["active"]]["args"][0] == [str(k)]
+    drawn = [d for d in spec["data"] if d.get("mode") == "lines+markers"]
+    for (name, tr), path in zip(traces, drawn):
+        np.testing.assert_allclose(decode(path["x"]), tr.xs[: k + 1, 0], rtol=1e-6, atol=1e-6)
+    dots = big_dots(spec)
+    np.testing.assert_allclose(decode(dots["x"]), [tr.xs[k, 0] for _, tr in traces], rtol=1e-6,
+                               atol=1e-7)
+    np.testing.assert_allclose(decode(dots["y"]), [tr.xs[k, 1] for _, tr in traces], rtol=1e-6,
+                               atol=1e-7)
+    # the frame of that step shows the same as the figure opens with
+    frame = spec["frames"][names.index(str(k))]
+    np.testing.assert_allclose(decode(frame["data"][-1]["x"]), decode(dots["x"]), rtol=1e-6)
+    play = spec["layout"]["updatemenus"][0]["buttons"][0]["args"]
+    if k < 200:
+        assert play[0] == [str(j) for j in ks if j > k] and play[1]["fromcurrent"] is True
+    else:  # at the end: Play starts again from the first frame
+        assert play[0] is None
+    go.Figure(spec)
+
+
 # ---- the page ----------------------------------------------------------------------------------
 
 
@@ -480,6 +521,50 @@ def test_playback_tab_has_frames_and_a_slider():
     assert [d["name"] for d in spec["data"] if d.get("mode") == "lines+markers"] == list(
         paths(play[0]))
     assert len(paths(spec)) == 3
+
+
+def playback_spec(at: AppTest) -> dict:
+    play = [s for s in charts(at).values() if s.get("frames")]
+    assert len(play) == 1
+    return play[0]
+
+
+def test_the_step_slider_moves_the_big_dots():
+    """Plotly's play button and slider are SVG that take no keyboard focus (review 16); the tab's
+    step is a Streamlit slider (arrow keys, a clicker) and the figure is drawn at its value."""
+    at = open_page(cmp_view="Playback")
+    steps = at.slider(key="cmp_steps").value
+    step = at.slider(key="cmp_step")
+    assert (step.value, step.min, step.max) == (0, 0, steps)
+    obj = get_function("ill", kappa=10.0)
+    lanes = lineup("ill")[1][:3]
+    runs = [tr for _, tr in compare(obj, [lane.entry(steps) for lane in lanes], (-4.5, 1.5),
+                                    steps)]
+    start = big_dots(playback_spec(at))
+    np.testing.assert_allclose(decode(start["x"]), [-4.5] * 3)
+    at.slider(key="cmp_step").set_value(7).run()
+    assert not at.exception
+    spec = playback_spec(at)
+    dots = big_dots(spec)
+    assert not np.allclose(decode(dots["x"]), decode(start["x"]))
+    np.testing.assert_allclose(decode(dots["x"]), [tr.xs[7, 0] for tr in runs], rtol=1e-5)
+    np.testing.assert_allclose(decode(dots["y"]), [tr.xs[7, 1] for tr in runs], rtol=1e-5,
+                               atol=1e-7)
+    assert all(len(xy[0]) == 8 for xy in paths(spec).values())  # each path up to step 7
+    slider = spec["layout"]["sliders"][0]
+    assert slider["steps"][slider["active"]]["label"] == "7"
+    # a lane's new setting redraws it at the same step
+    at.select_slider(key="cmp1_eta").set_value(0.05).run()
+    assert at.slider(key="cmp_step").value == 7
+    moved = decode(big_dots(playback_spec(at))["x"])
+    assert moved[0] != pytest.approx(decode(dots["x"])[0]) and moved[1:] == pytest.approx(
+        decode(dots["x"])[1:])
+
+
+def test_a_link_opens_the_playback_at_its_step():
+    at = open_page(cmp_view="Playback", cmp_step="12")
+    assert at.slider(key="cmp_step").value == 12
+    assert all(len(xy[0]) == 13 for xy in paths(playback_spec(at)).values())
 
 
 def test_switching_to_a_1d_function_brings_its_lineup():

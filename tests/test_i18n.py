@@ -584,7 +584,7 @@ def test_switching_language_keeps_the_iterates_open():
 def test_hover_and_playback_say_step_the_chinese_way():
     at = open_page("explorer")
     contour = _chart(at, "ex_contour")
-    path = [d for d in contour["data"] if d.get("type") == "scatter" and "hovertemplate" in d][0]
+    path = [d for d in contour["data"] if d.get("mode") == "lines+markers"][0]
     assert path["hovertemplate"].startswith("第 %{customdata[0]} 步<br>")
     at = apptest_util.open_page("compare", cmp_view="Playback", lang=ZH_LINK)
     play = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith(

@@ -174,6 +174,28 @@ def test_explorer_downloads_do_not_rerun_the_page():
     assert all(b.ignore_rerun for b in buttons.values()), buttons
 
 
+def test_a_click_on_the_plot_becomes_the_start(monkeypatch):
+    import streamlit as st
+
+    from optim import get_function
+    from optim.plots import contour_figure
+    from ui.controls import pick_start
+
+    state = {"ex_x0": -5.0, "ex_x1": -2.0}
+    monkeypatch.setattr(st, "session_state", state)
+    state["c"] = {"selection": {"points": [{"x": 0.4567, "y": -1.2345, "curve_number": 1}]}}
+    pick_start("ex_", "c", 2)
+    assert (state["ex_x0"], state["ex_x1"]) == (0.46, -1.23)  # on a 0.01 grid, for the link
+    for nothing in ({"selection": {"points": []}}, None, {"selection": {"points": [{"x": "nan"}]}}):
+        state["c"] = nothing
+        pick_start("ex_", "c", 2)
+        assert (state["ex_x0"], state["ex_x1"]) == (0.46, -1.23)
+    fig = contour_figure(get_function("quadratic"), [], pickable=True).to_dict()
+    grid = fig["data"][1]
+    assert grid["mode"] == "markers" and grid["marker"]["opacity"] == 0
+    assert len(decode(grid["x"])) == 900 and "click: start here" in grid["hovertemplate"]
+
+
 def test_explorer_own_function_and_refusal():
     at = open_page("explorer")
     at.selectbox(key="ex_function").set_value("custom").run()

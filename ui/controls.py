@@ -194,9 +194,15 @@ def function_select(prefix: str, where=st, default: str = "quadratic", ids=None)
     ids = list(ids or FUNCTIONS)
     # Options are the registry ids (as on the command line): a bound select puts the shown label
     # in the URL, and ids keep shared links short and independent of the interface language.
+    # The full name goes in its help, so that it is read out with the id and not only in the
+    # caption below, which nothing ties to the control. The key alone is the widget's identity,
+    # so a help that follows the choice keeps the value.
+    key = f"{prefix}function"
+    shown = st.session_state.get(key) or st.query_params.get(key) or default
     fid = where.selectbox(
-        t("Function"), ids, index=ids.index(default), key=f"{prefix}function", bind="query-params",
-        on_change=lambda: apply_preset(prefix, st.session_state[f"{prefix}function"]))
+        t("Function"), ids, index=ids.index(default), key=key, bind="query-params",
+        help=t(FUNCTIONS[shown].title) if shown in FUNCTIONS else None,
+        on_change=lambda: apply_preset(prefix, st.session_state[key]))
     if fid in FUNCTIONS:
         where.caption(t(FUNCTIONS[fid].title))
     return fid
@@ -236,6 +242,21 @@ def start_inputs(prefix: str, dim: int, x0, where=st) -> tuple[float, ...]:
         float(cols[i].number_input(t("Start {name}", name=names[i]), -X_LIMIT, X_LIMIT, float(x0[i]),
                                    step=0.1, format="%g", key=f"{prefix}x{i}", bind="query-params"))
         for i in range(dim))
+
+
+def pick_start(prefix: str, chart_key: str, dim: int) -> None:
+    """``on_select`` of a pickable curve or contour (see :func:`optim.plots.curve_figure`): the
+    clicked point becomes the start (rounded to 0.01, so the link reads ex_x0=1.25). A click
+    that selected nothing (beside the curve, a box drawn) leaves the start as it is."""
+    event = st.session_state.get(chart_key)
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    try:
+        xs = [float(points[0][axis]) for axis in ("x", "y")[:dim]]
+    except (IndexError, KeyError, TypeError, ValueError):
+        return
+    if all(np.isfinite(xs)):
+        for i, v in enumerate(xs):
+            st.session_state[f"{prefix}x{i}"] = round(float(np.clip(v, -X_LIMIT, X_LIMIT)), 2)
 
 
 def tabs_in_link(key: str, labels: list[str]):

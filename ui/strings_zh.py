@@ -7,6 +7,54 @@ stay exactly as in the English text; ``tests/test_i18n.py`` checks that.
 """
 
 ZH: dict[str, str] = {
+    # ---- why a run on a quadratic converges or diverges (ui/why.py) ------------------------------
+    "**Why:** the Hessian of this quadratic is constant, with eigenvalues λ = {lams} "
+    "along {dirs} (condition number κ = {kappa}). Gradient descent diverges for "
+    "η > {crit} ($2/\\lambda_{{\\max}}$); the fastest constant learning rate is η* = {best} "
+    "($2/(\\lambda_{{\\min}}+\\lambda_{{\\max}})$), where each step multiplies the error by "
+    "{rate} at most.":
+        "**为什么：** 这个二次函数的黑塞矩阵是常数，特征值 λ = {lams}，方向依次为 {dirs}"
+        "（条件数 κ = {kappa}）。学习率 η > {crit}（$2/\\lambda_{{\\max}}$）时梯度下降发散；"
+        "最快的常数学习率是 η* = {best}（$2/(\\lambda_{{\\min}}+\\lambda_{{\\max}})$），"
+        "此时每一步至多把误差乘以 {rate}。",
+    "{name}: its step adapts to the gradients seen so far (or is noisy), so no fixed "
+    "rate per direction describes it.":
+        "{name}：它的步长随已见过的梯度而变（或带有噪声），没有沿各方向固定的收敛速率可言。",
+    "{f} along {d}": "沿 {d} 方向 {f}",
+    "{name} at η = {eta}, γ = {gamma}: the error and the velocity along each "
+    "eigendirection follow a 2×2 linear map, whose spectral radius is the factor per "
+    "step: {parts}.":
+        "{name}（η = {eta}，γ = {gamma}）：沿每个特征方向，误差和速度按一个 2×2 线性映射演化，"
+        "它的谱半径就是每步的缩放倍数：{parts}。",
+    "{name} at η = {eta}: each step multiplies the error by {parts}.":
+        "{name}（η = {eta}）：每一步把误差乘以 {parts}。",
+    "Above 1 along {dirs}: the error grows there, and the run diverges.":
+        "沿 {dirs} 方向大于 1：误差在那里不断增大，运行发散。",
+    "Exactly 1 along {dirs}: the error there never shrinks.":
+        "沿 {dirs} 方向恰好为 1：那里的误差永远不会缩小。",
+    "It converges; the slowest direction sets the pace, {rate} per step.":
+        "它收敛；最慢的方向决定快慢，每步乘以 {rate}。",
+    "It diverges for η > {crit} ({formula}).": "学习率 η > {crit}（{formula}）时它发散。",
+    "It diverges for η > {crit}.": "学习率 η > {crit} 时它发散。",
+    "The best pair is η = {eta} ($(2/(\\sqrt{{\\lambda_{{\\max}}}}+\\sqrt{{\\lambda_"
+    "{{\\min}}}}))^2$), γ = {gamma} ($((\\sqrt{{\\kappa}}-1)/(\\sqrt{{\\kappa}}+1))^2$), "
+    "with rate {rate} per step.":
+        "最优的一对参数是 η = {eta}（$(2/(\\sqrt{{\\lambda_{{\\max}}}}+\\sqrt{{\\lambda_"
+        "{{\\min}}}}))^2$）、γ = {gamma}（$((\\sqrt{{\\kappa}}-1)/(\\sqrt{{\\kappa}}+1))^2$），"
+        "此时误差每步缩小为原来的 {rate} 倍。",
+    "|error| (log scale)": "|误差|（对数坐标）",
+    "along {d} (λ = {lam})": "沿 {d} 方向（λ = {lam}）",
+    "predicted rate": "预测的速率",
+    "Error along each eigendirection": "沿各特征方向的误差",
+    "Solid: the distance to the minimum along each eigendirection, "
+    "$|q_i^\\top(x_t - x^*)|$. Dashed: what the factor per step predicts. For "
+    "gradient descent they coincide; for momentum the dashed line is the slope "
+    "the error settles to.":
+        "实线：沿每个特征方向到最小值的距离 $|q_i^\\top(x_t - x^*)|$。虚线：由每步缩放倍数预测的"
+        "误差。梯度下降的两条线重合；动量法的虚线是误差最终下降的斜率。",
+    "Your schedule changes η at every step: the factors above are for η = {eta}, "
+    "the dashed lines follow η_t.":
+        "学习率调度每一步都会改变 η：上面的倍数对应 η = {eta}，虚线则按每一步的 η_t 计算。",
     # ---- router (app.py) and home --------------------------------------------------------------
     "Home": "首页",
     "Optimization": "优化",
@@ -258,9 +306,12 @@ ZH: dict[str, str] = {
     "step {k}": "第 {k} 步",
     "Curve": "曲线",
     "Playback": "回放",
-    "Press play, or drag the slider to step through the iterates; the big dots are where each "
-    "optimizer is at that step.":
-        "点击播放，或拖动滑块逐步查看迭代过程；大圆点表示各优化方法在该步所处的位置。",
+    "Step through the iterates with the arrow keys on the step slider (`Home` and `End`: the "
+    "first and the last step), or press ▶ Play to animate from the step shown; the big dots are "
+    "where each optimizer is at that step.":
+        "在步数滑块上用方向键逐步查看迭代过程（`Home` 和 `End` 键：第一步和最后一步），或点击 ▶ 播放，"
+        "从当前显示的这一步开始动画；大圆点表示各优化方法在该步所处的位置。",
+    "Step": "当前步",
     "Objective against step (log scale where possible)": "目标函数值随步数的变化（尽可能用对数刻度）",
     "ran all {n} steps": "跑完全部 {n} 步",
     "diverged at step {k}": "在第 {k} 步发散",

@@ -170,24 +170,45 @@ _POINT_JS = """([key, x, y]) => {
 }"""
 
 
+def _click_chart(page, key: str, x: float, y: float, start: tuple) -> dict:
+    """Click a chart at data coordinates (x, y); the path's first point was ``start``. Returns the
+    path trace once the chart has redrawn."""
+    sb.wait_chart(page, key)
+    page.locator(f".st-key-{key}").first.scroll_into_view_if_needed()
+    path = sb.path_trace(sb.plot(page, key))
+    assert path["x"][0] == pytest.approx(start[0])
+    if len(start) == 2:  # a contour's path: x1, x2 (a curve's y is f)
+        assert path["y"][0] == pytest.approx(start[1])
+    px, py = page.evaluate(_POINT_JS, [key, x, y])
+    before = sb.fingerprint(page, key)
+    page.mouse.move(px, py)
+    page.mouse.click(px, py)
+    sb.wait_redrawn(page, key, before)
+    return sb.path_trace(sb.plot(page, key))
+
+
 def test_clicking_the_curve_sets_the_start_point(st_page):
     """The challenges page: a click on the blue curve itself (not on an iterate) moves x0 there."""
     import math
 
     st_page.open("challenges")
     page = st_page.page
-    sb.wait_chart(page, "ch_local_chart")
-    page.locator(".st-key-ch_local_chart").first.scroll_into_view_if_needed()
-    assert sb.path_trace(sb.plot(page, "ch_local_chart"))["x"][0] == pytest.approx(-0.6)
     x = 1.6  # right of every iterate from the default start (-0.6 descends to -0.27)
-    px, py = page.evaluate(_POINT_JS, ["ch_local_chart", x, x * math.cos(math.pi * x)])
-    before = sb.fingerprint(page, "ch_local_chart")
-    page.mouse.move(px, py)
-    page.mouse.click(px, py)
-    sb.wait_redrawn(page, "ch_local_chart", before)
-    start = sb.path_trace(sb.plot(page, "ch_local_chart"))["x"][0]
+    path = _click_chart(page, "ch_local_chart", x, x * math.cos(math.pi * x), start=(-0.6,))
+    start = path["x"][0]
     assert start == pytest.approx(x, abs=0.02)
     assert f"ch_local_x0={start:g}" in page.url  # on the slider's grid, and in the link
+    st_page.assert_clean()
+
+
+def test_clicking_the_contour_sets_the_start_point(st_page):
+    """The explorer: a click anywhere on the contour (not on the path) starts the run there."""
+    st_page.open("explorer")
+    page = st_page.page
+    path = _click_chart(page, "ex_contour", 0.5, -1.5, start=(-5.0, -2.0))  # away from the path
+    x1, x2 = path["x"][0], path["y"][0]
+    assert x1 == pytest.approx(0.5, abs=0.2) and x2 == pytest.approx(-1.5, abs=0.2)
+    assert f"ex_x0={x1:g}" in page.url and f"ex_x1={x2:g}" in page.url  # and in the link
     st_page.assert_clean()
 
 

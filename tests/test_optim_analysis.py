@@ -1,0 +1,256 @@
+"""optim.analysis: eigenvalues, critical and best learning rates, and per-direction rates of the
+quadratics, against closed forms and against real runs; and the "Why" block of the explorer and
+compare pages (ui/why.py)."""
+
+import logging
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+import apptest_util
+from optim import get_method, get_schedule, run
+from optim.analysis import (QUADRATICS, analyse, critical_eta, errors, factors, iteration_matrix,
+                            momentum_factors, nesterov_factors, predicted)
+from optim.analysis_plot import eigen_error_figure
+from optim.expr import compile_expression
+from optim.functions import FUNCTIONS, get_function
+from optim.methods import METHODS
+
+logging.getLogger("streamlit").setLevel(logging.ERROR)
+
+
+def _run(fid, method, eta, steps, x0=None, schedule="constant", fparams=None, sparams=None,
+         **hyper):
+    objective = get_function(fid, **(fparams or {}))
+    x0 = objective.x0 if x0 is None else x0
+    tr = run(objective, get_method(method, **hyper),
+             get_schedule(schedule, eta, steps, **(sparams or {})), x0, steps)
+    return objective, tr
+
+
+# ---- closed forms ---------------------------------------------------------------------------------
+
+
+def test_book_quadratic_closed_forms():
+    a = analyse(get_function("quadratic"))  # x1^2 + 2 x2^2: Hessian diag(2, 4)
+    assert np.allclose(a.eigenvalues, [2.0, 4.0])
+    assert np.allclose(np.abs(a.eigenvectors), np.eye(2))
+    assert a.eta_critical == pytest.approx(0.5)
+    assert a.eta_optimal == pytest.approx(1 / 3)
+    assert a.rate_optimal == pytest.approx(1 / 3)  # (κ - 1)/(κ + 1), κ = 2
+    assert np.allclose(factors(a, "gd", 0.1), [0.8, 0.6])  # the book's η = 0.1
+    assert np.allclose(factors(a, "gd", a.eta_optimal), [1 / 3, 1 / 3])
+
+
+@pytest.mark.parametrize("kappa", [1.0, 10.0, 14.0, 100.0, 1000.0])
+def test_ill_conditioned_closed_forms(kappa):
+    a = analyse(get_function("ill", kappa=kappa))  # (x^2 + κ y^2)/2: Hessian diag(1, κ)
+    assert np.allclose(a.eigenvalues, [1.0, kappa]) and a.kappa == pytest.approx(kappa)
+    assert a.eta_critical == pytest.approx(2 / kappa)
+    assert a.eta_optimal == pytest.approx(2 / (1 + kappa))
+    eta, beta = a.momentum_optimal
+    assert beta == pytest.approx(((np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)) ** 2)
+    assert eta == pytest.approx((2 / (np.sqrt(kappa) + 1)) ** 2)
+    assert a.momentum_rate_optimal == pytest.approx((np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1))
+    # at the optimal pair every direction shrinks at √β*, and never slower than gd's best
+    assert np.allclose(factors(a, "momentum", eta, {"gamma": beta}), np.sqrt(beta), atol=1e-6)
+    assert a.momentum_rate_optimal <= a.rate_optimal + 1e-12
+
+
+def test_square_closed_forms():
+    a = analyse(get_function("square"))  # x^2: f'' = 2
+    assert np.allclose(a.eigenvalues, [2.0])
+    assert a.eta_critical == pytest.approx(1.0) and a.eta_optimal == pytest.approx(0.5)
+    assert np.allclose(factors(a, "gd", 0.2), [0.6])  # the book's x <- 0.6 x at η = 0.2
+
+
+def test_only_the_registered_quadratics_are_analysed():
+    for fid in FUNCTIONS:
+        assert (analyse(get_function(fid)) is not None) == (fid in QUADRATICS), fid
+    assert analyse(compile_expression("x^2 + 2*y^2")) is None  # a typed f is left out
+
+
+@pytest.mark.parametrize("fid", QUADRATICS)
+def test_the_quadratics_have_a_constant_hessian(fid):
+    objective = get_function(fid)
+    rng = np.random.default_rng(0)
+    h0 = objective.hess(np.zeros(objective.dim))
+    for _ in range(5):
+        assert np.allclose(objective.hess(rng.normal(size=objective.dim) * 3), h0)
+
+
+def test_spectral_radius_is_that_of_the_iteration_matrix():
+    for lam in (0.5, 1.0, 4.0, 30.0):
+        for eta in (0.01, 0.05, 0.2, 0.6):
+            for gamma in (0.0, 0.3, 0.5, 0.9, 0.99):
+                for method, fn in (("momentum", momentum_factors), ("nesterov", nesterov_factors)):
+                    want = np.max(np.abs(np.linalg.eigvals(iteration_matrix(method, lam, eta,
+                                                                            gamma))))
+                    assert fn([lam], eta, gamma)[0] == pytest.approx(want, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("method", ["momentum", "nesterov"])
+def test_iteration_matrix_is_the_apps_update(method):
+    """One step of optim.methods' update on a 1D quadratic λx²/2 is the 2x2 map (the app's
+    convention v <- γv + ∇f; x <- x - η·step, as torch.optim.SGD)."""
+    lam, eta, gamma = 3.0, 0.1, 0.7
+    m = METHODS[method].make(gamma=gamma)
+    x, state = np.array([2.0]), m.init(np.array([2.0]))
+    for _ in range(3):
+        v = state.v.copy()
+        step, state = m.update(lam * x, state, x, eta, None)
+        e_new = x - step
+        want = iteration_matrix(method, lam, eta, gamma) @ np.array([x[0], v[0]])
+        assert np.allclose([e_new[0], state.v[0]], want)
+        x = e_new
+
+
+def test_methods_outside_the_theory_have_no_rate():
+    a = analyse(get_function("quadratic"))
+    for method in ("adam", "adagrad", "rmsprop", "sgd"):
+        assert factors(a, method, 0.1, {}) is None and critical_eta(a, method, {}) is None
+    assert np.allclose(factors(a, "sgd", 0.1, {"noise": 0.0}), [0.8, 0.6])  # noise 0 is gd
+    assert np.allclose(factors(a, "newton", 0.5), [0.5, 0.5])
+
+
+# ---- against real runs ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fid, eta, fparams", [
+    ("quadratic", 0.1, {}), ("quadratic", 0.45, {}), ("ill", 0.15, {"kappa": 10.0}),
+    ("ill", 0.15, {"kappa": 14.0}), ("square", 0.2, {}), ("square", 0.9, {}),
+])
+def test_gd_measured_ratio_along_each_eigendirection(fid, eta, fparams):
+    objective, tr = _run(fid, "gd", eta, 12, fparams=fparams)
+    a = analyse(objective)
+    e = errors(tr, a)
+    measured = e[1:] / e[:-1]
+    assert np.allclose(measured, factors(a, "gd", eta)[None, :], rtol=1e-9)
+    assert np.allclose(predicted(tr, a, "gd"), e, rtol=1e-9)
+
+
+def test_gd_prediction_follows_a_schedule():
+    objective, tr = _run("quadratic", "gd", 0.4, 30, schedule="exponential")
+    a = analyse(objective)
+    assert np.allclose(predicted(tr, a, "gd"), errors(tr, a), rtol=1e-9)
+
+
+@pytest.mark.parametrize("fid, fparams", [("quadratic", {}), ("ill", {"kappa": 14.0}),
+                                          ("ill", {"kappa": 300.0}), ("square", {})])
+@pytest.mark.parametrize("method, hyper", [("gd", {}), ("momentum", {"gamma": 0.5}),
+                                           ("momentum", {"gamma": 0.9}),
+                                           ("nesterov", {"gamma": 0.5})])
+def test_slightly_above_the_critical_eta_diverges_and_below_converges(fid, fparams, method,
+                                                                       hyper):
+    a = analyse(get_function(fid, **fparams))
+    crit = critical_eta(a, method, hyper)
+    steps = 3000
+    _, above = _run(fid, method, crit * 1.02, steps, fparams=fparams, **hyper)
+    _, below = _run(fid, method, crit * 0.98, steps, fparams=fparams, **hyper)
+    assert above.status == "diverged", (above.status, np.abs(above.xs[-1]))
+    assert below.status == "ok" and np.all(np.abs(below.final) < 1e-3 * np.abs(below.xs[0]).max())
+    assert np.max(factors(a, method, crit * 1.02, hyper)) > 1 > np.max(
+        factors(a, method, crit * 0.98, hyper))
+
+
+def test_the_review_case_gd_at_kappa_14():
+    """Compare at κ = 14: gradient descent at η = 0.15 ran away; the critical η is 2/14."""
+    objective, tr = _run("ill", "gd", 0.15, 50, fparams={"kappa": 14.0}, x0=(-4.5, 1.5))
+    a = analyse(objective)
+    assert a.eta_critical == pytest.approx(1 / 7)
+    assert np.allclose(factors(a, "gd", 0.15), [0.85, 1.1])
+    assert errors(tr, a)[-1, 1] == pytest.approx(1.5 * 1.1 ** 50)  # y grows 1.1x a step
+
+
+@pytest.mark.parametrize("kappa, eta, gamma", [(10.0, 0.1, 0.5), (100.0, 0.01, 0.9),
+                                               (14.0, 0.15, 0.5), (10.0, 0.05, 0.1)])
+def test_momentum_measured_rate_is_the_spectral_radius(kappa, eta, gamma):
+    objective, tr = _run("ill", "momentum", eta, 400, fparams={"kappa": kappa}, gamma=gamma)
+    a = analyse(objective)
+    e = errors(tr, a)
+    rho = factors(a, "momentum", eta, {"gamma": gamma})
+    for i in range(2):
+        # the envelope (max over a window of 20 steps) shrinks at ρ per step
+        t1, t2 = 150, 350
+        w1, w2 = e[t1 - 20:t1, i].max(), e[t2 - 20:t2, i].max()
+        assert (w2 / w1) ** (1 / (t2 - t1)) == pytest.approx(rho[i], rel=0.02), i
+
+
+def test_eigen_error_figure_is_valid():
+    objective, tr = _run("quadratic", "gd", 0.1, 20)
+    a = analyse(objective)
+    fig = eigen_error_figure(a, [("gd", "#ff7f0e", errors(tr, a), predicted(tr, a, "gd"))],
+                             ["x₁", "x₂"])
+    spec = fig.to_dict()
+    go.Figure(spec)  # re-validates every property
+    assert len(spec["data"]) == 4 and spec["layout"]["yaxis"]["type"] == "log"
+    assert [d["line"].get("dash") for d in spec["data"]] == ["dash", None, "dash", None]
+    assert spec["layout"]["yaxis2"]["type"] == "log"
+    assert [n["text"] for n in spec["layout"]["annotations"]] == ["along x₁ (λ = 2)",
+                                                                  "along x₂ (λ = 4)"]
+
+
+# ---- the pages ------------------------------------------------------------------------------------
+
+
+def _why(at):
+    return [c.value for c in at.caption if "Why:" in c.value or " at η = " in c.value
+            or "no fixed rate" in c.value]
+
+
+def test_explorer_says_why_and_follows_the_slider():
+    at = apptest_util.open_page("explorer")  # the book's x1^2 + 2 x2^2, gd, η = 0.1
+    text = " ".join(_why(at))
+    assert "λ = 2, 4" in text and "η > 0.5" in text and "η* = 0.333" in text, text
+    assert "0.8 along x₁, 0.6 along x₂" in text and "It converges" in text, text
+    at.select_slider(key="ex_eta").set_value(0.6).run()
+    text = " ".join(_why(at))
+    assert "0.2 along x₁, 1.4 along x₂" in text and "diverges" in text, text
+    # the chart sits in an expander that keeps its state; open, it shows the two directions
+    at.session_state["ex_why"] = True
+    at.run()
+    chart = [c for c in at.get("plotly_chart") if c.proto.id.endswith("ex_why_chart")]
+    assert chart, "the eigendirection chart is missing"
+
+
+def test_explorer_says_nothing_where_the_theory_does_not_apply():
+    at = apptest_util.open_page("explorer", ex_function="rosenbrock")
+    assert not _why(at)
+    at = apptest_util.open_page("explorer", ex_method="adam")
+    text = " ".join(_why(at))
+    assert "λ = 2, 4" in text and "no fixed rate" in text, text
+
+
+def test_explorer_momentum_rate():
+    at = apptest_util.open_page("explorer", ex_method="momentum")
+    text = " ".join(_why(at))
+    assert "γ = 0.5" in text and "spectral radius" in text and "The best pair" in text, text
+
+
+def test_compare_explains_each_lane():
+    at = apptest_util.open_page("compare", cmp_f_kappa="14")
+    text = _why(at)
+    joined = " ".join(text)
+    assert "λ = 1, 14" in joined and "η > 0.143" in joined, joined
+    gd = [c for c in text if c.startswith("1: Gradient descent at η = 0.15")]
+    assert gd and "1.1 along x₂" in gd[0] and "diverges" in gd[0], text
+    assert any(c.startswith("2: Momentum at η = 0.15, γ = 0.5") for c in text), text
+    assert any(c.startswith("3: Adam") and "no fixed rate" in c for c in text), text
+    at.session_state["cmp_why"] = True
+    at.run()
+    chart = [c for c in at.get("plotly_chart") if c.proto.id.endswith("cmp_why_chart")]
+    assert chart, "the eigendirection chart is missing"
+
+
+@pytest.mark.parametrize("page, key", [("explorer", "ex_why"), ("compare", "cmp_why")])
+def test_why_is_chinese_in_chinese(page, key):
+    from test_i18n import ZH_LINK, english_words, untranslated
+
+    at = apptest_util.open_page(page, lang=ZH_LINK)
+    at.session_state[key] = True  # the chart's expander open: its axis, panel and legend texts
+    at.run()
+    assert [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"{key}_chart")]
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("**为什么：** ") and "特征值 λ = " in c for c in captions), captions
+    assert not untranslated(at) and not english_words(at), (untranslated(at), english_words(at))
