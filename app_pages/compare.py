@@ -73,7 +73,13 @@ for i, (col, look) in enumerate(zip(st.columns(n_lanes), path_looks(n_lanes)), s
     default = default_lanes[i - 1]
     mid = method_select(lane_prefix(i), where=box, default=default.method)
     eta = eta_slider(lane_prefix(i), where=box, default=default.eta)
-    mparams = param_widgets(METHODS[mid].params, f"{lane_prefix(i)}m_", where=box)
+    mparams = {}
+    if METHODS[mid].params:
+        # in an expander, as on the Explorer: Adam's three boxes made its card 480 px tall and
+        # pushed the charts below a 720-px screen; its widgets are made on every run, open or
+        # closed, so they keep their values and their place in the link
+        with box.expander(t("Parameters of the method")):
+            mparams = param_widgets(METHODS[mid].params, f"{lane_prefix(i)}m_")
     lanes.append(Lane.of(mid, eta, mparams))
     # "1: Gradient descent (η=0.1)"; in Chinese with the full-width colon and brackets
     names.append(f"{i}{colon()}{t(METHODS[mid].title)}{bracketed(f'η={eta:g}')}")

@@ -612,3 +612,13 @@ def test_a_path_that_settles_beyond_the_view_is_drawn_whole_as_the_book_draws_it
     away = run(obj, get_method("gd"), get_schedule("constant", 5.0, 10), [10.0], 10)
     fig = curve_figure(obj, [("gd", away)])
     assert any("ran away" in (a.text or "") for a in fig.layout.annotations)
+
+
+def test_the_lanes_parameters_fold_away_so_the_charts_come_up():
+    # Adam's three boxes made its card 480 px tall: at 1280 x 720 the contour started at 886 px,
+    # below the screen (690 px with the parameters in an expander); the widgets stay in the link
+    at = open_page(cmp3_m_beta1="0.8")
+    boxes = [e for e in at.expander if e.label == "Parameters of the method"]
+    assert len(boxes) == 2  # momentum and Adam; gradient descent has none
+    assert [w.key for w in boxes[1].number_input] == ["cmp3_m_beta1", "cmp3_m_beta2", "cmp3_m_eps"]
+    assert boxes[1].number_input[0].value == 0.8
