@@ -76,7 +76,7 @@ c3.metric(t("Steps taken"), trace.steps)
 book = book_run_shown(P, fid, fparams, mid, mparams, eta, steps, x0, sid, sparams)
 if book and BOOK_RUNS[book]["printed"]:  # the book's line beside ours
     r = BOOK_RUNS[book]
-    st.caption("📖 " + t("The book's run “{title}”. The book prints: `{line}`; here: `{ours}`",
+    st.caption("📖 " + t("The book's run “{title}”. The book prints: `{line}`; here: `{ours}`.",
                         title=t(r["title"]), line=r["printed"],
                         ours=(trace.epoch_lines(last=1) or ["epoch 0"])[-1])
                + (f" {t(r['note'])}" if r["note"] else ""))

@@ -706,8 +706,8 @@ ZH: dict[str, str] = {
         "书中的这个例子带有随机梯度噪声：每次运行的数值都不同。",
     "The book computes in `float32` (-1.5281651); here `float64` (-1.5281659).":
         "书中用 `float32` 计算（-1.5281651）；这里用 `float64`（-1.5281659）。",
-    "The book's run “{title}”. The book prints: `{line}`; here: `{ours}`":
-        "书中的例子“{title}”。书中输出：`{line}`；这里：`{ours}`",
+    "The book's run “{title}”. The book prints: `{line}`; here: `{ours}`.":
+        "书中的例子“{title}”。书中输出：`{line}`；这里：`{ours}`。",
     "SGD, constant η: 50 steps": "随机梯度下降，常数 η：50 步",
     "SGD, exponential decay: 1000 steps": "随机梯度下降，指数衰减：1000 步",
     "SGD, polynomial decay: 50 steps": "随机梯度下降，多项式衰减：50 步",
