@@ -617,8 +617,12 @@ def short_names(results) -> list[str]:
     """Legend entries of this session's runs in an overlay: the model and the tail of the id
     the run history gave the run (as the Runs page shows it), or the run's number in the list
     when it was not stored; "#2", "#3" where two would read the same."""
-    names = [f"{r.config.model} · {r.run_id[-4:]}" if getattr(r, "run_id", None)
-             else f"{r.config.model} #{i + 1}" for i, r in enumerate(results)]
+    return _numbered([f"{r.config.model} · {r.run_id[-4:]}" if getattr(r, "run_id", None)
+                      else f"{r.config.model} #{i + 1}" for i, r in enumerate(results)])
+
+
+def _numbered(names: list[str]) -> list[str]:
+    """The names with "#2", "#3" added to the second and later of any that repeat."""
     seen: dict[str, int] = {}
     unique = []
     for name in names:
@@ -665,14 +669,8 @@ def run_names(results) -> list[str]:
     these runs (dataset, epochs, seed, …), plus "#2", "#3" for repeats of the same settings."""
     names = [run_name(r) for r in results]
     extras = [f for f in _NAME_EXTRAS if len({getattr(r.config, f[0], None) for r in results}) > 1]
-    names = [" · ".join([name] + [fmt(getattr(r.config, key)) for key, fmt in extras])
-             for name, r in zip(names, results)]
-    seen: dict[str, int] = {}
-    unique = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        unique.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
-    return unique
+    return _numbered([" · ".join([name] + [fmt(getattr(r.config, key)) for key, fmt in extras])
+                      for name, r in zip(names, results)])
 
 
 def history_points(history) -> list[dict]:
