@@ -136,7 +136,14 @@ def playback(objective, shown, steps: int) -> None:
     st.caption(t("Step through the iterates with the arrow keys on the step slider (`Home` and "
                  "`End`: the first and the last step), or press ▶ Play to animate from the step "
                  "shown; the big dots are where each optimizer is at that step."))
-    k = st.slider(t("Step"), 0, steps, 0, key=f"{P}step", bind="query-params")
+    key = f"{P}step"
+    try:  # a step beyond a run made shorter (or a link's) lands on the last step
+        k = int(ss.get(key, st.query_params.get(key, 0)))
+    except (TypeError, ValueError):
+        k = 0
+    if k > steps:
+        ss[key] = steps
+    k = st.slider(t("Step"), 0, steps, 0, key=key, bind="query-params")
     # no modebar: it sat over the legend's right end ("2: Momentum" at a projector's
     # width); zooming is no use while the frames play
     st.plotly_chart(playback_figure(objective, shown, labels=playback_labels, step=k),

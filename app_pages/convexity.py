@@ -123,8 +123,14 @@ ends = end_points([tr for _, tr in traces], obj, tol=TOL)
 
 
 def undefined(tr) -> bool:
-    """The run stopped where f or its slope is not a finite number (not a run that ran away)."""
-    return tr.status == "diverged" and (tr.out_of_range or tr.reason in ("domain", "infinite"))
+    """The run stopped where f or its slope is not a finite number (not a run that ran away): at
+    its start, outside f's domain, or at an infinite value of an f that has gaps or poles on the
+    interval. On an f finite all over it (-cosh(5x)) an infinite value is an iterate that
+    overflowed far off the plot: that run ran away."""
+    if tr.status != "diverged":
+        return False
+    return tr.out_of_range or tr.reason == "domain" or (tr.reason == "infinite"
+                                                        and not defined.all())
 
 
 def run_status(kind: str, tr) -> str:

@@ -17,8 +17,8 @@ work is capped: at most ``max_images`` images, in chunks of ``chunk``, and no ne
 loaded CPU looks at fewer images than LeNet does, in about the same time.
 
 Saturation: a sigmoid unit is saturated when its output is below 0.02 or above 0.98, i.e. its
-input is beyond about +-3.9, where its slope sigmoid' = s(1 - s) is below 0.02 (a fiftieth of the
-0.25 it has at 0): the gradient through it all but vanishes. For tanh, |output| > 0.96 (the same
+input is beyond about +-3.9, where its slope sigmoid' = s(1 - s) is below 0.02 (about a twelfth of
+the 0.25 it has at 0): the gradient through it all but vanishes. For tanh, |output| > 0.96 (the same
 slope). A ReLU has no saturation; the fraction of its outputs that are exactly 0 is reported.
 
 No Streamlit here (CONVENTIONS.md): ``ui/inside.py`` draws the figures.

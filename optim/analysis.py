@@ -37,9 +37,6 @@ from .trace import Trace
 
 # The registered objectives that are quadratics (constant Hessian), by id.
 QUADRATICS = ("square", "quadratic", "ill")
-# The methods whose rate on a quadratic is a closed form here (the rest adapt their step: Adam,
-# RMSProp, AdaGrad, or add noise: SGD).
-LINEAR_METHODS = ("gd", "momentum", "nesterov", "newton")
 
 
 @dataclass(frozen=True)

@@ -622,3 +622,12 @@ def test_the_lanes_parameters_fold_away_so_the_charts_come_up():
     assert len(boxes) == 2  # momentum and Adam; gradient descent has none
     assert [w.key for w in boxes[1].number_input] == ["cmp3_m_beta1", "cmp3_m_beta2", "cmp3_m_eps"]
     assert boxes[1].number_input[0].value == 0.8
+
+
+def test_a_step_beyond_a_shorter_run_lands_on_its_last_step():
+    at = open_page(cmp_view="Playback", cmp_steps="100")
+    at.slider(key="cmp_step").set_value(90).run()
+    at.slider(key="cmp_steps").set_value(50).run()
+    assert not at.exception and at.slider(key="cmp_step").value == 50
+    at = open_page(cmp_view="Playback", cmp_steps="50", cmp_step="90")  # a link's
+    assert not at.exception and at.slider(key="cmp_step").value == 50

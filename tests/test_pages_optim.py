@@ -155,6 +155,12 @@ def test_convexity_takes_your_own_function():
     assert not any("ran away" in w for w in warnings) and not at.error  # no "Violated ... nan"
     status = at.dataframe[0].value["status"].tolist()
     assert status[:4] == ["f undefined at the start"] * 4, status
+    # -cosh(5x) is defined everywhere: runs that overflow far off the plot ran away
+    at.text_input(key="cv_expr").set_value("-cosh(5*x)").run()
+    status = at.dataframe[0].value["status"].tolist()
+    assert not any("undefined" in s for s in status), status
+    assert any("ran away" in w for w in texts(at.warning))
+    assert not any("started or landed" in w for w in texts(at.warning))
     # a constant is convex: its runs end everywhere, all at the global minimum
     at.text_input(key="cv_expr").set_value("0*x + 1").run()
     assert any(s.startswith("f is convex here, yet") for s in texts(at.info))

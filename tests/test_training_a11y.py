@@ -202,3 +202,23 @@ def test_alt_text_in_chinese(monkeypatch):
     monkeypatch.setattr(i18n, "lang", lambda: "zh")
     assert sample_alt("digits", "4", "6") == "数字，预测为 4，真实为 6"
     assert sample_alt("fashion-mnist", "bag", "coat") == "服饰，预测为 包，真实为 外套"
+
+
+def test_a_run_keeps_its_colour_in_the_overlay_and_the_inside_chart():
+    # runs A, B, C on a page: the overlay shows B and C, the Inside chart A and C; C must be the
+    # same colour in both, and A and B must not share one (each coloured by its place on the page)
+    from nets.inside import LayerStats
+    from ui.inside import stats_figure
+    from ui.training import RUN_COLORS, history_figure
+
+    points = [{"epoch_float": 1.0, "train_loss": 1.0, "train_acc": 0.5, "test_acc": 0.4}]
+    overlay = history_figure([("B", points), ("C", points)], labels=["B", "C"],
+                             slots=[1, 2]).to_dict()
+    drawn = {d["meta"]: d["line"]["color"] for d in overlay["data"] if d.get("meta") in ("B", "C")}
+    assert drawn == {"B": RUN_COLORS[1], "C": RUN_COLORS[2]}
+    layer = LayerStats(name="0", type="Conv2d", kind="conv", shape=(6, 24, 24), mean=0.0, std=1.0,
+                       min=-1.0, max=1.0, saturated=None, zero=None,
+                       channel_mean=np.zeros(6), channel_std=np.ones(6))
+    inside = stats_figure([("A", [layer], 0), ("C", [layer], 2)]).to_dict()
+    colours = [d["line"]["color"] for d in inside["data"] if d["type"] == "scatter"]
+    assert colours == [RUN_COLORS[0], RUN_COLORS[2]]

@@ -246,8 +246,9 @@ def start_inputs(prefix: str, dim: int, x0, where=st) -> tuple[float, ...]:
 
 def pick_start(prefix: str, chart_key: str, dim: int) -> None:
     """``on_select`` of a pickable curve or contour (see :func:`optim.plots.curve_figure`): the
-    clicked point becomes the start (rounded to 0.01, so the link reads ex_x0=1.25). A click
-    that selected nothing (beside the curve, a box drawn) leaves the start as it is."""
+    selected point (on the contour, the nearest of its grid of targets) becomes the start,
+    rounded to 0.01 so the link reads ex_x0=1.25. A click that selected nothing (beside the
+    curve, a box drawn) leaves the start as it is."""
     event = st.session_state.get(chart_key)
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     try:

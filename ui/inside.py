@@ -31,19 +31,14 @@ TILE = 56  # pixels a map or filter is drawn at, at least (small maps are scaled
 KIND_LABELS = {"conv": N_("conv"), "linear": N_("linear"), "bn": N_("BN"), "block": N_("block")}
 ACT_LABELS = {"Sigmoid": N_("sigmoid"), "Tanh": "tanh", "ReLU": "ReLU"}
 STD_COLOR, SAT_COLOR = "#0072B2", "#D55E00"
-# the history chart's run colours (ui.training.RUN_COLORS), in the same order
-RUN_COLORS = ("#E69F00", "#0072B2", "#009E73", "#000000")
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _test_images(dataset: str, data_dir: str | None) -> torch.Tensor | None:
+def _test_images(dataset: str, data_dir: str | None) -> torch.Tensor:
     """The first :data:`~nets.inside.MAX_IMAGES` test images of a dataset already on disk
-    (read-only, shared by every session), or None when it cannot be read without a download."""
-    try:
-        data = load_dataset(dataset, data_dir=data_dir, download=False)
-    except (DataError, OSError, ValueError):
-        return None
-    return data.test_x[:MAX_IMAGES].clone()
+    (read-only, shared by every session). Raises when it cannot be read without a download: an
+    exception is not cached, so a later call tries again (a None would stay for every session)."""
+    return load_dataset(dataset, data_dir=data_dir, download=False).test_x[:MAX_IMAGES].clone()
 
 
 def trained_model(result) -> nn.Module:
@@ -73,8 +68,9 @@ def looked(result, run_id: str | None) -> dict | None:
         return None
     start = time.perf_counter()
     model = trained_model(result)
-    images = _test_images(result.config.dataset, result.config.data_dir)
-    if images is None:  # the dataset is not readable here any more: the 32 shown test images
+    try:
+        images = _test_images(result.config.dataset, result.config.data_dir)
+    except (DataError, OSError, ValueError):  # not readable here any more: the 32 shown ones
         images = torch.from_numpy(np.ascontiguousarray(result.sample_images)).unsqueeze(1)
     layers, seen = layer_stats(model, images, input_size(result.config))
     entry = {"layers": layers, "seen": seen, "filters": first_conv_filters(model), "maps": {},
@@ -128,13 +124,16 @@ def _merged(orders: list[list[str]]) -> list[str]:
     return merged
 
 
-def stats_figure(runs: list[tuple[str, list]]):
+def stats_figure(runs: list[tuple[str, list, int]]):
     """Each layer's output std (line, left axis) and, for sigmoid layers, the fraction of
-    saturated units (bars, right axis), for one run or several (oldest first)."""
-    orders = [layer_labels(layers) for _, layers in runs]
+    saturated units (bars, right axis), for one run or several (oldest first). Each run is
+    (name, layer stats, slot): its colour is the history chart's for that slot."""
+    from .training import RUN_COLORS
+
+    orders = [layer_labels(layers) for _, layers, _ in runs]
     data = []
-    for i, ((name, layers), labels) in enumerate(zip(runs, orders)):
-        color = RUN_COLORS[i % len(RUN_COLORS)] if len(runs) > 1 else STD_COLOR
+    for i, ((name, layers, slot), labels) in enumerate(zip(runs, orders)):
+        color = RUN_COLORS[slot % len(RUN_COLORS)] if len(runs) > 1 else STD_COLOR
         hover = [f"{s.name} ({s.type})<br>" + t("mean {m:.3f}, std {s:.3f}", m=s.mean, s=s.std)
                  for s in layers]
         data.append(dict(type="scatter", mode="lines+markers", x=labels, y=[s.std for s in layers],
@@ -209,21 +208,20 @@ def filters_figure(filters: np.ndarray):
 # ------------------------------------------------------------------------------ the tab
 
 
-def _session_runs(prefix: str, run_id: str | None, layers: list) -> list[tuple[str, list]]:
+def _session_runs(prefix: str, run_id: str | None, layers: list) -> list[tuple[str, list, int]]:
     """This run and the earlier runs on this page (still in this session) whose insides were
-    looked at, oldest first, named as the page's history chart names them (so the colours, in
-    the same order, match too)."""
-    from . import training
+    looked at, oldest first, named and numbered (the slot that picks a colour) as the page's
+    history chart names and colours them."""
+    from .training import short_names
 
     runs = [r for r in st.session_state.get(f"{prefix}runs", []) if r.get("result") is not None]
     if len(runs) < 2 or run_id is None or runs[-1]["id"] != run_id:
-        return [(t("this run"), layers)]
-    namer = getattr(training, "short_names", training.run_names)
-    names = namer([r["result"] for r in runs])
+        return [(t("this run"), layers, 0)]
+    names = short_names([r["result"] for r in runs])
     cache = _cache()
-    out = [(name, cache[r["id"]]["layers"]) for name, r in zip(names, runs)
+    out = [(name, cache[r["id"]]["layers"], j) for j, (name, r) in enumerate(zip(names, runs))
            if r["id"] in cache and r["id"] != run_id]
-    return out + [(names[-1], layers)] if out else [(t("this run"), layers)]
+    return out + [(names[-1], layers, len(runs) - 1)] if out else [(t("this run"), layers, 0)]
 
 
 def show_inside(result, prefix: str, run_id: str | None = None) -> None:
@@ -235,10 +233,17 @@ def show_inside(result, prefix: str, run_id: str | None = None) -> None:
         return
     layers = entry["layers"]
     st.markdown("**" + t("Each layer's output") + "**")
-    st.caption(t("The spread (standard deviation) of every layer's output over {n} test images, "
-                 "and the share of sigmoid units that are saturated (output below 0.02 or above "
-                 "0.98, where the slope, and with it the gradient, all but vanishes). The test "
-                 "pass's mode: batch normalisation uses its moving averages.", n=entry["seen"]))
+    if any(s.saturated is not None for s in layers):
+        st.caption(t("The spread (standard deviation) of every layer's output over {n} test "
+                     "images, and the share of sigmoid units that are saturated (output below "
+                     "0.02 or above 0.98, where the slope, and with it the gradient, all but "
+                     "vanishes). The test pass's mode: batch normalisation uses its moving "
+                     "averages.", n=entry["seen"]))
+    else:  # ReLU networks (ResNet, DenseNet): no saturation; the table has the zeros
+        st.caption(t("The spread (standard deviation) of every layer's output over {n} test "
+                     "images; the table gives, for each ReLU, the share of its outputs that are "
+                     "exactly 0. The test pass's mode: batch normalisation uses its moving "
+                     "averages.", n=entry["seen"]))
     runs = _session_runs(prefix, run_id, layers)
     st.plotly_chart(stats_figure(runs), key=f"{prefix}inside_stats")
     if len(runs) > 1:
@@ -246,7 +251,8 @@ def show_inside(result, prefix: str, run_id: str | None = None) -> None:
     rows = [{t("layer"): s.name, t("type"): s.type,
              t("output shape"): " × ".join(map(str, s.shape)),
              t("mean"): round(s.mean, 4), t("std"): round(s.std, 4),
-             t("saturated"): None if s.saturated is None else round(s.saturated, 4)}
+             t("saturated"): None if s.saturated is None else round(s.saturated, 4),
+             t("zero (ReLU)"): None if s.zero is None else round(s.zero, 4)}
             for s in layers]
     with st.expander(t("The numbers")):
         st.dataframe(rows, hide_index=True, key=f"{prefix}inside_table")

@@ -482,6 +482,12 @@ ZH: dict[str, str] = {
         "（输出低于 0.02 或高于 0.98，此时斜率以及梯度几乎消失）。与测试时的模式相同：批量归一化使用其"
         "移动平均。",
     "this run": "本次运行",
+    "The spread (standard deviation) of every layer's output over {n} test images; the table "
+    "gives, for each ReLU, the share of its outputs that are exactly 0. The test pass's mode: "
+    "batch normalisation uses its moving averages.":
+        "每一层输出在 {n} 张测试图像上的离散程度（标准差）；表中给出每个 ReLU 输出恰好为 0 的比例。"
+        "与测试时的模式相同：批量归一化使用其移动平均。",
+    "zero (ReLU)": "为零（ReLU）",
     "Earlier runs on this page whose insides you looked at are drawn too.":
         "本页面上之前查看过内部的运行也一并画出。",
     "mean": "均值",

@@ -239,7 +239,7 @@ _CURVES = (("train_loss", N_("train loss"), dict(dash="dot", width=1.5), "y2"),
 
 
 def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float",
-                   labels: list[str] | None = None) -> dict:
+                   labels: list[str] | None = None, slots: list[int] | None = None) -> dict:
     """Train loss (dotted, right axis), train accuracy (thin) and test accuracy (thick, with
     markers) of one or more runs.
 
@@ -248,13 +248,16 @@ def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float
     from :data:`RUN_SYMBOLS` on all three of its curves. The legend below the plot has one entry
     per run, named by ``labels`` (short: model and id tail; the full name shows on hover, and
     clicking an entry hides the run), and a second legend above the plot keys the line styles.
+    ``slots`` (default: the order given) picks each run's colour and symbol, so that a run keeps
+    them whichever others are shown (and the Inside tab's chart draws it alike).
     A legend of every run's three curves had 9 rows of 45 characters for 3 runs, half the chart
     on a projector, under the modebar."""
     several = len(runs) > 1
     labels = list(labels) if labels is not None else [name for name, _ in runs]
     data = []
     for i, ((name, points), label) in enumerate(zip(runs, labels)):
-        color, symbol = RUN_COLORS[i % len(RUN_COLORS)], RUN_SYMBOLS[i % len(RUN_SYMBOLS)]
+        k = slots[i] if slots is not None else i
+        color, symbol = RUN_COLORS[k % len(RUN_COLORS)], RUN_SYMBOLS[k % len(RUN_SYMBOLS)]
         for key, what, line, axis in _CURVES:
             pts = [(p[x_key], p.get(key)) for p in points]
             if key == "test_acc":
@@ -572,14 +575,17 @@ def finished(prefix: str) -> None:
         shorts = short_names([r["result"] for r in done])
         shown = st.multiselect(t("Runs to overlay"), names, default=names[-2:],
                                key=f"{prefix}overlay")
-        picked = [(name, short, r["result"].history)
-                  for name, short, r in zip(names, shorts, done) if name in shown]
-        curves = [(name, history_points(h)) for name, _, h in picked]
-        labels = [short for _, short, _ in picked] if len(picked) > 1 else None
-        st.plotly_chart(history_figure(curves, labels=labels), key=f"{prefix}final")
+        # each run keeps its colour by its place among the page's runs, whichever are shown
+        picked = [(name, short, r["result"].history, j)
+                  for j, (name, short, r) in enumerate(zip(names, shorts, done)) if name in shown]
+        curves = [(name, history_points(h)) for name, _, h, _ in picked]
+        several = len(picked) > 1
+        st.plotly_chart(history_figure(curves, labels=[p[1] for p in picked] if several else None,
+                                       slots=[p[3] for p in picked] if several else None),
+                        key=f"{prefix}final")
         if picked:
-            st.caption(runs_summary([(short if len(picked) > 1 else name, h.epochs)
-                                     for name, short, h in picked]))
+            st.caption(runs_summary([(short if several else name, h.epochs)
+                                     for name, short, h, _ in picked]))
     if last["result"] is not None:
         if "weights" not in last:  # once per run, not on every rerun of the page
             last["weights"] = checkpoint_bytes(last["result"])
