@@ -224,6 +224,19 @@ def _session_runs(prefix: str, run_id: str | None, layers: list) -> list[tuple[s
     return out + [(names[-1], layers, len(runs) - 1)] if out else [(t("this run"), layers, 0)]
 
 
+def stats_caption(layers, seen: int) -> str:
+    """What the per-layer chart shows: with sigmoid (or tanh) layers, their saturation; a ReLU
+    network (ResNet, DenseNet) has none, and the table gives each ReLU's share of zeros."""
+    if any(s.saturated is not None for s in layers):
+        return t("The spread (standard deviation) of every layer's output over {n} test images, "
+                 "and the share of sigmoid units that are saturated (output below 0.02 or above "
+                 "0.98, where the slope, and with it the gradient, all but vanishes). The test "
+                 "pass's mode: batch normalisation uses its moving averages.", n=seen)
+    return t("The spread (standard deviation) of every layer's output over {n} test images; the "
+             "table gives, for each ReLU, the share of its outputs that are exactly 0. The test "
+             "pass's mode: batch normalisation uses its moving averages.", n=seen)
+
+
 def show_inside(result, prefix: str, run_id: str | None = None) -> None:
     """The tab's content for a finished run (its weights in ``result.state_dict``)."""
     with st.spinner(t("Running test images through the network…")):
@@ -233,17 +246,7 @@ def show_inside(result, prefix: str, run_id: str | None = None) -> None:
         return
     layers = entry["layers"]
     st.markdown("**" + t("Each layer's output") + "**")
-    if any(s.saturated is not None for s in layers):
-        st.caption(t("The spread (standard deviation) of every layer's output over {n} test "
-                     "images, and the share of sigmoid units that are saturated (output below "
-                     "0.02 or above 0.98, where the slope, and with it the gradient, all but "
-                     "vanishes). The test pass's mode: batch normalisation uses its moving "
-                     "averages.", n=entry["seen"]))
-    else:  # ReLU networks (ResNet, DenseNet): no saturation; the table has the zeros
-        st.caption(t("The spread (standard deviation) of every layer's output over {n} test "
-                     "images; the table gives, for each ReLU, the share of its outputs that are "
-                     "exactly 0. The test pass's mode: batch normalisation uses its moving "
-                     "averages.", n=entry["seen"]))
+    st.caption(stats_caption(layers, entry["seen"]))
     runs = _session_runs(prefix, run_id, layers)
     st.plotly_chart(stats_figure(runs), key=f"{prefix}inside_stats")
     if len(runs) > 1:
