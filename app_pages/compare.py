@@ -13,7 +13,7 @@ from optim.functions import FUNCTIONS, PRESETS
 from optim.methods import METHODS
 from optim.plots import contour_figure, curve_figure, loss_figure, path_looks, surface_figure
 from ui.controls import (BOOK_VALUES, eta_slider, function_select, method_select, param_widgets,
-                         start_inputs, steps_slider, tabs_in_link)
+                         pick_start, start_inputs, steps_slider, tabs_in_link)
 from ui.i18n import N_, bracketed, colon, plot_labels, t
 from ui.why import explain_lanes
 
@@ -118,10 +118,15 @@ tab_paths, tab_surface, tab_play = (tabs[0], None, tabs[1]) if objective.dim == 
 # The path figures cut a runaway path themselves (as `shown`) and mark where it left the plot.
 if tab_paths.open:
     with tab_paths:
+        # a click on the plot is the lanes' common start, as on the Explorer
         if objective.dim == 1:
-            st.plotly_chart(curve_figure(objective, traces, labels=labels), key="cmp_curve")
+            st.plotly_chart(curve_figure(objective, traces, labels=labels, pickable=True),
+                            key="cmp_curve", on_select=lambda: pick_start(P, "cmp_curve", 1),
+                            selection_mode="points")
         else:
-            st.plotly_chart(contour_figure(objective, traces, labels=labels), key="cmp_contour")
+            st.plotly_chart(contour_figure(objective, traces, labels=labels, pickable=True),
+                            key="cmp_contour", on_select=lambda: pick_start(P, "cmp_contour", 2),
+                            selection_mode="points")
 if tab_surface is not None and tab_surface.open:
     with tab_surface:
         st.plotly_chart(surface_figure(objective, traces, labels=labels), key="cmp_surface")

@@ -201,14 +201,18 @@ def test_clicking_the_curve_sets_the_start_point(st_page):
     st_page.assert_clean()
 
 
-def test_clicking_the_contour_sets_the_start_point(st_page):
-    """The explorer: a click anywhere on the contour (not on the path) starts the run there."""
-    st_page.open("explorer")
+@pytest.mark.parametrize("page_id, prefix, start, click", [
+    ("explorer", "ex_", (-5.0, -2.0), (0.5, -1.5)),
+    ("compare", "cmp_", (-4.5, 1.5), (2.0, -1.0)),  # every lane starts there
+])
+def test_clicking_the_contour_sets_the_start_point(st_page, page_id, prefix, start, click):
+    """A click anywhere on the contour (not on a path) starts the run there."""
+    st_page.open(page_id)
     page = st_page.page
-    path = _click_chart(page, "ex_contour", 0.5, -1.5, start=(-5.0, -2.0))  # away from the path
+    path = _click_chart(page, f"{prefix}contour", *click, start=start)
     x1, x2 = path["x"][0], path["y"][0]
-    assert x1 == pytest.approx(0.5, abs=0.2) and x2 == pytest.approx(-1.5, abs=0.2)
-    assert f"ex_x0={x1:g}" in page.url and f"ex_x1={x2:g}" in page.url  # and in the link
+    assert x1 == pytest.approx(click[0], abs=0.25) and x2 == pytest.approx(click[1], abs=0.25)
+    assert f"{prefix}x0={x1:g}" in page.url and f"{prefix}x1={x2:g}" in page.url  # in the link
     st_page.assert_clean()
 
 
