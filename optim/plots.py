@@ -199,8 +199,13 @@ def _runaway(full: Trace, shown: Trace, objective: Objective, color: str, x: flo
                   hovertemplate=text + "<extra></extra>",
                   marker=dict(size=16, color=color, symbol=symbol,
                               line=dict(width=1, color="white")))
+    # the text grows toward the middle of the plot: centred on its arrow's tail, a note by the
+    # left edge (a run from (-5, -2) that left to the upper right) lost its first words
+    box = view_box(objective, start=full.xs[0])
+    where = (x - box[0, 0]) / max(float(box[0, 1] - box[0, 0]), 1e-300)
+    anchor = "left" if where < 1 / 3 else "right" if where > 2 / 3 else "center"
     note = dict(x=x, y=y, ax=float(ax) or 1.0, ay=float(ay) or -40.0, text=text, showarrow=True,
-                arrowhead=2, arrowcolor=color, font=dict(size=12, color=color),
+                arrowhead=2, arrowcolor=color, font=dict(size=12, color=color), xanchor=anchor,
                 bgcolor="rgba(255,255,255,0.8)")
     return marker, note
 

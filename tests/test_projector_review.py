@@ -190,3 +190,16 @@ def test_compare_lane_names_use_chinese_punctuation():
     names = [d["name"] for c in at.get("plotly_chart") if c.proto.id.endswith("cmp_loss")
              for d in json.loads(c.proto.spec)["data"]]
     assert names and all("：" in n and "（η=" in n and n.endswith("）") for n in names), names
+
+
+def test_a_runaway_note_grows_toward_the_middle_of_the_plot():
+    # from (-5, -2) at eta 0.7 the path leaves to the upper right at once: its note, centred on
+    # the arrow's tail by the left edge, lost its first words ("away: off the plot ...")
+    from optim.plots import contour_figure
+
+    obj = get_function("quadratic")
+    # from (5, 2) the path is cut at (-2, -3.6), mid-plot: its note stays centred
+    for x0, anchor in (([-5.0, -2.0], "left"), ([5.0, 2.0], "center")):
+        tr = run(obj, get_method("gd"), get_schedule("constant", 0.7, 20), x0, 20)
+        notes = contour_figure(obj, [("gd", tr)]).to_dict()["layout"]["annotations"]
+        assert [n["xanchor"] for n in notes if "ran away" in n["text"]] == [anchor]
