@@ -119,16 +119,13 @@ def first_conv_filters(model: nn.Module) -> np.ndarray | None:
 
 def inputs(images: torch.Tensor, size: int | None = None) -> torch.Tensor:
     """uint8 images ``(N, C, H, W)``, ``(C, H, W)`` or ``(H, W)`` (or numpy) -> the float batch
-    the model was trained on: scaled to [0, 1] and resized to ``size`` as nets.train does."""
-    from .data import resize_batch, to_float
+    the model was trained on, by the training loop's own preparation (nets.train._prepare)."""
+    from .train import _prepare
 
     x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
     while x.dim() < 4:
         x = x.unsqueeze(0)
-    x = to_float(x.cpu())
-    if size is not None and x.shape[-1] != size:
-        x = resize_batch(x, size)
-    return x
+    return _prepare(x.cpu(), size, channels_last=False)
 
 
 def _on_cpu(model: nn.Module, need_copy: bool) -> nn.Module:

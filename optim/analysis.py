@@ -33,6 +33,7 @@ from typing import Mapping
 import numpy as np
 
 from .functions import Objective
+from .methods import METHODS
 from .trace import Trace
 
 # The registered objectives that are quadratics (constant Hessian), by id.
@@ -154,22 +155,32 @@ def nesterov_factors(eigenvalues, eta, gamma: float) -> np.ndarray:
     return _spectral_radius_2x2((1.0 + gamma) * (1.0 - h), gamma * (1.0 - h))
 
 
+def _hyper(method: str, hyper: Mapping[str, float] | None) -> dict[str, float]:
+    """The method's parameters: its registered defaults (METHODS), overridden by ``hyper``."""
+    spec = METHODS.get(method)
+    return {**({n: p.default for n, p in spec.params.items()} if spec else {}), **(hyper or {})}
+
+
+def _noise_free_sgd(method: str, hyper: Mapping[str, float]) -> bool:
+    return method == "sgd" and hyper["noise"] == 0.0
+
+
 def factors(analysis: Analysis, method: str, eta, hyper: Mapping[str, float] | None = None
             ) -> np.ndarray | None:
     """The per-step factor of the error along each eigendirection (|1 − ηλ_i| for gradient
     descent, a spectral radius for momentum), shape (dim,), or (n, dim) for an array of n step
     sizes; None for a method the linear theory does not cover (adaptive steps, noise)."""
-    hyper = dict(hyper or {})
+    hyper = _hyper(method, hyper)
     eta = np.asarray(eta, dtype=float)
     lam = analysis.eigenvalues
     if eta.ndim:
         eta = eta[:, None]
-    if method == "gd" or (method == "sgd" and hyper.get("noise", 1.0) == 0.0):
+    if method == "gd" or _noise_free_sgd(method, hyper):
         return gd_factors(lam, eta)
     if method == "momentum":
-        return momentum_factors(lam, eta, float(hyper.get("gamma", 0.5)))
+        return momentum_factors(lam, eta, float(hyper["gamma"]))
     if method == "nesterov":
-        return nesterov_factors(lam, eta, float(hyper.get("gamma", 0.5)))
+        return nesterov_factors(lam, eta, float(hyper["gamma"]))
     if method == "newton":
         return np.abs(1.0 - eta) + 0.0 * lam
     return None
@@ -178,9 +189,9 @@ def factors(analysis: Analysis, method: str, eta, hyper: Mapping[str, float] | N
 def critical_eta(analysis: Analysis, method: str, hyper: Mapping[str, float] | None = None
                  ) -> float | None:
     """The constant η above which ``method`` diverges on this quadratic (None: not covered)."""
-    hyper = dict(hyper or {})
-    gamma = float(hyper.get("gamma", 0.5))
-    if method == "gd" or (method == "sgd" and hyper.get("noise", 1.0) == 0.0):
+    hyper = _hyper(method, hyper)
+    gamma = float(hyper.get("gamma", 0.0))  # only the momentum methods have one
+    if method == "gd" or _noise_free_sgd(method, hyper):
         return analysis.eta_critical
     if method == "momentum":
         return 2.0 * (1.0 + gamma) / analysis.lam_max

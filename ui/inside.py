@@ -165,18 +165,26 @@ def _normalised(a: np.ndarray) -> np.ndarray:
     return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
 
 
+def mosaic(stack: np.ndarray, columns: int, gap: int, fill: float) -> tuple[np.ndarray, np.ndarray]:
+    """(C, H, W) -> one (rows·(H+gap)−gap, columns·(W+gap)−gap) array, the C arrays in a grid of
+    ``columns``, the gaps ``fill``; and beside it which array (1 … C; 0 in a gap) each cell is."""
+    c, h, w = stack.shape
+    rows = -(-c // columns)
+    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), fill, dtype=float)
+    which = np.zeros(out.shape, dtype=int)
+    for i in range(c):
+        r, col = divmod(i, columns)
+        cell = np.s_[r * (h + gap):r * (h + gap) + h, col * (w + gap):col * (w + gap) + w]
+        out[cell], which[cell] = stack[i], i + 1
+    return out, which
+
+
 def tiles(maps: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
     """(C, H, W) -> one uint8 grey image, the maps in a grid of ``columns``, scaled together (so
     the channels of a stage compare), each map scaled up to about :data:`TILE` pixels."""
-    c, h, w = maps.shape
+    _, h, w = maps.shape
     k = max(1, TILE // max(h, w))
-    scaled = np.kron(_normalised(maps), np.ones((1, k, k)))
-    rows = -(-c // columns)
-    hh, ww = h * k, w * k
-    out = np.ones((rows * (hh + gap) - gap, columns * (ww + gap) - gap))
-    for i in range(c):
-        r, col = divmod(i, columns)
-        out[r * (hh + gap):r * (hh + gap) + hh, col * (ww + gap):col * (ww + gap) + ww] = scaled[i]
+    out, _ = mosaic(np.kron(_normalised(maps), np.ones((1, k, k))), columns, gap, fill=1.0)
     return (out * 255).round().astype(np.uint8)
 
 
@@ -184,15 +192,7 @@ def filters_figure(filters: np.ndarray):
     """The first conv's filters (first input channel) as one diverging heatmap: red positive,
     blue negative, white 0, the grid gaps blank."""
     f = filters[:, 0]
-    n, kh, kw = f.shape
-    columns = min(n, 16)
-    rows = -(-n // columns)
-    z = np.full((rows * (kh + 1) - 1, columns * (kw + 1) - 1), np.nan)
-    which = np.full(z.shape, -1)
-    for i in range(n):
-        r, c = divmod(i, columns)
-        z[r * (kh + 1):r * (kh + 1) + kh, c * (kw + 1):c * (kw + 1) + kw] = f[i]
-        which[r * (kh + 1):r * (kh + 1) + kh, c * (kw + 1):c * (kw + 1) + kw] = i + 1
+    z, which = mosaic(f, min(len(f), 16), gap=1, fill=np.nan)
     top = float(np.nanmax(np.abs(z))) or 1.0
     # the grid's own aspect at about the page's width (square cells), plus the margins
     height = int(min(600, max(120, 820 * z.shape[0] / z.shape[1] + 30)))

@@ -65,8 +65,8 @@ def method_text(analysis: Analysis, name: str, method: str, eta: float,
     dirs = directions(analysis)
     sep = "" if lang() == "zh" else " "  # between sentences: none after a Chinese full stop
     parts = list_sep().join(t("{f} along {d}", f=_g(f), d=d) for f, d in zip(fs, dirs))
-    gamma = float(hyper.get("gamma", 0.5))
     if method in ("momentum", "nesterov"):
+        gamma = float(hyper.get("gamma", METHODS[method].params["gamma"].default))
         out = t("{name} at η = {eta}, γ = {gamma}: the error and the velocity along each "
                 "eigendirection follow a 2×2 linear map, whose spectral radius is the factor per "
                 "step: {parts}.", name=name, eta=_g(eta), gamma=_g(gamma), parts=parts)
