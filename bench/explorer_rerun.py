@@ -1,6 +1,7 @@
 """Server-side time of one explorer rerun (Streamlit AppTest), 1000 steps on a 2D function.
 
-    python bench/explorer_rerun.py [--runs 30] [--steps 1000] [--function quadratic] [--json]
+    python bench/explorer_rerun.py [--runs 30] [--steps 1000] [--function quadratic]
+                                   [--view Contour|"3D surface"|"Slide η"] [--json]
 
 Each rerun changes the learning rate so the trace is recomputed (no cache hit). Two clocks:
 ``script``: the server's own work, the page script's execution as Streamlit's ScriptRunner runs
@@ -25,6 +26,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--function", default="quadratic")
+    ap.add_argument("--view", default="Contour",
+                    help="the open tab (Slide η: 39 runs per rerun, one per η of the grid)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     logging.disable(logging.WARNING)
@@ -44,6 +47,8 @@ def main() -> int:
     sr.ScriptRunner._run_script = timed
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if args.view != "Contour":
+        at.query_params["ex_view"] = args.view
     at.switch_page("app_pages/explorer.py")
     at.run()
     at.selectbox(key="ex_function").set_value(args.function)
@@ -66,10 +71,10 @@ def main() -> int:
         return {"median_ms": round(statistics.median(ms), 1),
                 "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 1), "min_ms": round(ms[0], 1)}
 
-    out = {"function": args.function, "steps": args.steps, "runs": args.runs,
+    out = {"function": args.function, "steps": args.steps, "view": args.view, "runs": args.runs,
            "script": stats(script_ms), "apptest": stats(times), "load": os.getloadavg()[0]}
     print(json.dumps(out) if args.json else
-          f"explorer rerun, {args.steps} steps on {args.function}, {args.runs} reruns: "
+          f"explorer rerun, {args.view}, {args.steps} steps on {args.function}, {args.runs} reruns: "
           f"server script median {out['script']['median_ms']} ms (p95 {out['script']['p95_ms']}); "
           f"whole AppTest.run median {out['apptest']['median_ms']} ms "
           f"(p95 {out['apptest']['p95_ms']}); load average {out['load']:.2f}")

@@ -369,3 +369,35 @@ def test_the_books_c_is_one_click_away_and_survives_the_link():
     assert again.slider(key="ex_f_c").value == 0.15 * np.pi and not again.toast
     again.button(key="ex_f_c_book0").click().run()  # and back to the default, π
     assert again.slider(key="ex_f_c").value == np.pi and "ex_f_c" not in again.query_params
+
+
+def test_the_slide_eta_tab_carries_every_eta_and_follows_the_sidebar():
+    at = open_page("explorer")
+    assert not any(c.proto.id.endswith("ex_sweep") for c in at.get("plotly_chart"))  # lazy
+    at = open_page("explorer", ex_view="Slide η", ex_eta="0.2")
+    spec = chart_by_key(at, "ex_sweep")
+    from ui.controls import ETAS
+    assert [f["name"] for f in spec["frames"]] == [f"{e:g}" for e in ETAS]
+    assert spec["layout"]["sliders"][0]["active"] == ETAS.index(0.2)
+    assert spec["layout"]["shapes"][0]["x0"] == pytest.approx(0.5)  # gd's critical η here
+    path = decode(spec["frames"][ETAS.index(0.1)]["data"][0]["x"])
+    assert path[-1] == pytest.approx(-0.057646, abs=1e-6)  # the book's run, in its frame
+    at.select_slider(key="ex_eta").set_value(0.05).run()  # the same runs, opened elsewhere
+    moved = chart_by_key(at, "ex_sweep")
+    assert moved["frames"] == spec["frames"]
+    assert moved["layout"]["sliders"][0]["active"] == ETAS.index(0.05)
+    at.number_input(key="ex_x0").set_value(-4.0).run()  # a new start: new runs
+    assert decode(chart_by_key(at, "ex_sweep")["frames"][0]["data"][0]["x"])[0] == -4.0
+    at.slider(key="ex_steps").set_value(40).run()
+    longer = chart_by_key(at, "ex_sweep")
+    assert len(decode(longer["frames"][ETAS.index(0.1)]["data"][0]["x"])) == 41
+    # a schedule that decays has no critical line (it holds for a constant η only)
+    at.selectbox(key="ex_schedule").set_value("exponential").run()
+    assert not chart_by_key(at, "ex_sweep")["layout"].get("shapes")
+
+
+def test_the_slide_eta_tab_on_a_one_dimensional_function():
+    at = open_page("explorer", ex_function="xcos", ex_view1="Slide η")
+    spec = chart_by_key(at, "ex_sweep")
+    assert spec["layout"]["xaxis"]["title"]["text"] == "x"
+    assert not any(c.proto.id.endswith("ex_curve") for c in at.get("plotly_chart"))

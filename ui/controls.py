@@ -276,7 +276,7 @@ def tabs_in_link(key: str, labels: list[str]):
     if value is None:
         value = st.query_params.get(key)
     for label, now in zip(labels, shown):
-        if value in (now, label, ZH.get(label)):
+        if value is not None and value in (now, label, ZH.get(label)):
             ss[key] = now
             break
     tabs = st.tabs(shown, key=key, on_change="rerun")

@@ -118,6 +118,19 @@ def plot_labels() -> dict[str, str]:
     }
 
 
+def sweep_labels() -> dict[str, str]:
+    """The texts of optim.sweep's figure in the interface language (:data:`optim.sweep.LABELS`)."""
+    return {
+        **plot_labels(),
+        "η": t("η = "),
+        "final": t("η: where each run ends after {n} steps"),
+        "end gap": t("f(x_n) − f(x*)"),
+        "end f": t("f(x_n)"),
+        "diverged at": t("diverged at step {k}"),
+        "critical": t("critical η"),
+    }
+
+
 def N_(text: str) -> str:
     """Mark a string for translation where it is defined (data tables); ``t()`` it when shown."""
     return text

@@ -729,6 +729,17 @@ ZH: dict[str, str] = {
     "factor per drop γ": "每次下降的乘数 γ",
     "Value out of range: f is not a finite number at the start point x = {x}. Choose a start point closer to the function's domain.":
         "数值超出范围:f 在起点 x = {x} 处不是有限数。请选择离函数定义域更近的起点。",
+    "Slide η": "拖动 η",
+    "Drag the slider under the chart: every learning rate of the sidebar's grid is already "
+    "computed, so the path follows as you drag. The sidebar, the other charts and the link stay "
+    "at η = {eta}.":
+        "拖动图下方的滑块：侧边栏网格上的每个学习率都已算好，路径随拖动即时变化。侧边栏、其他图表和链接"
+        "仍保持 η = {eta}。",
+    "η = ": "η = ",
+    "η: where each run ends after {n} steps": "η：各次运行 {n} 步后停在哪里",
+    "f(x_n) − f(x*)": "f(x_n) − f(x*)",
+    "f(x_n)": "f(x_n)",
+    "critical η": "临界 η",
 }
 
 # Notes that nets/ writes into a run's history, in English (nets never imports the interface):

@@ -253,3 +253,34 @@ def test_switching_language_keeps_the_compare_tab(st_page):
     assert page.locator(".st-key-cmp_playback .js-plotly-plot").count() == 1
     assert f"cmp_view={ZH['Playback']}" in unquote(page.url), unquote(page.url)
     st_page.assert_clean()
+
+
+def test_dragging_the_slide_eta_slider_redraws_in_the_browser(st_page):
+    """The Slide η tab: dragging plotly's own slider swaps the path while the mouse moves, with no
+    rerun of the page (every η is in the figure already)."""
+    from ui.controls import ETAS
+
+    st_page.open("explorer?ex_view=Slide+%CE%B7")
+    page = st_page.page
+    sb.wait_chart(page, "ex_sweep")
+    before = sb.path_trace(sb.plot(page, "ex_sweep"))
+    runs = sb.runs(page)
+    grip = page.locator(".slider-grip-rect").first
+    grip.scroll_into_view_if_needed()
+    box = grip.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    seen = set()
+    for dx in range(40, 281, 40):  # mid-drag: the path has changed before the mouse is let go
+        page.mouse.move(x + dx, y, steps=4)
+        page.wait_for_timeout(60)
+        seen.add(tuple(sb.path_trace(sb.plot(page, "ex_sweep"))["x"]))
+    page.mouse.up()
+    after = sb.path_trace(sb.plot(page, "ex_sweep"))
+    assert len(seen) >= 3 and after["x"] != before["x"]
+    active = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                           ".find(g => (g.layout.sliders || []).length).layout.sliders[0].active")
+    assert active > ETAS.index(0.1)  # dragged to the right: a larger η
+    assert sb.runs(page) == runs  # no round trip to the server
+    st_page.assert_clean()

@@ -1,0 +1,117 @@
+"""optim.sweep: one run per η of a grid, and the figure whose own slider swaps between them in the
+browser (each frame must carry exactly that η's run)."""
+
+import base64
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from optim import get_method, get_schedule, run
+from optim.analysis import analyse, critical_eta
+from optim.functions import FUNCTIONS
+from optim.sweep import sweep, sweep_figure
+from ui.controls import ETAS
+
+
+def typed(v) -> np.ndarray:
+    if isinstance(v, dict):
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).astype(float)
+    return np.asarray(v, dtype=float)
+
+
+def gd_sweep(fid: str, steps: int, method: str = "gd", etas=ETAS):
+    obj = FUNCTIONS[fid].make()
+    m = get_method(method)
+    return obj, sweep(obj, m, lambda e: get_schedule("constant", e, steps), obj.x0, steps, etas)
+
+
+def test_each_run_is_the_runner_at_that_eta():
+    obj, runs = gd_sweep("quadratic", 20, etas=[0.05, 0.1, 0.3])
+    for eta, tr in zip([0.05, 0.1, 0.3], runs):
+        alone = run(obj, get_method("gd"), get_schedule("constant", eta, 20), obj.x0, 20)
+        np.testing.assert_array_equal(tr.xs, alone.xs)
+    assert len({tr.xs[-1, 0] for tr in runs}) == 3
+
+
+def test_every_frame_carries_its_own_etas_run():
+    obj, runs = gd_sweep("quadratic", 20)
+    fig = sweep_figure(obj, ETAS, runs, eta=0.1)
+    spec = fig.to_dict()
+    assert [f["name"] for f in spec["frames"]] == [f"{e:g}" for e in ETAS]
+    steps = spec["layout"]["sliders"][0]["steps"]
+    assert [s["args"][0] for s in steps] == [[f["name"]] for f in spec["frames"]]
+    for eta, tr, frame in zip(ETAS, runs, spec["frames"]):
+        path, curve, end = frame["data"]
+        moved = [spec["data"][i] for i in frame["traces"]]
+        assert moved[0]["mode"] == "lines+markers" and moved[2]["mode"] == "markers+text"
+        n = len(typed(path["x"]))  # a path that runs away is cut at the edge of the view
+        if tr.fs[-1] < tr.fs[0]:  # one that settles is drawn whole
+            assert n == len(tr.xs)
+        np.testing.assert_allclose(typed(path["x"]), tr.xs[:n, 0], rtol=1e-6)
+        np.testing.assert_allclose(typed(path["y"]), tr.xs[:n, 1], rtol=1e-6)
+        np.testing.assert_allclose(typed(curve["y"]), np.maximum(tr.fs, 1e-16), rtol=1e-5)
+        assert end["x"] == [eta]
+    # it opens at the sidebar's η: the slider and the drawn path are those of 0.1
+    i = ETAS.index(0.1)
+    assert spec["layout"]["sliders"][0]["active"] == i
+    shown = next(d for d in spec["data"] if d.get("mode") == "lines+markers"
+                 and d.get("xaxis") is None)
+    np.testing.assert_allclose(typed(shown["x"]), runs[i].xs[:, 0], rtol=1e-6)
+    go.Figure(spec)  # plotly validates every property, frames included
+
+
+def test_the_end_panel_shows_the_valley_and_the_cliff():
+    """On the book's quadratic after 20 steps: the smallest final gap is at the grid η nearest
+    η* = 1/3, and every η past the critical 0.5 ends no nearer than it started."""
+    obj, runs = gd_sweep("quadratic", 20)
+    a = analyse(obj)
+    fig = sweep_figure(obj, ETAS, runs, eta=0.1, critical=critical_eta(a, "gd"))
+    spec = fig.to_dict()
+    ends = next(d for d in spec["data"] if d.get("xaxis") == "x3" and d["mode"] == "lines+markers")
+    y = typed(ends["y"])
+    best = ETAS[int(np.argmin(y))]
+    assert best == min(ETAS, key=lambda e: abs(np.log(e / a.eta_optimal)))
+    start = obj.f(np.asarray(obj.x0, dtype=float))
+    assert all(yi >= start for e, yi in zip(ETAS, y) if e > 0.5)
+    # the runs that blew up are marked and say where
+    broke = [i for i, tr in enumerate(runs) if tr.status != "ok"]
+    assert broke and all(ends["marker"]["symbol"][i] == "x" for i in broke)
+    assert ends["customdata"][broke[0]] == f"diverged at step {runs[broke[0]].stopped_at}"
+    line = spec["layout"]["shapes"][0]
+    assert line["x0"] == pytest.approx(0.5) and line["xref"] == "x3"
+
+
+def test_a_runaway_path_stops_one_point_past_the_view():
+    obj, runs = gd_sweep("quadratic", 20, etas=[1.2])
+    spec = sweep_figure(obj, [1.2], runs, eta=1.2).to_dict()
+    x = typed(spec["frames"][0]["data"][0]["x"])
+    assert runs[0].status == "diverged" and len(x) < len(runs[0].xs)
+    assert np.abs(x[:-1]).max() <= 10 and np.abs(x[-1]) > np.abs(x[:-1]).max()
+    # the level lines were not stretched to the run that left
+    assert spec["layout"]["xaxis"]["range"][1] - spec["layout"]["xaxis"]["range"][0] < 20
+
+
+def test_without_a_known_minimum_it_plots_f_itself_and_keeps_markers_in_range():
+    obj, runs = gd_sweep("saddle", 20)
+    spec = sweep_figure(obj, ETAS, runs, eta=0.1).to_dict()
+    assert spec["layout"]["yaxis2"]["type"] == "linear"
+    lo, hi = spec["layout"]["yaxis3"]["range"]
+    ends = next(d for d in spec["data"] if d.get("xaxis") == "x3" and d["mode"] == "lines+markers")
+    y = typed(ends["y"])
+    assert np.all((y >= lo - 1e-9) & (y <= hi + 1e-9))
+
+
+def test_one_dimensional_path_is_drawn_on_the_curve():
+    obj, runs = gd_sweep("xcos", 10, etas=[0.05, 1.0])
+    spec = sweep_figure(obj, [0.05, 1.0], runs, eta=1.0).to_dict()
+    assert spec["layout"]["sliders"][0]["active"] == 1
+    for tr, frame in zip(runs, spec["frames"]):
+        np.testing.assert_allclose(typed(frame["data"][0]["y"]), tr.fs[: len(typed(frame["data"][0]["x"]))],
+                                   rtol=1e-5)
+
+
+def test_mismatched_lengths_are_refused():
+    obj, runs = gd_sweep("quadratic", 5, etas=[0.1])
+    with pytest.raises(ValueError):
+        sweep_figure(obj, [0.1, 0.2], runs, eta=0.1)
