@@ -174,7 +174,10 @@ reach = t("steps to {tol}", tol=f"{tol:g}")
 # of it) without scrolling; the status only where a run did not run all its steps.
 table = {
     t("optimizer"): [r["method"] for r in rows],
-    reach: pd.array([r["steps_to_tol"] for r in rows], dtype="Int64"),
+    # "not reached" in words (Streamlit writes a missing number as "None", in English, in a
+    # Chinese page too)
+    reach: [str(r["steps_to_tol"]) if r["steps_to_tol"] is not None else t("not reached")
+            for r in rows],
     t("final f(x)"): [r["final_f"] for r in rows],
     t("final x"): [", ".join(f"{v:.3g}" for v in r["final_x"]) for r in rows],
 }
@@ -184,8 +187,7 @@ if any(r["status"] != "ok" for r in rows):
 st.markdown(f"**{t('Where each optimizer ended')}**")
 st.dataframe(pd.DataFrame(table), hide_index=True, key="cmp_table",
              column_config={t("final f(x)"): st.column_config.NumberColumn(format="%.3g"),
-                            reach: st.column_config.NumberColumn(help=reach_help)})
-st.caption(t("None in the steps column: that optimizer never got within the tolerance."))
+                            reach: st.column_config.TextColumn(help=reach_help)})
 
 # why each lane converges, zig-zags or runs away: eigenvalues and rates (quadratics only)
 explain_lanes(objective, analyse(objective), lanes, names, traces, f"{P}why")

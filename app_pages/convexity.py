@@ -7,7 +7,7 @@ from optim import get_function, get_method, get_schedule, run
 from optim.compare import end_points
 from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS
-from optim.plots import CURVE, PALETTE, curve_figure, figure, make_layout
+from optim.plots import CURVE, PALETTE, curve_figure, figure, make_layout, second_derivative_figure
 from ui.controls import BOOK_VALUES, CUSTOM, inert, param_widgets
 from ui.i18n import lang, list_sep, plot_labels, t, t_error
 
@@ -51,16 +51,7 @@ defined = np.isfinite(f) & np.isfinite(f2)
 convex = defined & (f2 >= 0)
 
 st.subheader(t("Second derivative"))
-shade = []
-edges = np.flatnonzero(np.diff(convex.astype(int)))
-bounds = np.concatenate([[0], edges + 1, [len(x)]])
-for s, e in zip(bounds[:-1], bounds[1:]):
-    if convex[s]:
-        shade.append(dict(type="rect", xref="x", yref="paper", x0=x[s], x1=x[e - 1], y0=0, y1=1,
-                          fillcolor="rgba(44,160,44,0.12)", line=dict(width=0), layer="below"))
-fig = figure([dict(type="scatter", x=x, y=f, name="f(x)", line=dict(color=CURVE)),
-              dict(type="scatter", x=x, y=f2, name="f″(x)", line=dict(color=PALETTE[2], dash="dash"))],
-             make_layout(xaxis_title="x", yaxis_title="", shapes=shade))
+fig = second_derivative_figure(x, f, f2, convex)
 st.plotly_chart(fig, key="cv_second")
 share = float(convex.mean())
 if not defined.all():

@@ -104,8 +104,8 @@ def _slide_eta() -> None:
                      lambda e: get_schedule(sid, e, steps, **sparams), x0, steps, ETAS)
         st.session_state["_ex_sweep"] = (settings, runs)
     critical = critical_eta(analysis, mid, mparams) if analysis and sid == "constant" else None
-    st.plotly_chart(sweep_figure(objective, ETAS, runs, eta, labels=sweep_labels(),
-                                 critical=critical), key="ex_sweep")
+    st.plotly_chart(sweep_figure(objective, ETAS, runs, eta, labels=sweep_labels(sid == "constant"),
+                                 critical=critical, x0=x0), key="ex_sweep")
 
 
 # the open tab is in the link and survives a switch of the interface language; only the open one

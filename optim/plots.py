@@ -472,6 +472,8 @@ def loss_figure(traces, objective: Objective | None = None,
     label = labels["f(x_t) − f(x*)"] if fmin is not None else labels["f(x_t)"]
     layout = make_layout(xaxis_title=labels["step t"], yaxis_title=label, height=300)
     layout["yaxis"]["type"] = "log" if log else "linear"
+    if log:  # 10⁻⁶, not plotly's "1µ": students read powers of ten
+        layout["yaxis"].update(exponentformat="power", showexponent="all")
     return figure(data, layout)
 
 
@@ -488,6 +490,30 @@ def lr_figure(traces, labels: Mapping[str, str] | None = None) -> go.Figure:
         layout["yaxis"]["range"] = [0.0, 1.1 * top]
     else:
         layout["yaxis"]["rangemode"] = "tozero"
+    return figure(data, layout)
+
+
+def second_derivative_figure(x: np.ndarray, f: np.ndarray, f2: np.ndarray,
+                             convex: np.ndarray) -> go.Figure:
+    """f and f″ over x, each on its own y axis (f on the left, f″ on the right, its zero line
+    drawn), the stretches where f″ ≥ 0 (``convex``) shaded. On one shared axis f″ of x·cos(πx)
+    (−20 to 15) flattened f (−1 to 2) into a line."""
+    shade = []
+    edges = np.flatnonzero(np.diff(convex.astype(int)))
+    bounds = np.concatenate([[0], edges + 1, [len(x)]])
+    for s, e in zip(bounds[:-1], bounds[1:]):
+        if convex[s]:
+            shade.append(dict(type="rect", xref="x", yref="paper", x0=x[s], x1=x[e - 1], y0=0,
+                              y1=1, fillcolor="rgba(44,160,44,0.12)", line=dict(width=0),
+                              layer="below"))
+    data = [dict(type="scatter", x=x, y=f, name="f(x)", line=dict(color=CURVE)),
+            dict(type="scatter", x=x, y=f2, name="f″(x)", yaxis="y2",
+                 line=dict(color=PALETTE[2], dash="dash"))]
+    layout = make_layout(xaxis_title="x", yaxis_title="f(x)", shapes=shade)
+    layout["yaxis2"] = _readable(dict(title=dict(text="f″(x)"), overlaying="y", side="right",
+                                      showgrid=False, tickmode="auto", zeroline=True, zerolinewidth=1.5,
+                                      zerolinecolor=PALETTE[2]))
+    layout["margin"] = {**layout["margin"], "r": 60}
     return figure(data, layout)
 
 

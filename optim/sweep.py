@@ -17,7 +17,7 @@ from .animate import PlaybackFigure, _contour, _curve, _typed
 from .compare import view_box
 from .functions import Objective
 from .methods import Method
-from .plots import LABELS as PLOT_LABELS, PALETTE, _readable, _runs_away
+from .plots import LABELS as PLOT_LABELS, PALETTE, _readable
 from .schedules import Schedule
 from .trace import Trace, run
 
@@ -28,6 +28,8 @@ LABELS = {
     "end gap": "f(x_n) − f(x*)",
     "end f": "f(x_n)",
     "diverged at": "diverged at step {k}",
+    "left at": "left the view at step {k}",
+    "singular at": "singular at step {k}",
     "critical": "critical η",
 }
 FLOOR = 1e-16  # the gap's floor on a log axis (a run that lands exactly on the minimum)
@@ -40,22 +42,13 @@ def sweep(objective: Objective, method: Method, schedule_of: Callable[[float], S
     return [run(objective, method, schedule_of(float(eta)), x0, steps) for eta in etas]
 
 
-def _drawn(tr: Trace, objective: Objective) -> Trace | np.ndarray:
-    """The iterates to draw: a path that runs away up to one point past the edge of the view
-    (plotly cuts the line at the edge, so it points where the run went)."""
-    if not _runs_away(tr, objective):
-        return tr.xs
-    box = view_box(objective, start=tr.xs[0])
-    out = np.flatnonzero(~np.all((tr.xs >= box[:, 0]) & (tr.xs <= box[:, 1]), axis=1))
-    return tr.xs[: int(out[0]) + 1] if out.size else tr.xs
-
-
 def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[Trace],
                  eta: float, labels: Mapping[str, str] | None = None,
-                 critical: float | None = None, n: int = 60) -> PlaybackFigure:
+                 critical: float | None = None, n: int = 60, x0=None) -> PlaybackFigure:
     """The runs of :func:`sweep` as animation frames, one per η, and a plotly slider over them.
 
-    The figure opens at the η of the grid nearest ``eta``. ``critical`` (the largest stable
+    The figure opens at the η of the grid nearest ``eta``. ``x0``, the runs' start (by default
+    the first run's), stretches the view as on the other figures. ``critical`` (the largest stable
     constant η of a quadratic, :mod:`optim.analysis`) is drawn as a line on the η panel.
     ``labels`` translates :data:`LABELS`.
     """
@@ -66,49 +59,79 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
     i0 = int(np.argmin([abs(np.log(e) - np.log(eta)) for e in etas])) if eta > 0 else 0
     steps = max(len(tr.lrs) for tr in traces)
 
-    # the background of the first panel: level lines or curve over the view, stretched only for
-    # the runs that end inside it (a diverging η would squash everything else to a point)
-    calm = [("", tr, COLOR) for tr in traces if not _runs_away(tr, objective)]
+    # The first panel shows the function's view (stretched to the start point). A run that ever
+    # leaves it (a large η, even one a decaying schedule later pulls back) is drawn up to where it
+    # left, and the view is stretched only for the runs that stay (one far-off excursion would
+    # squash everything else to a point).
+    box = view_box(objective, start=np.asarray(x0 if x0 is not None else traces[0].xs[0]))
+    inside = [np.all((tr.xs >= box[:, 0]) & (tr.xs <= box[:, 1]), axis=1) for tr in traces]
+    left = [int(np.argmin(ok)) if not ok.all() else None for ok in inside]  # first step outside
+    stays = [k is None and tr.status != "diverged" for k, tr in zip(left, traces)]
+    calm = [("", tr, COLOR) for tr, ok in zip(traces, stays) if ok]
     if objective.dim == 1:
         background, layout = _curve(objective, calm)
     else:
         background, layout = _contour(objective, calm, n)
+    paths = [tr.xs if k is None else tr.xs[: k + 1] for tr, k in zip(traces, left)]
 
-    # gap to the minimum when it is known (log axis), else f itself
+    # the gap to the minimum when it is known (log axis), else f itself; below the minimum (a run
+    # gone beyond the domain the minimum is for) the gap is left out, not drawn as a perfect 0
     fmin = None
     if objective.minima:
         fmin = float(objective.f(np.asarray(objective.minima[0], dtype=float)))
-    paths = [_drawn(tr, objective) for tr in traces]
+    log = fmin is not None
 
     def along(tr: Trace) -> np.ndarray:
-        return np.maximum(tr.fs - fmin, FLOOR) if fmin is not None else tr.fs
+        if not log:
+            return tr.fs
+        gap = tr.fs - fmin
+        return np.where(gap > 0, np.maximum(gap, FLOOR), np.nan)
 
     gaps = [along(tr) for tr in traces]
-    ends = np.array([g[-1] for g in gaps])
-    broke = np.array([tr.status != "ok" for tr in traces])
-    log = fmin is not None
-    start = float(gaps[i0][0])
+    start = float(gaps[i0][0]) if np.isfinite(gaps[i0][0]) else 1.0
+    settled = [g for g, ok in zip(gaps, stays) if ok] or [np.array([start])]
     if log:
-        lo = max(min(float(g.min()) for g in gaps), FLOOR)
-        y_range = [np.log10(lo) - 0.5, np.log10(max(start, lo)) + 2]
+        vals = np.concatenate(settled)
+        vals = vals[np.isfinite(vals)]
+        lo, hi = (float(vals.min()), float(vals.max())) if vals.size else (FLOOR, 1.0)
+        y_range = [np.log10(lo) - 0.5, np.log10(max(hi, start)) + 1]
+    elif objective.dim == 1:  # the curve's range over the view
+        y_range = [float(v) for v in layout["yaxis"]["range"]]
     else:
-        y0, y1 = float(layout["yaxis"]["range"][0]), float(layout["yaxis"]["range"][1])
-        if objective.dim == 2:  # f's range over the paths that stay in view, and the starts
-            vals = np.concatenate([g for g, tr in zip(gaps, traces) if not _runs_away(tr, objective)]
-                                  or [np.array([start])])
-            y0, y1 = float(vals.min()), float(vals.max())
+        vals = np.concatenate(settled)
+        y0, y1 = float(vals.min()), float(vals.max())
         pad = 0.08 * ((y1 - y0) or 1.0)
         y_range = [y0 - pad, y1 + pad]
-    # a run that broke off sits at the top edge, one that ends beyond the range at its edge (its
-    # label says where it ended)
     bottom, top = (10 ** y_range[0], 10 ** y_range[1]) if log else y_range
-    shown_ends = np.clip(np.where(broke | ~np.isfinite(ends), top, ends), bottom, top)
+
+    # Where each η ends on the last panel: its final gap (or f) for a run that stays; a run that
+    # left the view or diverged sits on the edge it went towards (f higher than at the start: the
+    # top; lower, towards -inf or below f(x*): the bottom), as a triangle, its label saying what
+    # happened.
+    ends, kinds = [], []
+    for tr, g, ok in zip(traces, gaps, stays):
+        if ok and np.isfinite(g[-1]):
+            ends.append(float(np.clip(g[-1], bottom, top)))
+            kinds.append("circle")
+        else:
+            finite = tr.fs[np.isfinite(tr.fs)]
+            up = bool(finite.size) and float(finite[-1]) > float(tr.fs[0])
+            ends.append(top if up else bottom)
+            kinds.append("triangle-up" if up else "triangle-down")
+    ends = np.array(ends)
 
     def status(i: int) -> str:
         tr = traces[i]
-        if tr.status != "ok":
+        if tr.status == "diverged":
             return labels["diverged at"].format(k=tr.stopped_at or 0)
-        return f"{ends[i]:.3g}"
+        if tr.status == "singular":
+            return labels["singular at"].format(k=tr.stopped_at or 0)
+        if not stays[i]:
+            return labels["left at"].format(k=left[i])
+        return f"{gaps[i][-1]:.3g}"
+
+    def place(i: int) -> str:  # the label below a marker on the top edge, above any other
+        return "bottom center" if ends[i] >= top else "top center"
 
     def path(i: int) -> tuple[np.ndarray, np.ndarray]:
         xs = paths[i]
@@ -117,20 +140,22 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
         return xs[:, 0], xs[:, 1]
 
     look = dict(line=dict(color=COLOR, width=1.5), marker=dict(size=6, color=COLOR))
+    mode = "lines+markers" if steps <= 100 else "lines"  # a marker per step smudged 1000 steps
     x, y = path(i0)
     data = background + [
-        dict(type="scatter", x=x, y=y, mode="lines+markers", showlegend=False, hoverinfo="skip",
+        dict(type="scatter", x=x, y=y, mode=mode, showlegend=False, hoverinfo="skip",
              **look),
-        dict(type="scatter", x=np.arange(len(gaps[i0])), y=gaps[i0], mode="lines+markers",
+        dict(type="scatter", x=np.arange(len(gaps[i0])), y=gaps[i0], mode=mode,
              xaxis="x2", yaxis="y2", showlegend=False, hoverinfo="skip", **look),
-        # the whole sweep: where each η ends (✕ for a run that broke off), under the marker
-        dict(type="scatter", x=etas, y=shown_ends, mode="lines+markers", xaxis="x3", yaxis="y3",
+        # the whole sweep: where each η ends (a triangle on the edge for a run that left), under
+        # the marker
+        dict(type="scatter", x=etas, y=ends, mode="lines+markers", xaxis="x3", yaxis="y3",
              showlegend=False, line=dict(color="#7f7f7f", width=1),
-             marker=dict(size=7, color="#7f7f7f", symbol=["x" if b else "circle" for b in broke]),
+             marker=dict(size=8, color="#7f7f7f", symbol=kinds),
              customdata=[status(i) for i in range(len(etas))],
              hovertemplate="η %{x:g}<br>%{customdata}<extra></extra>"),
-        dict(type="scatter", x=[etas[i0]], y=[shown_ends[i0]], mode="markers+text",
-             text=[status(i0)], textposition="top center", xaxis="x3", yaxis="y3",
+        dict(type="scatter", x=[etas[i0]], y=[ends[i0]], mode="markers+text",
+             text=[status(i0)], textposition=place(i0), xaxis="x3", yaxis="y3",
              showlegend=False, hoverinfo="skip", cliponaxis=False,
              marker=dict(size=13, color=COLOR, symbol="circle",
                          line=dict(width=1.5, color="white"))),
@@ -144,30 +169,32 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
         frames.append(dict(name=f"{etas[i]:g}", traces=moving, data=[
             dict(type="scatter", x=_typed(x), y=_typed(y)),
             dict(type="scatter", x=_typed(np.arange(len(gaps[i]))), y=_typed(gaps[i])),
-            dict(type="scatter", x=[etas[i]], y=[float(shown_ends[i])], text=[status(i)]),
+            dict(type="scatter", x=[etas[i]], y=[float(ends[i])], text=[status(i)],
+                 textposition=place(i)),
         ]))
 
     # layout: the path on the left, the two small panels stacked on the right
-    layout["xaxis"]["domain"] = [0.0, 0.52]
+    layout["xaxis"]["domain"] = [0.0, 0.5]
     gap_title = labels["f(x_t) − f(x*)"] if log else labels["f(x_t)"]
     end_title = labels["end gap"] if log else labels["end f"]
-    layout["xaxis2"] = _readable(dict(domain=[0.62, 1.0], anchor="y2", range=[0, steps],
+    layout["xaxis2"] = _readable(dict(domain=[0.64, 1.0], anchor="y2", range=[0, steps],
                                       title=dict(text=labels["step t"])))
+    power = dict(exponentformat="power", showexponent="all")  # 10⁻¹², not "1p"
     layout["yaxis2"] = _readable(dict(domain=[0.64, 1.0], anchor="x2", type="log" if log else "linear",
-                                      range=y_range, title=dict(text=gap_title)))
+                                      range=y_range, title=dict(text=gap_title), **power))
     lo_eta, hi_eta = np.log10(min(etas)), np.log10(max(etas))
-    layout["xaxis3"] = _readable(dict(domain=[0.62, 1.0], anchor="y3", type="log",
+    layout["xaxis3"] = _readable(dict(domain=[0.64, 1.0], anchor="y3", type="log", **power,
                                       range=[lo_eta - 0.1, hi_eta + 0.1],
                                       title=dict(text=labels["final"].format(n=steps))))
     layout["yaxis3"] = _readable(dict(domain=[0.0, 0.34], anchor="x3", type="log" if log else "linear",
-                                      range=y_range, title=dict(text=end_title)))
+                                      range=y_range, title=dict(text=end_title), **power))
     layout["annotations"] = []
     if critical is not None and np.isfinite(critical) and critical > 0:
         layout["shapes"] = [dict(type="line", xref="x3", yref="y3 domain", x0=critical,
                                  x1=critical, y0=0, y1=1, line=dict(color="#D55E00", dash="dash",
                                                                     width=1.5))]
         layout["annotations"].append(dict(
-            xref="x3", yref="y3 domain", x=float(np.log10(critical)), y=0, text=labels["critical"],
+            xref="x3", yref="y3 domain", x=float(np.log10(critical)), y=1, text=labels["critical"],
             showarrow=False, xanchor="left", yanchor="bottom", font=dict(color="#D55E00")))
     still = dict(frame=dict(duration=0, redraw=False), mode="immediate",
                  transition=dict(duration=0))

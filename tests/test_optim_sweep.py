@@ -76,8 +76,10 @@ def test_the_end_panel_shows_the_valley_and_the_cliff():
     assert all(yi >= start for e, yi in zip(ETAS, y) if e > 0.5)
     # the runs that blew up are marked and say where
     broke = [i for i, tr in enumerate(runs) if tr.status != "ok"]
-    assert broke and all(ends["marker"]["symbol"][i] == "x" for i in broke)
+    assert broke and all(ends["marker"]["symbol"][i] == "triangle-up" for i in broke)
     assert ends["customdata"][broke[0]] == f"diverged at step {runs[broke[0]].stopped_at}"
+    top = 10 ** spec["layout"]["yaxis3"]["range"][1]
+    assert all(y[i] == pytest.approx(top) for i in broke)  # f grew: on the top edge
     line = spec["layout"]["shapes"][0]
     assert line["x0"] == pytest.approx(0.5) and line["xref"] == "x3"
 
@@ -115,3 +117,54 @@ def test_mismatched_lengths_are_refused():
     obj, runs = gd_sweep("quadratic", 5, etas=[0.1])
     with pytest.raises(ValueError):
         sweep_figure(obj, [0.1, 0.2], runs, eta=0.1)
+
+
+def ends_of(spec: dict) -> dict:
+    return next(d for d in spec["data"] if d.get("xaxis") == "x3" and d["mode"] == "lines+markers")
+
+
+def test_a_run_that_leaves_the_domain_is_not_drawn_as_reaching_the_minimum():
+    """x·cos(πx) is below its minimum on [-1, 2] further out: runs that go there (η = 0.6, 0.9)
+    must not sit on the floor as if they had reached f(x*) exactly (review 17)."""
+    etas = [0.05, 0.6, 0.9]
+    obj, runs = gd_sweep("xcos", 20, etas=etas)
+    spec = sweep_figure(obj, etas, runs, eta=0.05).to_dict()
+    ends = ends_of(spec)
+    assert ends["marker"]["symbol"] == ["circle", "triangle-down", "triangle-down"]
+    assert ends["customdata"][0] == f"{runs[0].fs[-1] - obj.f(np.asarray(obj.minima[0])):.3g}"
+    for label in ends["customdata"][1:]:
+        assert label.startswith("left the view at step") or label.startswith("diverged at step")
+    gap = typed(spec["frames"][1]["data"][1]["y"])
+    assert np.isnan(gap[-1])  # below f(x*): left out of the gap curve, not drawn as 1e-16
+
+
+def test_a_run_pulled_back_by_a_decaying_schedule_does_not_stretch_the_view():
+    """A large η blows up, then the exponential decay brings it back inside: the view stays at
+    the function's domain instead of ±3e5 (review 17)."""
+    obj = FUNCTIONS["quadratic"].make()
+    runs = sweep(obj, get_method("gd"), lambda e: get_schedule("exponential", e, 1000), obj.x0,
+                 1000, ETAS)
+    assert max(np.abs(tr.xs).max() for tr in runs if tr.status == "ok") > 1e3
+    spec = sweep_figure(obj, ETAS, runs, eta=0.1).to_dict()
+    lo, hi = spec["layout"]["xaxis"]["range"]
+    assert hi - lo < 20
+
+
+def test_a_run_that_falls_to_minus_infinity_sits_on_the_bottom_edge():
+    obj, runs = gd_sweep("cube", 20, etas=[0.01, 1.2])
+    spec = sweep_figure(obj, [0.01, 1.2], runs, eta=1.2).to_dict()
+    ends = ends_of(spec)
+    assert runs[1].status == "diverged" and ends["marker"]["symbol"][1] == "triangle-down"
+    assert typed(ends["y"])[1] == pytest.approx(spec["layout"]["yaxis3"]["range"][0])
+
+
+def test_log_axes_write_powers_of_ten():
+    """10⁻⁶ rather than plotly's SI "1µ" ("1p" for 10⁻¹² puzzled students; review 17)."""
+    from optim.plots import loss_figure
+
+    obj, runs = gd_sweep("quadratic", 20, etas=[0.1, 0.3])
+    layout = sweep_figure(obj, [0.1, 0.3], runs, eta=0.1).to_dict()["layout"]
+    for axis in ("yaxis2", "yaxis3", "xaxis3"):
+        assert layout[axis]["type"] == "log" and layout[axis]["exponentformat"] == "power"
+    loss = loss_figure([("gd", runs[0])], obj).to_dict()["layout"]["yaxis"]
+    assert loss["type"] == "log" and loss["exponentformat"] == "power"

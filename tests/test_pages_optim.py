@@ -147,6 +147,9 @@ def test_convexity_takes_your_own_function():
     assert share and share[0].startswith("f″(x) ≥ 0 on 50%"), share  # 3 of 6 half-periods
     second = chart_by_key(at, "cv_second")
     assert decode(second["data"][1]["y"])[0] == pytest.approx(-np.pi ** 2 * np.cos(-3 * np.pi))
+    # f″ on its own axis: f (−1 to 1) is not flattened by f″ (±π²) (review 17)
+    assert second["data"][1]["yaxis"] == "y2" and second["layout"]["yaxis2"]["overlaying"] == "y"
+    assert second["data"][0].get("yaxis", "y") == "y"
     # log x: undefined left of 0; runs that start there are not "runaways"
     at.text_input(key="cv_expr").set_value("log(x)").run()
     warnings = texts(at.warning)
@@ -401,3 +404,15 @@ def test_the_slide_eta_tab_on_a_one_dimensional_function():
     spec = chart_by_key(at, "ex_sweep")
     assert spec["layout"]["xaxis"]["title"]["text"] == "x"
     assert not any(c.proto.id.endswith("ex_curve") for c in at.get("plotly_chart"))
+
+
+@pytest.mark.parametrize("lang, words", [(None, "not reached"), ("中文", "未达到")])
+def test_compare_table_says_not_reached_in_words(lang, words):
+    """A lane that never gets within the tolerance (the default line-up's Adam hovers) is
+    "not reached" in the interface language; Streamlit wrote a missing number as "None"."""
+    from ui.i18n import LANGUAGES
+
+    at = open_page("compare", **({"lang": LANGUAGES["zh"]} if lang else {}))
+    steps = at.dataframe[0].value.iloc[:, 1].tolist()
+    assert words in steps and "None" not in map(str, steps)
+    assert any(s.isdigit() for s in steps)  # the lanes that got there give their step

@@ -118,15 +118,22 @@ def plot_labels() -> dict[str, str]:
     }
 
 
-def sweep_labels() -> dict[str, str]:
-    """The texts of optim.sweep's figure in the interface language (:data:`optim.sweep.LABELS`)."""
+def sweep_labels(constant: bool = True) -> dict[str, str]:
+    """The texts of optim.sweep's figure in the interface language (:data:`optim.sweep.LABELS`);
+    under a decaying schedule the slider sets the initial η₀."""
+    if not constant:
+        return {**sweep_labels(), "η": t("η₀ = "),
+                "final": t("initial η₀: where each run ends after {n} steps")}
     return {
         **plot_labels(),
+        "f(x_t) − f(x*)": "f(x_t) − f(x*)",  # math only: a translated title outgrew the small panel
         "η": t("η = "),
         "final": t("η: where each run ends after {n} steps"),
         "end gap": t("f(x_n) − f(x*)"),
         "end f": t("f(x_n)"),
         "diverged at": t("diverged at step {k}"),
+        "left at": t("left the view at step {k}"),
+        "singular at": t("singular at step {k}"),
         "critical": t("critical η"),
     }
 

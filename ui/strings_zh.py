@@ -324,8 +324,7 @@ ZH: dict[str, str] = {
     "final x": "最终 x",
     "final f(x)": "最终 f(x)",
     "Where each optimizer ended": "各优化方法的终点",
-    "None in the steps column: that optimizer never got within the tolerance.":
-        "步数一栏为 None：表示该优化方法始终没有达到容差。",
+    "not reached": "未达到",
 
     # ---- training pages --------------------------------------------------------------------
     "Standardizing the inputs makes every feature have mean 0 and variance 1 over the dataset. "
@@ -740,6 +739,9 @@ ZH: dict[str, str] = {
     "f(x_n) − f(x*)": "f(x_n) − f(x*)",
     "f(x_n)": "f(x_n)",
     "critical η": "临界 η",
+    "left the view at step {k}": "在第 {k} 步离开视图",
+    "η₀ = ": "η₀ = ",
+    "initial η₀: where each run ends after {n} steps": "初始 η₀：各次运行 {n} 步后停在哪里",
 }
 
 # Notes that nets/ writes into a run's history, in English (nets never imports the interface):
