@@ -710,6 +710,29 @@ def test_python_m_nets_usage():
     assert "python -m nets.train" in proc.stdout and "python -m nets.inspect" in proc.stdout
 
 
+@pytest.mark.parametrize("argv", [["--bogus"], ["trian", "--model", "lenet"], ["--model", "lenet"]])
+def test_python_m_nets_refuses_what_it_cannot_run(argv):
+    """It used to print the usage and exit 0 for anything, so a handout's mistyped command
+    "succeeded" without training (review 17)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "nets", *argv], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and "unknown command" in proc.stderr
+
+
+def test_python_m_nets_runs_its_commands():
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "nets", "inspect", "--model", "lenet",
+                           "--input", "1,1,28,28", "--json"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1])
+    bad = subprocess.run([sys.executable, "-m", "nets", "train", "--epochs", "0"], cwd=REPO,
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert bad.returncode == 2 and "epochs" in bad.stderr  # the train command's own answer
+
+
 def test_fused_batch_norm_is_the_same_computation_and_is_undone():
     from nets.layers import BatchNorm
     from nets.train import fused_batch_norm
