@@ -509,3 +509,11 @@ def test_page_overlay_legend_is_one_short_entry_per_run_with_a_summary(data_dir)
     assert summary == [f"lenet-bn · {id2[-4:]}: 2 epoch(s), train accuracy 0.850, test accuracy "
                        f"0.875. lenet · {id1[-4:]}: 2 epoch(s), train accuracy 0.550, test "
                        "accuracy 0.575."]
+
+
+def test_the_runs_table_puts_what_tells_runs_apart_first(data_dir):
+    """At 1280 px the table shows about six columns: the test accuracy and the status must be
+    among them (they came ninth and tenth; review 17)."""
+    two_runs()
+    columns = list(page().dataframe(key="runs_table").value.columns)
+    assert columns[:5] == ["created", "model", "dataset", "test accuracy", "status"], columns
