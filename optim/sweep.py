@@ -34,6 +34,7 @@ LABELS = {
 }
 FLOOR = 1e-16  # the gap's floor on a log axis (a run that lands exactly on the minimum)
 COLOR = PALETTE[0]
+HALO = "2px 2px 2px white, -2px -2px 2px white, 2px -2px 2px white, -2px 2px 2px white"
 
 
 def sweep(objective: Objective, method: Method, schedule_of: Callable[[float], Schedule], x0,
@@ -157,6 +158,8 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
         dict(type="scatter", x=[etas[i0]], y=[ends[i0]], mode="markers+text",
              text=[status(i0)], textposition=place(i0), xaxis="x3", yaxis="y3",
              showlegend=False, hoverinfo="skip", cliponaxis=False,
+             # a white halo: the label stays readable where it crosses the sweep's line
+             textfont=dict(shadow=HALO, weight="bold"),
              marker=dict(size=13, color=COLOR, symbol="circle",
                          line=dict(width=1.5, color="white"))),
     ]
