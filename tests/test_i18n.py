@@ -453,8 +453,6 @@ def test_the_runs_epoch_table_is_chinese_and_formatted(one_run):
      "不允许使用函数 'foo'（可用函数：sin、cos"),
     ("explorer", {"ex_function": "custom", "ex_expr": "x^2+"}, "语法错误，位于第 4 列"),
     ("explorer", {"ex_function": "custom", "ex_expr": "2x"}, "乘积要写成 2*x"),
-    ("densenet", {"dn_resize": "28", "dn_dataset": "digits"},
-     "缩放尺寸 28 对 densenet 来说太小：它至少需要 29 像素"),
 ])
 def test_library_errors_are_shown_in_chinese(page, query, shows):
     at = apptest_util.open_page(page, lang=ZH_LINK, **query)

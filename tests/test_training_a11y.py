@@ -222,3 +222,67 @@ def test_a_run_keeps_its_colour_in_the_overlay_and_the_inside_chart():
     inside = stats_figure([("A", [layer], 0), ("C", [layer], 2)]).to_dict()
     colours = [d["line"]["color"] for d in inside["data"] if d["type"] == "scatter"]
     assert colours == [RUN_COLORS[0], RUN_COLORS[2]]
+
+
+def test_confusion_matrix_labels_every_class_and_darker_means_more():
+    # the digits' classes "0".."9" were read as numbers: only 0, 2, 4, 6, 8 had a tick label;
+    # plotly.js's own "Blues" drew the empty cells dark and the diagonal pale
+    import plotly.graph_objects as go
+
+    from ui.training import confusion_figure
+
+    fig = confusion_figure(np.eye(10, dtype=np.int64) * 30, tuple("0123456789")).to_dict()
+    go.Figure(fig)  # a valid figure
+    for axis in ("xaxis", "yaxis"):
+        ax = fig["layout"][axis]
+        assert ax["type"] == "category" and list(ax["tickvals"]) == list("0123456789"), ax
+    heat = fig["data"][0]
+    assert not heat.get("reversescale")
+    lightness = [_lab(colour)[0] for _, colour in heat["colorscale"]]  # from 0 to the most
+    assert lightness == sorted(lightness, reverse=True), lightness
+    assert lightness[0] > 95 and lightness[-1] < 25  # white-ish to dark: clear on a projector
+
+
+def _result_in_a_language():
+    from test_training_a11y import _result
+    from ui.i18n import language_picker
+    from ui.training import show_result
+
+    language_picker()
+    show_result(_result("lenet-bn-scratch", 0.9, "20261127-211445-24b37386"), "bn_", b"weights")
+
+
+def test_switching_language_keeps_the_open_result_tab():
+    # the tabs' value is the label shown: after a switch of language the English one was no
+    # option, and the confusion matrix opened again
+    from streamlit.testing.v1 import AppTest
+
+    from ui.i18n import LANGUAGES
+    from ui.strings_zh import ZH
+
+    at = AppTest.from_function(_result_in_a_language, default_timeout=30)
+    at.run()
+    at.session_state["bn_result_tab"] = "Test images"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.segmented_control(key="lang").set_value(LANGUAGES["zh"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["bn_result_tab"] == ZH["Test images"]
+    at.segmented_control(key="lang").set_value(LANGUAGES["en"]).run()
+    assert at.session_state["bn_result_tab"] == "Test images"
+    assert not at.query_params.get("bn_result_tab")  # the result tab stays out of the link
+
+
+def test_the_live_chart_spans_the_run_with_round_loss_ticks_and_shows_its_first_point():
+    # before the first step the x axis ran from -1 to 6 for a 1-epoch run; the loss axis took
+    # the accuracy's grid ("sync": 0.784, 1.569, 2.353); one point on a line drew nothing
+    from ui.training import history_figure
+
+    empty = history_figure([("lenet", [])], epochs=1).to_dict()["layout"]
+    lo, hi = empty["xaxis"]["range"]
+    assert -0.05 <= lo <= 0 and 1 <= hi <= 1.05, (lo, hi)
+    assert empty["yaxis2"]["tickmode"] == "auto"
+    first = [{"epoch_float": 0.04, "train_loss": 2.3, "train_acc": 0.1, "test_acc": None}]
+    fig = history_figure([("lenet", first)], epochs=1).to_dict()
+    assert [tr["mode"] for tr in fig["data"]] == ["lines+markers", "lines+markers"]
+    assert "range" not in history_figure([("lenet", first)]).to_dict()["layout"]["xaxis"]

@@ -260,6 +260,22 @@ def pick_start(prefix: str, chart_key: str, dim: int) -> None:
             st.session_state[f"{prefix}x{i}"] = round(float(np.clip(v, -X_LIMIT, X_LIMIT)), 2)
 
 
+def tab_labels_kept(key: str, labels: list[str], linked: str | None = None) -> list[str]:
+    """The tab ``labels`` (English, marked with N_) in the interface language, with the open tab
+    (kept under ``key`` as the label it was shown with, or else named by ``linked``, in either
+    language) carried over to them before the tabs are made: a tab's label is its value, so
+    after a switch of language the old label was no option and the first tab opened again."""
+    shown = [t(label) for label in labels]
+    value = st.session_state.get(key)
+    if value is None:
+        value = linked
+    for label, now in zip(labels, shown):
+        if value is not None and value in (now, label, ZH.get(label)):
+            st.session_state[key] = now
+            break
+    return shown
+
+
 def tabs_in_link(key: str, labels: list[str]):
     """``st.tabs`` (lazy: each tab's ``.open`` says whether it is the one shown) whose open tab is
     kept in the link as ``?key=<label>`` and survives a switch of the interface language.
@@ -271,14 +287,7 @@ def tabs_in_link(key: str, labels: list[str]):
     link in either language, is carried over to the current language before the widget is made,
     and written into the link after it (the first tab, the default, leaves the link)."""
     ss = st.session_state
-    shown = [t(label) for label in labels]
-    value = ss.get(key)
-    if value is None:
-        value = st.query_params.get(key)
-    for label, now in zip(labels, shown):
-        if value is not None and value in (now, label, ZH.get(label)):
-            ss[key] = now
-            break
+    shown = tab_labels_kept(key, labels, st.query_params.get(key))
     tabs = st.tabs(shown, key=key, on_change="rerun")
     open_now = ss.get(key, shown[0])
     if open_now == shown[0]:

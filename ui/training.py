@@ -28,9 +28,11 @@ from optim.plots import figure, make_layout
 
 from .i18n import N_, colon, lang, list_sep, t, t_error, t_note
 from .inside import show_inside
+from .controls import tab_labels_kept
 
 LRS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 BATCHES = [16, 32, 64, 128, 256, 512, 1024]
+RESIZES = [28, 32, 48, 64, 96, 128, 160, 224]  # input sizes offered, those the model takes
 POLL_SECONDS = 1.0
 
 
@@ -185,7 +187,11 @@ def controls(prefix: str, model_ids: list[str], default_model: str) -> TrainConf
         resize = None
         c[0].caption(t("Input 28 × 28 (LeNet's size)."))
     else:
-        resize = c[0].select_slider(t("Resize input to"), [28, 32, 48, 64, 96, 128, 160, 224],
+        # only the sizes the model takes: DenseNet, which needs 29 pixels, was offered 28 and
+        # then refused it; a link's size it cannot take falls back to the default (and
+        # ui.controls.link_notice says so)
+        resize = c[0].select_slider(t("Resize input to"),
+                                    [s for s in RESIZES if spec.accepts(s)],
                                     spec.default_resize, key=f"{prefix}resize",
                                     bind="query-params")
     fast = c[1].toggle(t("Fast mode"), False, key=f"{prefix}fast", bind="query-params",
@@ -232,6 +238,7 @@ RUN_COLORS = ("#E69F00", "#0072B2", "#009E73", "#000000", "#CC79A7", "#D55E00", 
 RUN_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "pentagon")
 KEY_COLOR = "#6b6b6b"  # the line-style key: a neutral grey that is no run's colour
 CURVE_MARKERS = 10  # markers drawn on a run's loss and train-accuracy curves in an overlay
+FEW_POINTS = 5  # a single run's curves with fewer points than this get markers too
 # (metric key, legend text, line style, axis) of the three curves of a run
 _CURVES = (("train_loss", N_("train loss"), dict(dash="dot", width=1.5), "y2"),
            ("train_acc", N_("train acc"), dict(width=2), "y"),
@@ -239,7 +246,8 @@ _CURVES = (("train_loss", N_("train loss"), dict(dash="dot", width=1.5), "y2"),
 
 
 def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float",
-                   labels: list[str] | None = None, slots: list[int] | None = None) -> dict:
+                   labels: list[str] | None = None, slots: list[int] | None = None,
+                   epochs: int | None = None) -> dict:
     """Train loss (dotted, right axis), train accuracy (thin) and test accuracy (thick, with
     markers) of one or more runs.
 
@@ -250,6 +258,7 @@ def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float
     clicking an entry hides the run), and a second legend above the plot keys the line styles.
     ``slots`` (default: the order given) picks each run's colour and symbol, so that a run keeps
     them whichever others are shown (and the Inside tab's chart draws it alike).
+    ``epochs`` (the live chart: the run's) fixes the x axis to 0..epochs from the start.
     A legend of every run's three curves had 9 rows of 45 characters for 3 runs, half the chart
     on a projector, under the modebar."""
     several = len(runs) > 1
@@ -269,6 +278,8 @@ def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float
                          name=f"{label if several else name}{colon()}{t(what)}", mode="lines")
             if key == "test_acc":
                 trace.update(mode="lines+markers", marker=dict(size=8))
+            elif len(pts) < FEW_POINTS:  # a line through the live chart's first point drew nothing
+                trace.update(mode="lines+markers", marker=dict(size=6))
             if several:
                 trace.update(mode="lines+markers", legendgroup=f"run{i}", showlegend=False,
                              hovertemplate="%{meta}<br>" + t(what) + colon() + "%{y:.3f}<br>"
@@ -284,8 +295,12 @@ def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float
                              marker=dict(symbol=symbol, color=color, size=9)))
     layout = make_layout(xaxis_title=t("epoch"), yaxis_title=t("accuracy"), height=420)
     layout["yaxis"]["range"] = [0, 1.02]
+    # tickmode auto, round ticks: newer plotly.js defaults an overlaying axis to "sync", ticks
+    # at the accuracy's grid lines, which read 0.784, 1.569, 2.353 on the loss axis
     layout["yaxis2"] = dict(title=dict(text=t("loss")), overlaying="y", side="right",
-                            showgrid=False, rangemode="tozero")
+                            showgrid=False, rangemode="tozero", tickmode="auto")
+    if epochs:  # the whole run from the start (an empty axis ran from -1 to 6), with a margin
+        layout["xaxis"]["range"] = [-0.02 * epochs, 1.02 * epochs]  # for the end's markers
     if several:
         for key, what, line, _ in _CURVES:
             data.append(dict(type="scatter", x=[None], y=[None], name=t(what), legend="legend2",
@@ -388,12 +403,23 @@ def sample_alt(dataset: str, pred, true) -> str:
              true=class_name(true))
 
 
+# ColorBrewer's Blues, light to dark, so that a darker cell holds more (plotly.js's own "Blues",
+# which a name reaches, runs dark to light: the empty cells were dark and the diagonal pale)
+CONFUSION_COLORS = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5",
+                    "#08519c", "#08306b")
+
+
 def confusion_figure(confusion: np.ndarray, classes) -> dict:
     layout = make_layout(xaxis_title=t("predicted"), yaxis_title=t("true"), height=460)
     layout["yaxis"]["autorange"] = "reversed"
     names = [class_name(c) for c in classes]
+    # categories with a tick each: plotly read the digits' "0".."9" as numbers and labelled
+    # only 0, 2, 4, 6, 8
+    for axis in ("xaxis", "yaxis"):
+        layout[axis].update(type="category", tickmode="array", tickvals=names, ticktext=names)
+    scale = [[i / (len(CONFUSION_COLORS) - 1), c] for i, c in enumerate(CONFUSION_COLORS)]
     return figure([dict(type="heatmap", z=confusion, x=names, y=names,
-                        colorscale="Blues", text=confusion, texttemplate="%{text}",
+                        colorscale=scale, text=confusion, texttemplate="%{text}",
                         hovertemplate=t("true") + " %{y}<br>" + t("predicted")
                         + " %{x}<br>%{z}<extra></extra>")],
                   layout)
@@ -443,9 +469,11 @@ def show_result(result, prefix: str, weights: bytes, run_id: str | None = None) 
         st.warning(t("This run was not saved to the history: {why}", why=result.store_error))
     # the tabs track which one is open (a switch reruns the page), so the "Inside the model"
     # tab runs its forward passes only when it is opened (ui.inside)
-    tab_cm, tab_img, tab_in = st.tabs([t("Confusion matrix"), t("Test images"),
-                                       t("Inside the model")], key=f"{prefix}result_tab",
-                                      on_change="rerun")
+    tab_cm, tab_img, tab_in = st.tabs(
+        # carried over a switch of language, and not written into the link
+        tab_labels_kept(f"{prefix}result_tab", [N_("Confusion matrix"), N_("Test images"),
+                                                N_("Inside the model")]),
+        key=f"{prefix}result_tab", on_change="rerun")
     tested = [e["epoch"] for e in hist.epochs if e.get("test_acc") is not None]
     if hist.stopped and result.confusion is not None and tested:
         st.caption(t("Stopped at step {step}: the confusion matrix and the test images come from "
@@ -530,8 +558,8 @@ def live(job, prefix: str) -> None:
                       n=pos))
         frac = (p.step / p.total_steps) if p is not None and p.total_steps else 0.0
         st.progress(min(max(frac, 0.0), 1.0), text=_status_line(p))
-        st.plotly_chart(history_figure([(job.label, _live_points(job))]),
-                        key=f"{prefix}live")
+        st.plotly_chart(history_figure([(job.label, _live_points(job))],
+                                       epochs=job.meta.get("epochs")), key=f"{prefix}live")
 
     poll()
 
