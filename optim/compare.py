@@ -184,6 +184,12 @@ def view_box(objective: Objective, margin: float = VIEW_MARGIN, start=None) -> n
     return box
 
 
+def first_outside(xs: np.ndarray, box: np.ndarray) -> int | None:
+    """The index of the first iterate in ``xs`` (n, dim) outside ``box`` (dim, 2), or None."""
+    out = np.flatnonzero(~np.all((xs >= box[:, 0]) & (xs <= box[:, 1]), axis=1))
+    return int(out[0]) if out.size else None
+
+
 def clip_to_view(trace: Trace, objective: Objective, margin: float = VIEW_MARGIN) -> Trace:
     """The part of a path to draw: its iterates up to the first one outside :func:`view_box`
     (stretched to hold the path's start point, so a start far out still shows where it goes).
@@ -192,11 +198,8 @@ def clip_to_view(trace: Trace, objective: Objective, margin: float = VIEW_MARGIN
     the plot until the other paths, and the function itself, vanish. Only the drawing is cut; the
     table and the loss curve use the whole trace. A cut trace keeps its status and message.
     """
-    box = view_box(objective, margin, start=trace.xs[0])
-    inside = np.all((trace.xs >= box[:, 0]) & (trace.xs <= box[:, 1]), axis=1)
-    out = np.flatnonzero(~inside)
-    n = int(out[0]) if out.size else len(trace.xs)
-    if n == len(trace.xs):
+    n = first_outside(trace.xs, view_box(objective, margin, start=trace.xs[0]))
+    if n is None:
         return trace
     n = max(n, 1)  # always keep the start point
     return replace(trace, xs=trace.xs[:n], fs=trace.fs[:n], lrs=trace.lrs[: n - 1])

@@ -9,12 +9,13 @@ cliff where it diverges), with a marker on the one shown. No streamlit here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from .animate import PlaybackFigure, _contour, _curve, _typed
-from .compare import view_box
+from .compare import first_outside, view_box
 from .functions import Objective
 from .methods import Method
 from .plots import LABELS as PLOT_LABELS, PALETTE, _readable
@@ -30,6 +31,7 @@ LABELS = {
     "diverged at": "diverged at step {k}",
     "left at": "left the view at step {k}",
     "singular at": "singular at step {k}",
+    "below": "below f(x*)",
     "critical": "critical η",
 }
 FLOOR = 1e-16  # the gap's floor on a log axis (a run that lands exactly on the minimum)
@@ -60,19 +62,23 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
     i0 = int(np.argmin([abs(np.log(e) - np.log(eta)) for e in etas])) if eta > 0 else 0
     steps = max(len(tr.lrs) for tr in traces)
 
-    # The first panel shows the function's view (stretched to the start point). A run that ever
-    # leaves it (a large η, even one a decaying schedule later pulls back) is drawn up to where it
-    # left, and the view is stretched only for the runs that stay (one far-off excursion would
-    # squash everything else to a point).
-    box = view_box(objective, start=np.asarray(x0 if x0 is not None else traces[0].xs[0]))
-    inside = [np.all((tr.xs >= box[:, 0]) & (tr.xs <= box[:, 1]), axis=1) for tr in traces]
-    left = [int(np.argmin(ok)) if not ok.all() else None for ok in inside]  # first step outside
+    # The first panel shows the function's view, stretched to the start point with a margin
+    # beyond it. A run that ever leaves it (a large η, even one a decaying schedule later pulls
+    # back) is drawn up to where it left, one point past the edge; the view is made from the
+    # parts of the runs inside it (the start always among them), so no far-off excursion squashes
+    # everything else to a point.
+    start_x = np.asarray(x0 if x0 is not None else traces[0].xs[0], dtype=float).reshape(-1)
+    box = view_box(objective, start=start_x)
+    box = box + np.outer(box[:, 1] - box[:, 0], [-0.05, 0.05])
+    left = [first_outside(tr.xs, box) for tr in traces]  # the first step outside, or None
     stays = [k is None and tr.status != "diverged" for k, tr in zip(left, traces)]
-    calm = [("", tr, COLOR) for tr, ok in zip(traces, stays) if ok]
+    shown = [tr if k is None else replace(tr, xs=tr.xs[:max(k, 1)], fs=tr.fs[:max(k, 1)])
+             for tr, k in zip(traces, left)]
+    inside = [("", tr, COLOR) for tr in shown]
     if objective.dim == 1:
-        background, layout = _curve(objective, calm)
+        background, layout = _curve(objective, inside)
     else:
-        background, layout = _contour(objective, calm, n)
+        background, layout = _contour(objective, inside, n)
     paths = [tr.xs if k is None else tr.xs[: k + 1] for tr, k in zip(traces, left)]
 
     # the gap to the minimum when it is known (log axis), else f itself; below the minimum (a run
@@ -85,8 +91,8 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
     def along(tr: Trace) -> np.ndarray:
         if not log:
             return tr.fs
-        gap = tr.fs - fmin
-        return np.where(gap > 0, np.maximum(gap, FLOOR), np.nan)
+        gap = tr.fs - fmin  # on the minimum (to rounding): the floor; clearly below it: left out
+        return np.where(gap > -1e-12 * max(1.0, abs(fmin)), np.maximum(gap, FLOOR), np.nan)
 
     gaps = [along(tr) for tr in traces]
     start = float(gaps[i0][0]) if np.isfinite(gaps[i0][0]) else 1.0
@@ -109,9 +115,10 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
     # left the view or diverged sits on the edge it went towards (f higher than at the start: the
     # top; lower, towards -inf or below f(x*): the bottom), as a triangle, its label saying what
     # happened.
+    stays = [ok and bool(np.isfinite(g[-1])) for g, ok in zip(gaps, stays)]
     ends, kinds = [], []
     for tr, g, ok in zip(traces, gaps, stays):
-        if ok and np.isfinite(g[-1]):
+        if ok:
             ends.append(float(np.clip(g[-1], bottom, top)))
             kinds.append("circle")
         else:
@@ -127,9 +134,11 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
             return labels["diverged at"].format(k=tr.stopped_at or 0)
         if tr.status == "singular":
             return labels["singular at"].format(k=tr.stopped_at or 0)
-        if not stays[i]:
+        if left[i] is not None:
             return labels["left at"].format(k=left[i])
-        return f"{gaps[i][-1]:.3g}"
+        if not stays[i]:  # in view, below f(x*): x* is not the lowest point here
+            return labels["below"]
+        return f"{gaps[i][-1]:.3g}" if gaps[i][-1] > FLOOR else f"≤ {FLOOR:g}"
 
     def place(i: int) -> str:  # the label below a marker on the top edge, above any other
         return "bottom center" if ends[i] >= top else "top center"

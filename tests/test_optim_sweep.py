@@ -168,3 +168,30 @@ def test_log_axes_write_powers_of_ten():
         assert layout[axis]["type"] == "log" and layout[axis]["exponentformat"] == "power"
     loss = loss_figure([("gd", runs[0])], obj).to_dict()["layout"]["yaxis"]
     assert loss["type"] == "log" and loss["exponentformat"] == "power"
+
+
+def test_a_run_that_lands_exactly_on_the_minimum_is_a_success_not_nan():
+    """Gradient descent on x² at η = 0.5 reaches 0 in one step (Newton on a quadratic too): a
+    gap of exactly 0 was left out as NaN, drawn as a fall to -inf and labelled "nan" (review 17,
+    the book's cosh and the Rosenbrock presets opened on it)."""
+    obj, runs = gd_sweep("square", 10, etas=[0.1, 0.5])
+    spec = sweep_figure(obj, [0.1, 0.5], runs, eta=0.5).to_dict()
+    ends = ends_of(spec)
+    assert ends["marker"]["symbol"] == ["circle", "circle"]
+    assert ends["customdata"][1] == "≤ 1e-16"
+    assert np.all(np.isfinite(typed(spec["frames"][1]["data"][1]["y"])))
+    assert "nan" not in "".join(ends["customdata"])
+
+
+def test_the_view_holds_the_start_when_every_run_leaves():
+    """Saddle from (0, 3), outside its domain: every run leaves, and the view still shows the
+    start and the way out (it fell back to the bare domain, start and paths off the chart)."""
+    obj = FUNCTIONS["saddle"].make()
+    x0 = (0.0, 3.0)
+    runs = sweep(obj, get_method("gd"), lambda e: get_schedule("constant", e, 20), x0, 20,
+                 [0.01, 0.1, 0.5])
+    spec = sweep_figure(obj, [0.01, 0.1, 0.5], runs, eta=0.1, x0=x0).to_dict()
+    lo, hi = spec["layout"]["yaxis"]["range"]
+    assert lo < 0 and hi > 3.0
+    small = ends_of(spec)["customdata"][0]
+    assert not small.startswith("left the view at step 1"), small  # a margin beyond the start

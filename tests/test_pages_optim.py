@@ -385,8 +385,10 @@ def test_the_slide_eta_tab_carries_every_eta_and_follows_the_sidebar():
     assert spec["layout"]["shapes"][0]["x0"] == pytest.approx(0.5)  # gd's critical η here
     path = decode(spec["frames"][ETAS.index(0.1)]["data"][0]["x"])
     assert path[-1] == pytest.approx(-0.057646, abs=1e-6)  # the book's run, in its frame
+    kept = at.session_state["_ex_sweep"][1]
     at.select_slider(key="ex_eta").set_value(0.05).run()  # the same runs, opened elsewhere
     moved = chart_by_key(at, "ex_sweep")
+    assert at.session_state["_ex_sweep"][1] is kept  # not run again for a new η
     assert moved["frames"] == spec["frames"]
     assert moved["layout"]["sliders"][0]["active"] == ETAS.index(0.05)
     at.number_input(key="ex_x0").set_value(-4.0).run()  # a new start: new runs
@@ -416,3 +418,17 @@ def test_compare_table_says_not_reached_in_words(lang, words):
     steps = at.dataframe[0].value.iloc[:, 1].tolist()
     assert words in steps and "None" not in map(str, steps)
     assert any(s.isdigit() for s in steps)  # the lanes that got there give their step
+
+
+@pytest.mark.parametrize("query, change", [
+    (dict(ex_method="sgd"), ("number_input", "ex_m_seed", 7)),
+    (dict(ex_function="custom", ex_expr="x^2 + 2*y^2"), ("text_input", "ex_expr", "x^2 + 3*y^2")),
+])
+def test_the_slide_eta_runs_are_made_again_when_a_setting_changes(query, change):
+    """Everything but η goes into the key of the runs kept between reruns (the seed of SGD's
+    noise, your own function)."""
+    at = open_page("explorer", ex_view="Slide η", **query)
+    before = chart_by_key(at, "ex_sweep")["frames"][0]["data"][0]
+    kind, key, value = change
+    getattr(at, kind)(key=key).set_value(value).run()
+    assert chart_by_key(at, "ex_sweep")["frames"][0]["data"][0] != before

@@ -134,6 +134,7 @@ def sweep_labels(constant: bool = True) -> dict[str, str]:
         "diverged at": t("diverged at step {k}"),
         "left at": t("left the view at step {k}"),
         "singular at": t("singular at step {k}"),
+        "below": t("below f(x*)"),
         "critical": t("critical η"),
     }
 

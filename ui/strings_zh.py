@@ -740,6 +740,7 @@ ZH: dict[str, str] = {
     "f(x_n)": "f(x_n)",
     "critical η": "临界 η",
     "left the view at step {k}": "在第 {k} 步离开视图",
+    "below f(x*)": "低于 f(x*)",
     "η₀ = ": "η₀ = ",
     "initial η₀: where each run ends after {n} steps": "初始 η₀：各次运行 {n} 步后停在哪里",
 }
