@@ -34,6 +34,7 @@ LABELS = {
     "below": "below f(x*)",
     "critical": "critical η",
 }
+VIEW_PAD = 0.25  # the view: the domain (and the start) and a quarter of its width beyond, each side
 FLOOR = 1e-16  # the gap's floor on a log axis (a run that lands exactly on the minimum)
 COLOR = PALETTE[0]
 HALO = "2px 2px 2px white, -2px -2px 2px white, 2px -2px 2px white, -2px 2px 2px white"
@@ -62,23 +63,23 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
     i0 = int(np.argmin([abs(np.log(e) - np.log(eta)) for e in etas])) if eta > 0 else 0
     steps = max(len(tr.lrs) for tr in traces)
 
-    # The first panel shows the function's view, stretched to the start point with a margin
-    # beyond it. A run that ever leaves it (a large η, even one a decaying schedule later pulls
-    # back) is drawn up to where it left, one point past the edge; the view is made from the
-    # parts of the runs inside it (the start always among them), so no far-off excursion squashes
-    # everything else to a point.
+    # A run that ever leaves the view (the function's domain, stretched to the start point, and
+    # VIEW_PAD of its width beyond) is drawn up to where it left, one point past the edge: a large
+    # η, even one a decaying schedule later pulls back, would otherwise squash everything else to
+    # a point.
     start_x = np.asarray(x0 if x0 is not None else traces[0].xs[0], dtype=float).reshape(-1)
-    box = view_box(objective, start=start_x)
-    box = box + np.outer(box[:, 1] - box[:, 0], [-0.05, 0.05])
+    box = view_box(objective, margin=0.0, start=start_x)
+    box = box + np.outer(box[:, 1] - box[:, 0], [-VIEW_PAD, VIEW_PAD])
     left = [first_outside(tr.xs, box) for tr in traces]  # the first step outside, or None
     stays = [k is None and tr.status != "diverged" for k, tr in zip(left, traces)]
-    shown = [tr if k is None else replace(tr, xs=tr.xs[:max(k, 1)], fs=tr.fs[:max(k, 1)])
-             for tr, k in zip(traces, left)]
-    inside = [("", tr, COLOR) for tr in shown]
+    # the view: the runs that stay in it, and the start (when every run leaves, the start and
+    # the way out are still on the chart)
+    first = replace(traces[0], xs=traces[0].xs[:1], fs=traces[0].fs[:1], lrs=traces[0].lrs[:0])
+    calm = [("", tr, COLOR) for tr, ok in zip([first, *traces], [True, *stays]) if ok]
     if objective.dim == 1:
-        background, layout = _curve(objective, inside)
+        background, layout = _curve(objective, calm)
     else:
-        background, layout = _contour(objective, inside, n)
+        background, layout = _contour(objective, calm, n)
     paths = [tr.xs if k is None else tr.xs[: k + 1] for tr, k in zip(traces, left)]
 
     # the gap to the minimum when it is known (log axis), else f itself; below the minimum (a run
