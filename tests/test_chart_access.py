@@ -200,15 +200,25 @@ def test_compare_lane_chips_show_each_lanes_symbol_in_its_colour():
 
 @pytest.mark.parametrize("query, fid", [({}, "ill"),
                                         ({"cmp_function": "rosenbrock"}, "rosenbrock")])
-def test_the_function_select_carries_the_full_name(query, fid):
+def test_the_function_select_shows_names_and_keeps_ids_in_the_link(query, fid):
+    """The select shows "Rosenbrock", not "rosenbrock" (the whole title, "Rosenbrock: a curved
+    valley", is the caption under it); the link keeps the id."""
     at = open_page("compare", **query)
     select = at.selectbox(key="cmp_function")
-    assert select.value == fid and select.options == list(FUNCTIONS)  # ids stay the options
-    assert select.help == FUNCTIONS[fid].title
+    assert select.value == fid
+    assert select.options == [FUNCTIONS[f].title.split(": ")[0] for f in FUNCTIONS]
+    assert "Rosenbrock" in select.options and "x·cos(cx)" in select.options
     select.set_value("xcos").run()
-    assert at.selectbox(key="cmp_function").help == FUNCTIONS["xcos"].title
+    assert at.query_params["cmp_function"] == "xcos"
+    assert at.selectbox(key="cmp_function").value == "xcos"
+    at.selectbox(key="cmp_function").set_value("ill").run()  # the default leaves the link
+    assert "cmp_function" not in at.query_params
 
 
-def test_the_function_selects_full_name_is_in_chinese():
+def test_the_function_selects_names_are_in_chinese_and_the_link_is_not():
     at = open_page("explorer", lang=LANGUAGES["zh"], ex_function="ill")
-    assert at.selectbox(key="ex_function").help == ZH[FUNCTIONS["ill"].title]
+    select = at.selectbox(key="ex_function")
+    assert select.value == "ill" and ZH[FUNCTIONS["ill"].title] in select.options  # no colon
+    assert ZH[FUNCTIONS["xcos"].title].split("：")[0] in select.options
+    assert ZH["Your own f(x) or f(x, y)"] in select.options
+    assert at.query_params["ex_function"] == "ill"

@@ -380,6 +380,7 @@ LATIN_OK = {
     "CSV", "JSON", "PNG", "SVG", "CPU", "GPU", "CUDA", "GiB", "cuDNN", "fp32", "bf16", "float32",
     "Fashion-MNIST", "MNIST", "PyTorch", "torch.compile", "nn.BatchNorm", "BatchNorm", "ReLU",
     "sigmoid", "LeNet", "ResNet", "ResNet-18", "DenseNet", "Adam", "AdaGrad", "RMSProp",
+    "Rosenbrock", "Himmelblau",
     "Nesterov", "channels-last", "growth", "None", "sin", "cos", "tan", "exp", "log", "sqrt",
     "abs", "tanh", "cosh", "sinh", "English", "Language", "true", "false",
 }

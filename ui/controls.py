@@ -190,21 +190,47 @@ def param_widgets(params: dict[str, Param], prefix: str, where=st,
     return values
 
 
+def function_names() -> dict[str, str]:
+    """Each function's name in the interface language as the select shows it, the part of its
+    title before the colon ("x·cos(cx)" of "x·cos(cx): local vs global minimum", which the
+    caption under the select gives whole: a sidebar's select cut it off), and the explorer's own
+    function."""
+    return {**{fid: re.split(": |：", t(spec.title))[0] for fid, spec in FUNCTIONS.items()},
+            CUSTOM: t("Your own f(x) or f(x, y)")}
+
+
 def function_select(prefix: str, where=st, default: str = "quadratic", ids=None) -> str:
+    """The function select: it shows each function's name and keeps its registry id in the link
+    (``?ex_function=xcos``, as on the command line).
+
+    A select bound to the URL writes the label it shows into the link: with names shown, links
+    would depend on the interface language and break when a name is reworded. So the link is
+    kept here by hand, as :func:`tabs_in_link` keeps a tab: read when the widget has no state
+    (a new session, or back from another page, whose link does not hold it: then the choice
+    kept in ``_<key>`` comes back, as a bound widget's would), written after every run (the
+    default leaves the link). An unknown id in a link leaves the default, and
+    :func:`link_notice` says so."""
     ids = list(ids or FUNCTIONS)
-    # Options are the registry ids (as on the command line): a bound select puts the shown label
-    # in the URL, and ids keep shared links short and independent of the interface language.
-    # The full name goes in its help, so that it is read out with the id and not only in the
-    # caption below, which nothing ties to the control. The key alone is the widget's identity,
-    # so a help that follows the choice keeps the value.
-    key = f"{prefix}function"
-    shown = st.session_state.get(key) or st.query_params.get(key) or default
+    key, kept = f"{prefix}function", f"_{prefix}function"
+    ss = st.session_state
+    if key not in ss:
+        linked = st.query_params.get(key)
+        chosen = linked if linked in ids else ss.get(kept)
+        if chosen in ids:
+            ss[key] = chosen
+    names = function_names()  # in this run's language (a format function asked later would
+    # answer in whatever language is current then)
     fid = where.selectbox(
-        t("Function"), ids, index=ids.index(default), key=key, bind="query-params",
-        help=t(FUNCTIONS[shown].title) if shown in FUNCTIONS else None,
+        t("Function"), ids, index=ids.index(default), key=key, format_func=names.__getitem__,
         on_change=lambda: apply_preset(prefix, st.session_state[key]))
+    ss[kept] = fid
     if fid in FUNCTIONS:
         where.caption(t(FUNCTIONS[fid].title))
+    if fid == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != fid:
+        st.query_params[key] = fid
     return fid
 
 

@@ -118,7 +118,7 @@ def test_explorer_function_and_method_selects_redraw(st_page):
     assert sb.metric_values(page)[0] == "-0.057646, -0.000073"  # as the book prints it
     assert sb.fingerprint(page, "ex_curve") is None
 
-    sb.choose(page, "ex_function", "square")
+    sb.choose(page, "ex_function", "x²")
     sb.wait_redrawn(page, "ex_curve", None)  # a 1D function: the curve replaces the contour
     curve = sb.plot(page, "ex_curve")
     assert curve[0]["name"] == "f(x)"
@@ -134,6 +134,19 @@ def test_explorer_function_and_method_selects_redraw(st_page):
     # Newton on x^2 with eta 0.2: x <- x - 0.2 * 2x / 2 = 0.8 x
     sb.wait_metric(page, 0, f"{10 * 0.8 ** 10:.6f}")
     assert "ex_method=newton" in page.url
+    # the select shows the name, the link keeps the id, and both come back after a trip to
+    # another page (a widget's state goes with its page; the choice is kept beside it)
+    href = lambda: page.evaluate("location.href")  # noqa: E731  (page.url can lag an update)
+    page.wait_for_function("location.href.includes('ex_function=square')")
+    page.get_by_role("link", name="Compare optimizers").click()
+    sb.wait_chart(page, "cmp_contour")
+    page.get_by_role("link", name="Explorer").click()
+    sb.wait_chart(page, "ex_curve")
+    sb.wait_metric(page, 0, f"{10 * 0.8 ** 10:.6f}")  # x², Newton: the same run as before
+    shown = sb.widget(page, "ex_function").locator("input").first.input_value()
+    assert shown == "x²"
+    page.wait_for_function("location.href.includes('ex_function=square')")
+    assert "ex_method=newton" in href()
     st_page.assert_clean()
 
 
