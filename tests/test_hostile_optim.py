@@ -530,3 +530,27 @@ def test_inert_wraps_any_text_in_one_code_span(text):
     if inner.startswith(" ") and inner.endswith(" ") and inner.strip():
         inner = inner[1:-1]  # CommonMark strips one space on each side
     assert inner == re.sub(r"[\r\n]", " ", text) or (not text and not inner.strip())
+
+
+@pytest.mark.parametrize("fid", ["xcos", "cube", "tanh", "cosh", "square", "quadratic", "saddle",
+                                 "rosenbrock", "himmelblau", "ill", "bumpy", "custom"])
+@pytest.mark.parametrize("method", ["newton", "adam"])
+def test_slide_eta_on_every_function(fid, method):
+    """The Slide η tab on every function with the methods that break most easily: no exception,
+    a run that breaks off says how, and no label reads "nan" (39 runs, η up to 20)."""
+    import warnings
+
+    one_d = fid in FUNCTIONS and FUNCTIONS[fid].make().dim == 1
+    query = {"ex_function": fid, "ex_method": method, "ex_steps": "50",
+             "ex_view1" if one_d else "ex_view": "Slide η"}
+    if fid == "custom":
+        query["ex_expr"] = "log(x) + y^2"  # undefined left of 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        at = open_page("explorer", **query)
+    assert not at.exception, [e.value for e in at.exception]
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if c.proto.id.endswith("ex_sweep"))
+    ends = next(d for d in spec["data"] if d.get("xaxis") == "x3" and d["mode"] == "lines+markers")
+    assert len(ends["customdata"]) == len(spec["frames"]) == 39
+    assert not [c for c in ends["customdata"] if "nan" in c.lower()], ends["customdata"]

@@ -195,3 +195,20 @@ def test_the_view_holds_the_start_when_every_run_leaves():
     assert lo < 0 and hi > 3.0
     small = ends_of(spec)["customdata"][0]
     assert small != "left the view at step 1", small  # a margin beyond the start
+
+
+def test_values_past_float32_are_gaps_not_infinities():
+    """f of a run gone far (cosh at 300, f ~ 1e130) does not fit a float32 typed array: it is
+    sent as NaN (a gap) rather than overflowing to inf with a RuntimeWarning."""
+    import warnings
+
+    obj = FUNCTIONS["cosh"].make()
+    runs = sweep(obj, get_method("gd"), lambda e: get_schedule("constant", e, 30), obj.x0, 30,
+                 [0.1, 20.0])
+    assert max(np.nanmax(np.abs(tr.fs)) for tr in runs) > 3e38
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spec = sweep_figure(obj, [0.1, 20.0], runs, eta=20.0).to_dict()
+    for frame in spec["frames"]:
+        y = typed(frame["data"][1]["y"])
+        assert not np.isinf(y).any()
