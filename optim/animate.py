@@ -90,7 +90,7 @@ def playback_figure(objective: Objective, traces: Sequence[tuple[str, Trace]],
 
     def heads(k: int) -> np.ndarray:  # (2, lanes): where each lane is at step k
         return np.array([[c[-1] for c in coords(j, _head(k, tr))] for j, (_, tr, _) in
-                         enumerate(paths)], dtype=np.float32).reshape(-1, 2).T
+                         enumerate(paths)], dtype=float).reshape(-1, 2).T
 
     hx, hy = heads(k0)
     data = background + path_traces(k0) + [dict(
@@ -136,7 +136,11 @@ def playback_figure(objective: Objective, traces: Sequence[tuple[str, Trace]],
 
 
 def _typed(values: np.ndarray) -> dict:
-    """A plotly.js typed array (what plotly.py itself writes for a float32 numpy array)."""
+    """A plotly.js typed array (what plotly.py itself writes for a float32 numpy array). A value
+    past float32's range (f of a run gone far, up to 1e300) becomes NaN, a gap in the line, not
+    an overflow to inf."""
+    values = np.asarray(values, dtype=float)
+    values = np.where(np.abs(values) < 3e38, values, np.nan)
     raw = np.ascontiguousarray(values, dtype="<f4").tobytes()
     return {"dtype": "f4", "bdata": base64.b64encode(raw).decode("ascii")}
 

@@ -40,13 +40,6 @@ COLOR = PALETTE[0]
 HALO = "2px 2px 2px white, -2px -2px 2px white, 2px -2px 2px white, -2px 2px 2px white"
 
 
-def _f4(values: np.ndarray) -> dict:
-    """A frame's coordinates as a float32 typed array; a value past float32's range (f of a run
-    gone far, up to 1e300) becomes NaN, a gap in the line, not an overflow to inf."""
-    values = np.asarray(values, dtype=float)
-    return _typed(np.where(np.abs(values) < 3e38, values, np.nan))
-
-
 def sweep(objective: Objective, method: Method, schedule_of: Callable[[float], Schedule], x0,
           steps: int, etas: Sequence[float]) -> list[Trace]:
     """One run of ``method`` per learning rate in ``etas``, all else equal (the one runner)."""
@@ -187,8 +180,8 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
     for i in range(len(etas)):
         x, y = path(i)
         frames.append(dict(name=f"{etas[i]:g}", traces=moving, data=[
-            dict(type="scatter", x=_f4(x), y=_f4(y)),
-            dict(type="scatter", x=_f4(np.arange(len(gaps[i]))), y=_f4(gaps[i])),
+            dict(type="scatter", x=_typed(x), y=_typed(y)),
+            dict(type="scatter", x=_typed(np.arange(len(gaps[i]))), y=_typed(gaps[i])),
             dict(type="scatter", x=[etas[i]], y=[float(ends[i])], text=[status(i)],
                  textposition=place(i)),
         ]))

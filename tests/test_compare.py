@@ -630,3 +630,20 @@ def test_a_step_beyond_a_shorter_run_lands_on_its_last_step():
     assert not at.exception and at.slider(key="cmp_step").value == 50
     at = open_page(cmp_view="Playback", cmp_steps="50", cmp_step="90")  # a link's
     assert not at.exception and at.slider(key="cmp_step").value == 50
+
+
+def test_playback_of_a_run_gone_past_float32_has_gaps_not_overflows():
+    """A run whose f leaves float32's range (cosh at η = 20: f ~ 1e158) plays back without an
+    overflow warning; the values that do not fit are NaN (gaps), none is inf."""
+    import warnings
+
+    obj = get_function("cosh")
+    tr = run(obj, get_method("gd"), get_schedule("constant", 20.0, 30), obj.x0, 30)
+    assert np.nanmax(np.abs(tr.fs)) > 3e38
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spec = playback_figure(obj, [("gd", tr)]).to_dict()
+    for frame in spec["frames"]:
+        for d in frame["data"]:
+            y = np.frombuffer(base64.b64decode(d["y"]["bdata"]), dtype=d["y"]["dtype"])
+            assert not np.isinf(y).any()
