@@ -5,7 +5,7 @@ import pyarrow as pa
 import streamlit as st
 
 from optim import get_method, get_schedule, run
-from optim.analysis import analyse, critical_eta
+from optim.analysis import analyse, best_gamma, critical_eta
 from optim.book import BOOK_RUNS
 from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS, PRESETS
@@ -13,7 +13,7 @@ from optim.methods import METHODS
 from optim.plots import book_figure, contour_figure, curve_figure, loss_figure, lr_figure, surface_figure
 from optim.schedules import SCHEDULES
 from optim.sweep import sweep, sweep_figure
-from ui.controls import (BOOK_VALUES, ETAS, CUSTOM, CUSTOM_PRESET, book_number, book_run_shown, book_runs, eta_slider, expander_kept, function_select, inert, method_select, pick_start,
+from ui.controls import (BOOK_VALUES, ETAS, GAMMAS, CUSTOM, CUSTOM_PRESET, book_number, book_run_shown, book_runs, eta_slider, expander_kept, function_select, inert, method_select, pick_start,
                          param_widgets, schedule_select, show_status, start_inputs, steps_slider, tabs_in_link, trace_csv,
                          trace_json, trace_table)
 from ui.i18n import N_, plot_labels, sweep_labels, t, t_error
@@ -87,38 +87,62 @@ name, labels = t(METHODS[mid].title), plot_labels()
 analysis = analyse(objective)
 
 
-def _slide_eta() -> None:
-    """Every η of the sidebar's grid run at once, and a plotly slider that swaps between them in
-    the browser: the path follows the drag with no round trip (computed only when this tab is
-    open: 39 runs, 8 ms at 20 steps, 0.2 s at 1000, kept for the next rerun)."""
-    st.caption(t("Drag the slider under the chart: every learning rate of the sidebar's grid is "
-                 "already computed, so the path follows as you drag. The sidebar, the other charts "
-                 "and the link stay at η = {eta}.", eta=f"{eta:g}"))
-    # the runs do not depend on the sidebar's η: moving it redraws from the runs kept here
-    settings = repr((fid, objective.title, fparams, mid, mparams, sid, sparams, steps, x0))
+def _slide(param: str) -> None:
+    """Every value of a grid run at once, and a plotly slider that swaps between them in the
+    browser: the path follows the drag with no round trip. ``param`` "eta": the sidebar's η grid
+    (39 runs, 8 ms at 20 steps, 0.2 s at 1000); "gamma": momentum's γ (17 runs) at the sidebar's
+    η. Computed only when the tab is open, and kept until a setting other than the swept one
+    changes (moving that one redraws from the runs kept)."""
+    if param == "eta":
+        st.caption(t("Drag the slider under the chart: every learning rate of the sidebar's grid "
+                     "is already computed, so the path follows as you drag. The sidebar, the "
+                     "other charts and the link stay at η = {eta}.", eta=f"{eta:g}"))
+        values, current, fixed = ETAS, eta, mparams
+        method_of = get_method(mid, **mparams)
+
+        def schedule_of(v):
+            return get_schedule(sid, v, steps, **sparams)
+        mark = critical_eta(analysis, mid, mparams) if analysis and sid == "constant" else None
+    else:
+        st.caption(t("Drag the slider under the chart: every momentum γ of the grid is already "
+                     "computed at η = {eta}, so the path follows as you drag. The sidebar, the "
+                     "other charts and the link stay at γ = {gamma}.", eta=f"{eta:g}",
+                     gamma=f"{mparams['gamma']:g}"))
+        values, current, fixed = GAMMAS, mparams["gamma"], (eta, {**mparams, "gamma": None})
+
+        def method_of(v):
+            return get_method(mid, **{**mparams, "gamma": v})
+
+        def schedule_of(v):
+            return get_schedule(sid, eta, steps, **sparams)
+        mark = best_gamma(analysis, mid, eta) if analysis and sid == "constant" else None
+    settings = repr((param, fid, objective.title, fparams, mid, fixed, sid, sparams, steps, x0))
     kept = st.session_state.get("_ex_sweep")
     if kept and kept[0] == settings:
         runs = kept[1]
     else:
-        runs = sweep(objective, get_method(mid, **mparams),
-                     lambda e: get_schedule(sid, e, steps, **sparams), x0, steps, ETAS)
+        runs = sweep(objective, method_of, schedule_of, x0, steps, values)
         st.session_state["_ex_sweep"] = (settings, runs)
-    critical = critical_eta(analysis, mid, mparams) if analysis and sid == "constant" else None
-    st.plotly_chart(sweep_figure(objective, ETAS, runs, eta, labels=sweep_labels(sid == "constant"),
-                                 critical=critical, x0=x0), key="ex_sweep")
+    st.plotly_chart(sweep_figure(objective, values, runs, current, critical=mark, x0=x0,
+                                 labels=sweep_labels(sid == "constant", param),
+                                 log_axis=param == "eta"),
+                    key="ex_sweep" if param == "eta" else "ex_sweep_gamma")
 
 
+# Slide γ for the methods with a momentum γ (the heavy ball's, Nesterov's)
+slides = [N_("Slide η"), *([N_("Slide γ")] if mid in ("momentum", "nesterov") else [])]
 # the open tab is in the link and survives a switch of the interface language; only the open one
 # is drawn (lazy tabs)
 if objective.dim == 1:
-    tab_c, tab_e = tabs_in_link(f"{P}view1", [N_("Curve"), N_("Slide η")])
+    tab_c, *tab_slides = tabs_in_link(f"{P}view1", [N_("Curve"), *slides])
     if tab_c.open:
         with tab_c:
             st.plotly_chart(curve_figure(objective, [(name, trace)], labels=labels, pickable=True),
                             key="ex_curve", on_select=lambda: pick_start(P, "ex_curve", 1),
                             selection_mode="points")
 else:
-    tab_c, tab_s, tab_e = tabs_in_link(f"{P}view", [N_("Contour"), N_("3D surface"), N_("Slide η")])
+    tab_c, tab_s, *tab_slides = tabs_in_link(f"{P}view", [N_("Contour"), N_("3D surface"),
+                                                          *slides])
     if tab_c.open:
         with tab_c:
             # a click on the contour drops the start point there (Distill's drag, in one click)
@@ -130,9 +154,10 @@ else:
         with tab_s:
             st.plotly_chart(surface_figure(objective, [(name, trace)], labels=labels),
                             key="ex_surface")
-if tab_e.open:
-    with tab_e:
-        _slide_eta()
+for tab, param in zip(tab_slides, ["eta", "gamma"]):
+    if tab.open:
+        with tab:
+            _slide(param)
 
 # why it converges, zig-zags or runs away: eigenvalues, critical and best η (quadratics only)
 explain_run(objective, analysis, name, mid, eta, mparams, trace, f"{P}why",

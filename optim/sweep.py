@@ -18,7 +18,7 @@ from .animate import PlaybackFigure, _contour, _curve, _typed
 from .compare import first_outside, view_box
 from .functions import Objective
 from .methods import Method
-from .plots import LABELS as PLOT_LABELS, PALETTE, _readable
+from .plots import LABELS as PLOT_LABELS, PALETTE, _readable, subscripts
 from .schedules import Schedule
 from .trace import Trace, run
 
@@ -40,18 +40,26 @@ COLOR = PALETTE[0]
 HALO = "2px 2px 2px white, -2px -2px 2px white, 2px -2px 2px white, -2px 2px 2px white"
 
 
-def sweep(objective: Objective, method: Method, schedule_of: Callable[[float], Schedule], x0,
-          steps: int, etas: Sequence[float]) -> list[Trace]:
-    """One run of ``method`` per learning rate in ``etas``, all else equal (the one runner)."""
-    return [run(objective, method, schedule_of(float(eta)), x0, steps) for eta in etas]
+def sweep(objective: Objective, method: Method | Callable[[float], Method],
+          schedule_of: Callable[[float], Schedule], x0, steps: int,
+          values: Sequence[float]) -> list[Trace]:
+    """One run per value in ``values``, all else equal (the one runner): ``schedule_of(v)`` gives
+    each run's schedule (a sweep of η) and ``method``, a Method or ``v -> Method``, its method (a
+    sweep of momentum's γ)."""
+    method_of = method if not isinstance(method, Method) else (lambda v: method)
+    return [run(objective, method_of(float(v)), schedule_of(float(v)), x0, steps) for v in values]
 
 
 def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[Trace],
                  eta: float, labels: Mapping[str, str] | None = None,
-                 critical: float | None = None, n: int = 60, x0=None) -> PlaybackFigure:
+                 critical: float | None = None, n: int = 60, x0=None,
+                 log_axis: bool = True) -> PlaybackFigure:
     """The runs of :func:`sweep` as animation frames, one per η, and a plotly slider over them.
 
-    The figure opens at the η of the grid nearest ``eta``. ``x0``, the runs' start (by default
+    ``etas`` is the swept value's grid, η (on a log axis) by default; with ``log_axis`` False
+    any setting on a linear one (momentum's γ: ``labels`` then name it, and ``critical`` marks,
+    under ``labels["critical"]``, a value such as the best γ). The figure opens at the value of
+    the grid nearest ``eta``. ``x0``, the runs' start (by default
     the first run's), stretches the view as on the other figures. ``critical`` (the largest stable
     constant η of a quadratic, :mod:`optim.analysis`) is drawn as a line on the η panel.
     ``labels`` translates :data:`LABELS`.
@@ -60,7 +68,10 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
     etas = [float(e) for e in etas]
     if not etas or len(etas) != len(traces):
         raise ValueError("one trace per learning rate")
-    i0 = int(np.argmin([abs(np.log(e) - np.log(eta)) for e in etas])) if eta > 0 else 0
+    if log_axis:
+        i0 = int(np.argmin([abs(np.log(e) - np.log(eta)) for e in etas])) if eta > 0 else 0
+    else:
+        i0 = int(np.argmin([abs(e - eta) for e in etas]))
     steps = max(len(tr.lrs) for tr in traces)
 
     # A run that ever leaves the view (the function's domain, stretched to the start point, and
@@ -164,7 +175,7 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
              showlegend=False, line=dict(color="#7f7f7f", width=1),
              marker=dict(size=8, color="#7f7f7f", symbol=kinds),
              customdata=[status(i) for i in range(len(etas))],
-             hovertemplate="η %{x:g}<br>%{customdata}<extra></extra>"),
+             hovertemplate=labels["η"] + "%{x:g}<br>%{customdata}<extra></extra>"),
         dict(type="scatter", x=[etas[i0]], y=[ends[i0]], mode="markers+text",
              text=[status(i0)], textposition=place(i0), xaxis="x3", yaxis="y3",
              showlegend=False, hoverinfo="skip", cliponaxis=False,
@@ -194,20 +205,24 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
                                       title=dict(text=labels["step t"])))
     power = dict(exponentformat="power", showexponent="all")  # 10⁻¹², not "1p"
     layout["yaxis2"] = _readable(dict(domain=[0.64, 1.0], anchor="x2", type="log" if log else "linear",
-                                      range=y_range, title=dict(text=gap_title), **power))
-    lo_eta, hi_eta = np.log10(min(etas)), np.log10(max(etas))
-    layout["xaxis3"] = _readable(dict(domain=[0.64, 1.0], anchor="y3", type="log", **power,
-                                      range=[lo_eta - 0.1, hi_eta + 0.1],
+                                      range=y_range, title=dict(text=subscripts(gap_title)), **power))
+    if log_axis:
+        value_axis = dict(type="log", range=[np.log10(min(etas)) - 0.1, np.log10(max(etas)) + 0.1])
+    else:
+        pad = 0.03 * ((max(etas) - min(etas)) or 1.0)
+        value_axis = dict(type="linear", range=[min(etas) - pad, max(etas) + pad])
+    layout["xaxis3"] = _readable(dict(domain=[0.64, 1.0], anchor="y3", **value_axis, **power,
                                       title=dict(text=labels["final"].format(n=steps))))
     layout["yaxis3"] = _readable(dict(domain=[0.0, 0.34], anchor="x3", type="log" if log else "linear",
-                                      range=y_range, title=dict(text=end_title), **power))
+                                      range=y_range, title=dict(text=subscripts(end_title)), **power))
     layout["annotations"] = []
-    if critical is not None and np.isfinite(critical) and critical > 0:
+    if critical is not None and np.isfinite(critical) and (critical > 0 or not log_axis):
         layout["shapes"] = [dict(type="line", xref="x3", yref="y3 domain", x0=critical,
                                  x1=critical, y0=0, y1=1, line=dict(color="#D55E00", dash="dash",
                                                                     width=1.5))]
         layout["annotations"].append(dict(
-            xref="x3", yref="y3 domain", x=float(np.log10(critical)), y=1, text=labels["critical"],
+            xref="x3", yref="y3 domain", x=float(np.log10(critical) if log_axis else critical),
+            y=1, text=labels["critical"],
             showarrow=False, xanchor="left", yanchor="bottom", font=dict(color="#D55E00")))
     still = dict(frame=dict(duration=0, redraw=False), mode="immediate",
                  transition=dict(duration=0))

@@ -657,3 +657,13 @@ def test_a_failed_runs_data_errors_are_shown_in_chinese(monkeypatch, tmp_path):
         assert CJK.search(zh) and "network" not in zh and "memory" not in zh, (message, zh)
     assert "digits 数据集" in i18n.t_error(messages[1])
     assert "重新下载也失败了" in i18n.t_error(messages[3]) and "fetching" not in i18n.t_error(messages[3])
+
+
+@pytest.mark.parametrize("view", ["Slide η", "Slide γ"])
+def test_the_slide_tabs_render_in_chinese(view):
+    at = apptest_util.open_page("explorer", lang=ZH_LINK, ex_method="momentum", ex_view=view)
+    key = "ex_sweep" if view == "Slide η" else "ex_sweep_gamma"
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if c.proto.id.endswith(key))
+    assert CJK.search(spec["layout"]["xaxis3"]["title"]["text"])
+    assert not untranslated(at) and not english_words(at), english_words(at)

@@ -254,3 +254,19 @@ def test_why_is_chinese_in_chinese(page, key):
     captions = [c.value for c in at.caption]
     assert any(c.startswith("**为什么：** ") and "特征值 λ = " in c for c in captions), captions
     assert not untranslated(at) and not english_words(at), (untranslated(at), english_words(at))
+
+
+def test_best_gamma_is_the_heavy_balls_closed_form_and_what_runs_find():
+    """At a fixed η on the book's quadratic the fastest heavy ball has γ = (1 − √(ηλ_min))²
+    (0.306 at η = 0.1, λ_min = 2), and real runs over a grid of γ end nearest the minimum there."""
+    from optim import get_method, get_schedule, run
+    from optim.analysis import best_gamma
+    from ui.controls import GAMMAS
+
+    obj = FUNCTIONS["quadratic"].make()
+    a = analyse(obj)
+    assert best_gamma(a, "momentum", 0.1) == pytest.approx((1 - np.sqrt(0.1 * 2)) ** 2, abs=2e-3)
+    ends = [run(obj, get_method("momentum", gamma=g), get_schedule("constant", 0.1, 60), obj.x0,
+                60).fs[-1] for g in GAMMAS]
+    assert GAMMAS[int(np.argmin(ends))] == 0.3
+    assert best_gamma(a, "gd", 0.1) is None

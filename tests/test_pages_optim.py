@@ -432,3 +432,25 @@ def test_the_slide_eta_runs_are_made_again_when_a_setting_changes(query, change)
     kind, key, value = change
     getattr(at, kind)(key=key).set_value(value).run()
     assert chart_by_key(at, "ex_sweep")["frames"][0]["data"][0] != before
+
+
+def test_slide_gamma_is_offered_to_the_momentum_methods_only():
+    from ui.controls import GAMMAS
+
+    at = open_page("explorer", ex_method="momentum", ex_view="Slide γ")
+    spec = chart_by_key(at, "ex_sweep_gamma")
+    assert [f["name"] for f in spec["frames"]] == [f"{g:g}" for g in GAMMAS]
+    assert spec["layout"]["sliders"][0]["active"] == GAMMAS.index(0.5)  # the sidebar's γ
+    assert spec["layout"]["xaxis3"]["type"] == "linear"
+    assert spec["layout"]["shapes"][0]["x0"] == pytest.approx(0.306, abs=2e-3)  # best γ at η 0.1
+    # each frame is the run with that γ at the sidebar's η
+    from optim import get_method, get_schedule, run
+    from optim.functions import FUNCTIONS
+
+    obj = FUNCTIONS["quadratic"].make()
+    tr = run(obj, get_method("momentum", gamma=0.9), get_schedule("constant", 0.1, 20), obj.x0, 20)
+    x = decode(spec["frames"][GAMMAS.index(0.9)]["data"][0]["x"])
+    np.testing.assert_allclose(x, tr.xs[: len(x), 0], rtol=1e-6)
+    at = open_page("explorer", ex_method="gd", ex_view="Slide γ")  # gd has no γ: no such tab
+    assert not any(c.proto.id.endswith("ex_sweep_gamma") for c in at.get("plotly_chart"))
+    assert "Slide γ" not in [t.label for t in at.tabs]

@@ -27,6 +27,9 @@ ETAS = sorted({round(m * 10.0**k, 10) for k in range(-4, 2) for m in (1, 1.5, 2,
               | {0.4, 1.1, 0.6, 0.8, 0.9, 1.2})
 ETAS = [e for e in ETAS if e <= 20]
 MAX_STEPS = 1000
+# momentum's γ for the Slide γ tab: even steps, finer towards 1 where the heavy ball turns
+GAMMAS = [round(float(g), 2) for g in (*np.arange(0.0, 0.9, 0.1), 0.9, 0.92, 0.94, 0.95, 0.96, 0.97,
+                                0.98, 0.99)]
 CUSTOM = "custom"  # the explorer's "your own function" entry
 CUSTOM_PRESET = dict(method="gd", eta=0.1, steps=20, x0=(1.0, 1.0), params={})
 X_LIMIT = 1e6

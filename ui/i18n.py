@@ -118,9 +118,14 @@ def plot_labels() -> dict[str, str]:
     }
 
 
-def sweep_labels(constant: bool = True) -> dict[str, str]:
+def sweep_labels(constant: bool = True, param: str = "eta") -> dict[str, str]:
     """The texts of optim.sweep's figure in the interface language (:data:`optim.sweep.LABELS`);
-    under a decaying schedule the slider sets the initial η₀."""
+    under a decaying schedule the η slider sets the initial η₀; ``param`` "gamma": the slider
+    sets momentum's γ, and the line marks the best γ at the sidebar's η."""
+    if param == "gamma":
+        return {**sweep_labels(), "η": "γ = ",
+                "final": t("γ: where each run ends after {n} steps"),
+                "critical": t("best γ at this η")}
     if not constant:
         return {**sweep_labels(), "η": t("η₀ = "),
                 "final": t("initial η₀: where each run ends after {n} steps")}

@@ -742,6 +742,14 @@ ZH: dict[str, str] = {
     "left the view at step {k}": "在第 {k} 步离开视图",
     "below f(x*)": "低于 f(x*)",
     "η₀ = ": "η₀ = ",
+    "Slide γ": "拖动 γ",
+    "γ: where each run ends after {n} steps": "γ：各次运行 {n} 步后停在哪里",
+    "best γ at this η": "此 η 下最佳的 γ",
+    "Drag the slider under the chart: every momentum γ of the grid is already computed at "
+    "η = {eta}, so the path follows as you drag. The sidebar, the other charts and the link stay "
+    "at γ = {gamma}.":
+        "拖动图下方的滑块：在 η = {eta} 下，网格上的每个动量 γ 都已算好，路径随拖动即时变化。侧边栏、"
+        "其他图表和链接仍保持 γ = {gamma}。",
     "initial η₀: where each run ends after {n} steps": "初始 η₀：各次运行 {n} 步后停在哪里",
 }
 
