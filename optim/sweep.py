@@ -1,10 +1,10 @@
-"""Drag η in the browser: one run per learning rate on a grid, precomputed, and a plotly figure
-whose own slider swaps between them with no round trip to the server (as Distill's momentum
-article redraws on every mouse move).
+"""Drag η (or momentum's γ) in the browser: one run per value of a grid, precomputed, and a
+plotly figure whose own slider swaps between them with no round trip to the server (as
+Distill's momentum article redraws on every mouse move).
 
 Three panels: the path over the level lines (2D) or the curve (1D), the gap to the minimum
-against the step, and where every learning rate of the grid ends (the valley of good η and the
-cliff where it diverges), with a marker on the one shown. No streamlit here.
+against the step, and where every value of the grid ends (the valley of good η and the cliff
+where it diverges; the best γ), with a marker on the one shown. No streamlit here.
 """
 
 from __future__ import annotations
