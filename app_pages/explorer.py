@@ -5,7 +5,7 @@ import pyarrow as pa
 import streamlit as st
 
 from optim import get_method, get_schedule, run
-from optim.analysis import analyse, best_gamma, critical_eta
+from optim.analysis import MOMENTUM, analyse, best_gamma, critical_eta
 from optim.book import BOOK_RUNS
 from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS, PRESETS
@@ -130,7 +130,7 @@ def _slide(param: str) -> None:
 
 
 # Slide γ for the methods with a momentum γ (the heavy ball's, Nesterov's)
-slides = [N_("Slide η"), *([N_("Slide γ")] if mid in ("momentum", "nesterov") else [])]
+slides = [N_("Slide η"), *([N_("Slide γ")] if mid in MOMENTUM else [])]
 # the open tab is in the link and survives a switch of the interface language; only the open one
 # is drawn (lazy tabs)
 if objective.dim == 1:

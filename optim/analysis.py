@@ -202,12 +202,15 @@ def critical_eta(analysis: Analysis, method: str, hyper: Mapping[str, float] | N
     return None
 
 
+MOMENTUM = ("momentum", "nesterov")  # the methods with a momentum γ (rmsprop's γ is a decay)
+
+
 def best_gamma(analysis: Analysis, method: str, eta: float, hyper: Mapping[str, float] | None = None,
                grid: int = 1000) -> float | None:
     """The momentum γ in [0, 1) that makes ``method`` (momentum or Nesterov) converge fastest at
     the constant step size ``eta``: the smallest largest factor per step over the eigendirections
     (:func:`factors`), on a grid of ``grid`` values. None for a method without a γ."""
-    if method not in ("momentum", "nesterov"):
+    if method not in MOMENTUM:
         return None
     gammas = np.linspace(0.0, 0.999, grid)
     rates = [float(np.max(factors(analysis, method, eta, {**(hyper or {}), "gamma": g})))
