@@ -300,7 +300,10 @@ def tab_labels_kept(key: str, labels: list[str], linked: str | None = None) -> l
         value = linked
     for label, now in zip(labels, shown):
         if value is not None and value in (now, label, ZH.get(label)):
-            st.session_state[key] = now
+            # set only when it changes (a link's tab, a switch of language): a widget's state
+            # set from the script is sent to the browser again with the run
+            if st.session_state.get(key) != now:
+                st.session_state[key] = now
             break
     return shown
 
