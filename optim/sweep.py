@@ -54,20 +54,19 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
                  eta: float, labels: Mapping[str, str] | None = None,
                  critical: float | None = None, n: int = 60, x0=None,
                  log_axis: bool = True) -> PlaybackFigure:
-    """The runs of :func:`sweep` as animation frames, one per η, and a plotly slider over them.
+    """The runs of :func:`sweep` as animation frames, one per value, and a plotly slider over them.
 
-    ``etas`` is the swept value's grid, η (on a log axis) by default; with ``log_axis`` False
-    any setting on a linear one (momentum's γ: ``labels`` then name it, and ``critical`` marks,
-    under ``labels["critical"]``, a value such as the best γ). The figure opens at the value of
-    the grid nearest ``eta``. ``x0``, the runs' start (by default
-    the first run's), stretches the view as on the other figures. ``critical`` (the largest stable
-    constant η of a quadratic, :mod:`optim.analysis`) is drawn as a line on the η panel.
-    ``labels`` translates :data:`LABELS`.
+    ``etas`` is the swept value's grid: η on a log axis by default, or with ``log_axis`` False any
+    setting on a linear one (momentum's γ; ``labels`` then name it). The figure opens at the value
+    of the grid nearest ``eta``. ``critical`` is drawn as a line on the last panel under
+    ``labels["critical"]``: the largest stable constant η of a quadratic, or the best γ
+    (:mod:`optim.analysis`). ``x0``, the runs' start (by default the first run's), stretches the
+    view as on the other figures. ``labels`` translates :data:`LABELS`.
     """
     labels = {**LABELS, **(labels or {})}
     etas = [float(e) for e in etas]
     if not etas or len(etas) != len(traces):
-        raise ValueError("one trace per learning rate")
+        raise ValueError("one trace per value of the grid")
     if log_axis:
         i0 = int(np.argmin([abs(np.log(e) - np.log(eta)) for e in etas])) if eta > 0 else 0
     else:

@@ -229,11 +229,7 @@ def function_select(prefix: str, where=st, default: str = "quadratic", ids=None)
     ss[kept] = fid
     if fid in FUNCTIONS:
         where.caption(t(FUNCTIONS[fid].title))
-    if fid == default:
-        if key in st.query_params:
-            del st.query_params[key]
-    elif st.query_params.get(key) != fid:
-        st.query_params[key] = fid
+    keep_in_link(key, fid, default)
     return fid
 
 
@@ -289,6 +285,16 @@ def pick_start(prefix: str, chart_key: str, dim: int) -> None:
             st.session_state[f"{prefix}x{i}"] = round(float(np.clip(v, -X_LIMIT, X_LIMIT)), 2)
 
 
+def keep_in_link(key: str, value: str, default: str) -> None:
+    """Write ``value`` into the link as ``?key=value`` for a control not bound to the URL; the
+    default leaves the link (as a bound widget's does)."""
+    if value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != value:
+        st.query_params[key] = value
+
+
 def tab_labels_kept(key: str, labels: list[str], linked: str | None = None) -> list[str]:
     """The tab ``labels`` (English, marked with N_) in the interface language, with the open tab
     (kept under ``key`` as the label it was shown with, or else named by ``linked``, in either
@@ -321,12 +327,7 @@ def tabs_in_link(key: str, labels: list[str]):
     ss = st.session_state
     shown = tab_labels_kept(key, labels, st.query_params.get(key))
     tabs = st.tabs(shown, key=key, on_change="rerun")
-    open_now = ss.get(key, shown[0])
-    if open_now == shown[0]:
-        if key in st.query_params:
-            del st.query_params[key]
-    elif st.query_params.get(key) != open_now:
-        st.query_params[key] = open_now
+    keep_in_link(key, ss.get(key, shown[0]), shown[0])
     return tabs
 
 
