@@ -155,11 +155,14 @@ for r in chosen:
         st.warning(t("Run {id} cannot be shown: {why}", id=r.id, why=str(exc)))
 shown = [r for r in chosen if r.id in histories]
 st.subheader(t("Curves"))
-labels = [row_short(r) if len(shown) > 1 else row_name(r) for r in shown]
-st.plotly_chart(history_figure([(row_name(r), curve_points(histories[r.id])) for r in shown],
+# oldest first, as a training page colours its runs (by their order on the page): the first run
+# of a session is orange on both pages, the second blue (the table lists the newest first)
+drawn = sorted(reversed(shown), key=lambda r: r.created)  # ties: the table lists newest first
+labels = [row_short(r) if len(drawn) > 1 else row_name(r) for r in drawn]
+st.plotly_chart(history_figure([(row_name(r), curve_points(histories[r.id])) for r in drawn],
                                labels=labels), key="runs_curves")
 st.caption(runs_summary([(label, histories[r.id].get("epochs") or [])
-                         for label, r in zip(labels, shown)]))
+                         for label, r in zip(labels, drawn)]))
 
 for r in shown:
     acc = f"{r.final_test_acc:.4f}" if r.final_test_acc is not None else "–"

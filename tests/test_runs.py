@@ -502,13 +502,28 @@ def test_page_overlay_legend_is_one_short_entry_per_run_with_a_summary(data_dir)
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     shown = [tr for tr in spec["data"] if tr.get("showlegend", True)]
     runs = [tr["name"] for tr in shown if tr.get("legend", "legend") == "legend"]
-    assert runs == [row_short(store.get(id2)), row_short(store.get(id1))]
-    assert runs[1] == f"lenet · {id1[-4:]}"
+    assert runs == [row_short(store.get(id1)), row_short(store.get(id2))]  # oldest first
+    assert runs[0] == f"lenet · {id1[-4:]}"
     assert len(shown) == 2 + 3  # and the line-style key
     summary = [c.value for c in at.caption if "epoch(s)" in c.value]
-    assert summary == [f"lenet-bn · {id2[-4:]}: 2 epoch(s), train accuracy 0.850, test accuracy "
-                       f"0.875. lenet · {id1[-4:]}: 2 epoch(s), train accuracy 0.550, test "
-                       "accuracy 0.575."]
+    assert summary == [f"lenet · {id1[-4:]}: 2 epoch(s), train accuracy 0.550, test accuracy "
+                       f"0.575. lenet-bn · {id2[-4:]}: 2 epoch(s), train accuracy 0.850, test "
+                       "accuracy 0.875."]
+
+
+def test_the_runs_page_colours_runs_as_the_training_page_did(data_dir):
+    # a session's first run is orange and its second blue on the training page (its runs in
+    # order); the Runs page coloured them the other way round (its table lists the newest first)
+    from ui.training import RUN_COLORS
+
+    store, id1, id2 = two_runs()
+    at = page()
+    at.session_state["runs_table"] = {"selection": {"rows": [0, 1], "columns": []}}
+    at.run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    colours = {tr["meta"]: tr["line"]["color"] for tr in spec["data"] if tr.get("meta")}
+    assert colours == {row_name(store.get(id1)): RUN_COLORS[0],
+                       row_name(store.get(id2)): RUN_COLORS[1]}
 
 
 def test_the_runs_table_puts_what_tells_runs_apart_first(data_dir):
