@@ -30,7 +30,8 @@ def lane_prefix(i: int) -> str:
 # shared function select already applied the book's preset (start point, parameters); the lanes
 # are this page's, so they are reset here, before their widgets exist.
 new_function = ss.get(f"{P}function")
-if new_function is not None and ss.get("_cmp_seen_function") not in (None, new_function):
+# (only a known id: a switch of language back to English hands the select's old label here)
+if new_function in FUNCTIONS and ss.get("_cmp_seen_function") not in (None, new_function):
     lineup_steps, lineup_lanes = lineup(new_function)
     ss[f"{P}steps"] = lineup_steps
     for i, lane in enumerate(lineup_lanes, start=1):

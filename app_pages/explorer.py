@@ -129,12 +129,15 @@ def _slide(param: str) -> None:
                     key="ex_sweep" if param == "eta" else "ex_sweep_gamma")
 
 
-# Slide γ for the methods with a momentum γ (the heavy ball's, Nesterov's)
-slides = [N_("Slide η"), *([N_("Slide γ")] if mid in MOMENTUM else [])]
-# the open tab is in the link and survives a switch of the interface language; only the open one
-# is drawn (lazy tabs)
+# Slide γ is always there (for the methods with a momentum γ, the heavy ball's and Nesterov's,
+# it runs; for the others it says so): a tab that came and went with the method was a new set
+# of tabs, and the page jumped back to its first tab in the middle of a demo
+slides = [N_("Slide η"), N_("Slide γ")]
+# the open tab is in the link (one key for the 1D and 2D views, so Slide η stays open when the
+# function changes) and survives a switch of the interface language; only the open tab is
+# drawn (lazy tabs)
 if objective.dim == 1:
-    tab_c, *tab_slides = tabs_in_link(f"{P}view1", [N_("Curve"), *slides])
+    tab_c, *tab_slides = tabs_in_link(f"{P}view", [N_("Curve"), *slides], legacy=f"{P}view1")
     if tab_c.open:
         with tab_c:
             st.plotly_chart(curve_figure(objective, [(name, trace)], labels=labels, pickable=True),
@@ -157,7 +160,13 @@ else:
 for tab, param in zip(tab_slides, ["eta", "gamma"]):
     if tab.open:
         with tab:
-            _slide(param)
+            if param == "gamma" and mid not in MOMENTUM:
+                st.info(t("Slide γ drags momentum's γ, so it needs a method with momentum: "
+                          "momentum or Nesterov. ({method} has no γ.)", method=name))
+                st.button(t("Use momentum"), key="ex_use_momentum",
+                          on_click=lambda: st.session_state.update({f"{P}method": "momentum"}))
+            else:
+                _slide(param)
 
 # why it converges, zig-zags or runs away: eigenvalues, critical and best η (quadratics only)
 explain_run(objective, analysis, name, mid, eta, mparams, trace, f"{P}why",

@@ -451,6 +451,12 @@ def test_slide_gamma_is_offered_to_the_momentum_methods_only():
     tr = run(obj, get_method("momentum", gamma=0.9), get_schedule("constant", 0.1, 20), obj.x0, 20)
     x = decode(spec["frames"][GAMMAS.index(0.9)]["data"][0]["x"])
     np.testing.assert_allclose(x, tr.xs[: len(x), 0], rtol=1e-6)
-    at = open_page("explorer", ex_method="gd", ex_view="Slide γ")  # gd has no γ: no such tab
+    # gd has no γ: the tab stays (a tab that came and went with the method threw the page back
+    # to its first tab, review 18) and says so, with a button that picks momentum
+    at = open_page("explorer", ex_method="gd", ex_view="Slide γ")
     assert not any(c.proto.id.endswith("ex_sweep_gamma") for c in at.get("plotly_chart"))
-    assert "Slide γ" not in [t.label for t in at.tabs]
+    assert any("needs a method with momentum" in i.value for i in at.info)
+    at.button(key="ex_use_momentum").click().run()
+    assert not at.exception and at.selectbox(key="ex_method").value == "momentum"
+    assert chart_by_key(at, "ex_sweep_gamma")["layout"]["sliders"][0]["active"] == \
+        GAMMAS.index(0.5)

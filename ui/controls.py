@@ -225,12 +225,25 @@ def function_select(prefix: str, where=st, default: str = "quadratic", ids=None)
     # answer in whatever language is current then)
     fid = where.selectbox(
         t("Function"), ids, index=ids.index(default), key=key, format_func=names.__getitem__,
-        on_change=lambda: apply_preset(prefix, st.session_state[key]))
+        on_change=_function_changed, args=(prefix, key, kept, ids))
     ss[kept] = fid
     if fid in FUNCTIONS:
         where.caption(t(FUNCTIONS[fid].title))
     keep_in_link(key, fid, default)
     return fid
+
+
+def _function_changed(prefix: str, key: str, kept: str, ids: list[str]) -> None:
+    """The function select's ``on_change``: the book's settings for a function the user chose.
+
+    A switch of the interface language makes the select a new widget (its labels are part of
+    its identity), and on the way back Streamlit calls this with the select's old label in the
+    state ('Himmelblau', not 'himmelblau'): that is no choice, and applying it reset the page
+    to the custom function's preset (review 18). Only a known id other than the last one
+    applied counts."""
+    value = st.session_state.get(key)
+    if value in ids and value != st.session_state.get(kept):
+        apply_preset(prefix, value)
 
 
 def method_select(prefix: str, where=st, default: str = "gd", ids=None, label=N_("Method")) -> str:
@@ -297,35 +310,53 @@ def keep_in_link(key: str, value: str, default: str) -> None:
 
 def tab_labels_kept(key: str, labels: list[str], linked: str | None = None) -> list[str]:
     """The tab ``labels`` (English, marked with N_) in the interface language, with the open tab
-    (kept under ``key`` as the label it was shown with, or else named by ``linked``, in either
-    language) carried over to them before the tabs are made: a tab's label is its value, so
-    after a switch of language the old label was no option and the first tab opened again."""
+    carried over to them before the tabs are made. The open tab is the one kept under ``key``
+    (as the label it was shown with), else the one a link names (``linked``, in either
+    language), else the one open when the page was last shown (kept beside the widget under
+    ``_<key>``: a page trip drops a widget's state, and the sidebar's link to the page holds no
+    tab).
+
+    A tab's label is its value and the labels are the widget's identity: after a switch of
+    language, or when the set of tabs changes (the Explorer's 1D and 2D views, a tab offered only
+    for some settings), the tabs are a new widget that opened on its first tab. So the open tab
+    is handed to the new widget whenever the labels differ from the last run's."""
+    ss = st.session_state
     shown = [t(label) for label in labels]
-    value = st.session_state.get(key)
+    value = ss.get(key)
     if value is None:
-        value = linked
+        value = linked if linked is not None else ss.get(f"_{key}")
+    changed = ss.get(f"_{key}_labels") != shown
+    ss[f"_{key}_labels"] = shown
     for label, now in zip(labels, shown):
         if value is not None and value in (now, label, ZH.get(label)):
-            # set only when it changes (a link's tab, a switch of language): a widget's state
-            # set from the script is sent to the browser again with the run
-            if st.session_state.get(key) != now:
-                st.session_state[key] = now
+            # set only when it changes or the widget is new: a widget's state set from the
+            # script is sent to the browser again with the run
+            if changed or ss.get(key) != now:
+                ss[key] = now
+            ss[f"_{key}"] = now
             break
     return shown
 
 
-def tabs_in_link(key: str, labels: list[str]):
+def tabs_in_link(key: str, labels: list[str], legacy: str | None = None):
     """``st.tabs`` (lazy: each tab's ``.open`` says whether it is the one shown) whose open tab is
-    kept in the link as ``?key=<label>`` and survives a switch of the interface language.
+    kept in the link as ``?key=<label>`` and survives a switch of the interface language, a
+    change of the set of tabs and a trip to another page (:func:`tab_labels_kept`).
 
     ``labels`` are in English (marked with N_). A tabs widget bound to the URL would store, and
     write into the link, the label it shows; after a language switch that label is no longer an
     option (and the labels are part of the widget's identity), so Streamlit fell back to the
     first tab and dropped the choice from the link. Here the choice, from the session or from a
     link in either language, is carried over to the current language before the widget is made,
-    and written into the link after it (the first tab, the default, leaves the link)."""
+    and written into the link after it (the first tab, the default, leaves the link).
+    ``legacy``: an older name of the key, read from a link (and dropped from it) when ``key``
+    is not there."""
     ss = st.session_state
-    shown = tab_labels_kept(key, labels, st.query_params.get(key))
+    linked = st.query_params.get(key)
+    if legacy is not None and legacy in st.query_params:
+        linked = linked if linked is not None else st.query_params.get(legacy)
+        del st.query_params[legacy]
+    shown = tab_labels_kept(key, labels, linked)
     tabs = st.tabs(shown, key=key, on_change="rerun")
     keep_in_link(key, ss.get(key, shown[0]), shown[0])
     return tabs

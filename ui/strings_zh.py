@@ -743,6 +743,10 @@ ZH: dict[str, str] = {
     "below f(x*)": "低于 f(x*)",
     "η₀ = ": "η₀ = ",
     "Slide γ": "拖动 γ",
+    "Slide γ drags momentum's γ, so it needs a method with momentum: momentum or Nesterov. "
+    "({method} has no γ.)": "“拖动 γ”拖动的是动量的 γ，需要带动量的方法：动量法或 Nesterov。"
+                            "（{method}没有 γ。）",
+    "Use momentum": "改用动量法",
     "γ: where each run ends after {n} steps": "γ：各次运行 {n} 步后停在哪里",
     "best γ at this η": "此 η 下最佳的 γ",
     "Drag the slider under the chart: every momentum γ of the grid is already computed at "

@@ -297,3 +297,69 @@ def test_dragging_the_slide_eta_slider_redraws_in_the_browser(st_page):
     assert active > ETAS.index(0.1)  # dragged to the right: a larger η
     assert sb.runs(page) == runs  # no round trip to the server
     st_page.assert_clean()
+
+
+def _switch_language(page, label: str, title_part: str) -> None:
+    page.locator('[data-testid="stSidebar"]').get_by_text(label, exact=True).click()
+    page.wait_for_function("() => (document.querySelector('h1') || {innerText: ''})"
+                           f".innerText.includes({title_part!r})")
+    sb.wait_idle(page)
+
+
+def _href(page) -> str:
+    from urllib.parse import unquote_plus
+
+    return unquote_plus(page.evaluate("location.href"))  # page.url goes stale while one waits
+
+
+def test_a_language_round_trip_keeps_the_explorer_and_compare_settings(st_page):
+    """Review 18: back from 中文 to English, the function select's callback got the select's old
+    label ('Himmelblau', not 'himmelblau') and applied the custom function's preset: gd at η 0.1
+    from (1, 1), which diverges; Compare reset every lane's η the same way."""
+    page = st_page.page
+    st_page.open("explorer?ex_function=himmelblau&ex_method=adam&ex_eta=0.015")
+    sb.wait_chart(page, "ex_contour")
+    before = sb.metric_values(page)[0]
+    _switch_language(page, "中文", "探索")
+    _switch_language(page, "English", "Explorer")
+    assert sb.metric_values(page)[0] == before
+    href = _href(page)
+    assert all(p in href for p in ("ex_function=himmelblau", "ex_method=adam", "ex_eta=0.015")), href
+    st_page.open("compare?cmp_function=himmelblau&cmp1_method=adam&cmp1_eta=0.03")
+    _switch_language(page, "中文", "比较")
+    _switch_language(page, "English", "Compare")
+    href = _href(page)
+    assert all(p in href for p in ("cmp_function=himmelblau", "cmp1_method=adam", "cmp1_eta=0.03")), href
+    assert "cmp_x0" not in href  # the start stayed Himmelblau's own
+    st_page.assert_clean()
+
+
+def test_the_open_slide_tab_survives_a_method_a_function_and_a_page_change(st_page):
+    """Review 18: a tab offered for some methods only (Slide γ) or a function of the other
+    dimension made a new set of tabs, which opened on its first; a trip to another page through
+    the sidebar lost the open tab (the sidebar's link holds none)."""
+    page = st_page.page
+
+    def selected() -> str:
+        return page.locator('[role="tab"][aria-selected="true"]').first.inner_text()
+
+    st_page.open("explorer?ex_view=Slide+%CE%B7")
+    sb.wait_chart(page, "ex_sweep")
+    sb.choose(page, "ex_method", "momentum")
+    sb.wait_idle(page)
+    assert selected() == "Slide η"
+    sb.choose(page, "ex_function", "x²")  # 2D -> 1D
+    sb.wait_idle(page)
+    page.wait_for_function("() => document.querySelectorAll('[role=tab]').length === 3")
+    assert selected() == "Slide η"
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="Compare optimizers").click()
+    page.wait_for_function("() => (document.querySelector('h1') || {innerText: ''})"
+                           ".innerText.includes('Compare')")
+    sb.wait_idle(page)
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="Explorer").click()
+    page.wait_for_function("() => (document.querySelector('h1') || {innerText: ''})"
+                           ".innerText.includes('Explorer')")
+    sb.wait_idle(page)
+    sb.wait_chart(page, "ex_sweep")
+    assert selected() == "Slide η" and "ex_view=Slide η" in _href(page)
+    st_page.assert_clean()
