@@ -41,7 +41,9 @@ with st.sidebar:
     # the most used controls first (on a projector the sidebar is a few hundred pixels tall),
     # then the function's parameters, and the method's in an expander (its widgets are made on
     # every run, open or closed, so they keep their values and their place in the link)
-    mid = method_select(P, default=preset["method"])
+    dim = FUNCTIONS[fid].make().dim if fid in FUNCTIONS else (
+        objective.dim if objective is not None else None)
+    mid = method_select(P, default=preset["method"], dim=dim)
     eta = eta_slider(P, default=preset["eta"])
     steps = steps_slider(P, default=preset["steps"])
     sid = schedule_select(P)

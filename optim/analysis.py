@@ -186,6 +186,23 @@ def factors(analysis: Analysis, method: str, eta, hyper: Mapping[str, float] | N
     return None
 
 
+def signed_factors(analysis: Analysis, method: str, eta, hyper: Mapping[str, float] | None = None
+                   ) -> np.ndarray | None:
+    """The factor itself, sign included, where one number maps the error from step to step:
+    1 − ηλ_i for gradient descent (and noise-free SGD), 1 − η for Newton's method. A negative
+    factor flips the error's sign every step: the iterate jumps across the minimum (the book's
+    x² at η = 1.1: 10, −12, 14.4, …, factor −1.2). None for the momentum methods (whose error
+    and velocity turn together: only the spectral radius of :func:`factors` is one number) and
+    for the methods the theory leaves out."""
+    hyper = _hyper(method, hyper)
+    lam = analysis.eigenvalues
+    if method == "gd" or _noise_free_sgd(method, hyper):
+        return 1.0 - float(eta) * lam
+    if method == "newton":
+        return (1.0 - float(eta)) + 0.0 * lam
+    return None
+
+
 def critical_eta(analysis: Analysis, method: str, hyper: Mapping[str, float] | None = None
                  ) -> float | None:
     """The constant η above which ``method`` diverges on this quadratic (None: not covered)."""

@@ -44,6 +44,7 @@ class MethodSpec:
     build: Callable[..., Method]
     params: Mapping[str, Param] = field(default_factory=dict)
     note: str = ""
+    note_nd: str = ""  # the update in several dimensions, where it reads otherwise than ``note``
 
     def make(self, **overrides: float) -> Method:
         values = resolve_params("method", self.id, self.params, overrides)
@@ -190,7 +191,8 @@ METHODS: dict[str, MethodSpec] = {
     spec.id: spec
     for spec in (
         MethodSpec("gd", "Gradient descent", gd, {}, "x ← x − η∇f(x)"),
-        MethodSpec("newton", "Newton's method", newton, {}, "x ← x − η f'(x) / f''(x)"),
+        MethodSpec("newton", "Newton's method", newton, {}, "x ← x − η f'(x) / f''(x)",
+                   "x ← x − η H(x)⁻¹∇f(x)"),
         MethodSpec("sgd", "SGD (noisy gradient)", sgd,
                    {"noise": Param(1.0, 0.0, 1e6, "standard deviation σ of the gradient noise"),
                     "seed": Param(0, 0, 2**31 - 1, "random seed")},

@@ -203,10 +203,11 @@ def test_explorer_says_why_and_follows_the_slider():
     at = apptest_util.open_page("explorer")  # the book's x1^2 + 2 x2^2, gd, η = 0.1
     text = " ".join(_why(at))
     assert "λ = 2, 4" in text and "η > 0.5" in text and "η* = 0.333" in text, text
-    assert "0.8 along x₁, 0.6 along x₂" in text and "It converges" in text, text
+    assert "by 0.8 along x₁, by 0.6 along x₂" in text and "It converges" in text, text
     at.select_slider(key="ex_eta").set_value(0.6).run()
     text = " ".join(_why(at))
-    assert "0.2 along x₁, 1.4 along x₂" in text and "diverges" in text, text
+    assert "by −0.2 along x₁, by −1.4 along x₂" in text and "diverges" in text, text
+    assert "flips the error's sign every step: along x₁, x₂" in text, text
     # the chart sits in an expander that keeps its state; open, it shows the two directions
     at.session_state["ex_why"] = True
     at.run()
@@ -234,7 +235,7 @@ def test_compare_explains_each_lane():
     joined = " ".join(text)
     assert "λ = 1, 14" in joined and "η > 0.143" in joined, joined
     gd = [c for c in text if c.startswith("1: Gradient descent at η = 0.15")]
-    assert gd and "1.1 along x₂" in gd[0] and "diverges" in gd[0], text
+    assert gd and "by −1.1 along x₂" in gd[0] and "diverges" in gd[0], text
     assert any(c.startswith("2: Momentum at η = 0.15, γ = 0.5") for c in text), text
     assert any(c.startswith("3: Adam") and "no fixed rate" in c for c in text), text
     at.session_state["cmp_why"] = True
@@ -270,3 +271,28 @@ def test_best_gamma_is_the_heavy_balls_closed_form_and_what_runs_find():
                 60).fs[-1] for g in GAMMAS]
     assert GAMMAS[int(np.argmin(ends))] == 0.3
     assert best_gamma(a, "gd", 0.1) is None
+
+
+@pytest.mark.parametrize("lang, words", [
+    (None, ["multiplies the error by −1.2 along x.", "flips the error's sign every step"]),
+    ("中文", ["每一步把误差沿 x 方向乘以 −1.2。", "误差每一步都变号"])])
+def test_the_factor_keeps_its_sign_on_the_books_eta_too_large(lang, words):
+    """Review 18: on the book's x² at η = 1.1 (x: 10, −12, 14.4, …) the caption said "multiplies
+    the error by 1.2", hiding the zig-zag the example is there to show; in Chinese the sentence
+    read "把误差乘以 沿 x 方向 1.2"."""
+    from optim.analysis import signed_factors
+    from optim.book import BOOK_RUNS
+    from ui.controls import book_run_query
+    from ui.i18n import LANGUAGES
+
+    obj = FUNCTIONS["square"].make()
+    np.testing.assert_allclose(signed_factors(analyse(obj), "gd", 1.1), [-1.2])
+    np.testing.assert_allclose(signed_factors(analyse(obj), "newton", 1.5), [-0.5])
+    assert signed_factors(analyse(obj), "momentum", 0.1) is None  # a spectral radius only
+    run_id = next(k for k, r in BOOK_RUNS.items() if r["function"] == "square" and r["eta"] == 1.1)
+    query = book_run_query("ex_", run_id)
+    if lang:
+        query["lang"] = LANGUAGES["zh"]
+    at = apptest_util.open_page("explorer", **query)
+    text = " ".join(c.value for c in at.caption)
+    assert all(w in text for w in words), text

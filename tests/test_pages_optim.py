@@ -460,3 +460,15 @@ def test_slide_gamma_is_offered_to_the_momentum_methods_only():
     assert not at.exception and at.selectbox(key="ex_method").value == "momentum"
     assert chart_by_key(at, "ex_sweep_gamma")["layout"]["sliders"][0]["active"] == \
         GAMMAS.index(0.5)
+
+
+@pytest.mark.parametrize("page, query, shown, hidden", [
+    ("explorer", {"ex_function": "rosenbrock"}, "x ← x − η H(x)⁻¹∇f(x)", "f'(x) / f''(x)"),
+    ("explorer", {"ex_function": "cosh", "ex_method": "newton"}, "f'(x) / f''(x)", "H(x)⁻¹"),
+    ("compare", {"cmp1_method": "newton"}, "x ← x − η H(x)⁻¹∇f(x)", "f'(x) / f''(x)"),
+])
+def test_newtons_update_is_written_for_the_functions_dimension(page, query, shown, hidden):
+    # review 18: Rosenbrock opens with Newton, whose caption read x ← x − η f'(x)/f''(x)
+    at = open_page(page, **query)
+    text = " ".join(c.value for c in at.caption)
+    assert shown in text and hidden not in text, text

@@ -246,11 +246,16 @@ def _function_changed(prefix: str, key: str, kept: str, ids: list[str]) -> None:
         apply_preset(prefix, value)
 
 
-def method_select(prefix: str, where=st, default: str = "gd", ids=None, label=N_("Method")) -> str:
+def method_select(prefix: str, where=st, default: str = "gd", ids=None, label=N_("Method"),
+                  dim: int | None = None) -> str:
+    """The method select, with the method's update under it: for a function of ``dim`` > 1
+    variables, the update as it reads there (Newton's x ← x − η H⁻¹∇f, not f′/f″)."""
     ids = list(ids or METHODS)
     mid = where.selectbox(t(label), ids, index=ids.index(default), key=f"{prefix}method",
                           bind="query-params")
-    where.caption(f"{t(METHODS[mid].title)}{colon()}{t(METHODS[mid].note)}")
+    spec = METHODS[mid]
+    note = spec.note_nd if dim is not None and dim > 1 and spec.note_nd else spec.note
+    where.caption(f"{t(spec.title)}{colon()}{t(note)}")
     return mid
 
 

@@ -20,18 +20,22 @@ ZH: dict[str, str] = {
     "{name}: its step adapts to the gradients seen so far (or is noisy), so no fixed "
     "rate per direction describes it.":
         "{name}：它的步长随已见过的梯度而变（或带有噪声），没有沿各方向固定的收敛速率可言。",
-    "{f} along {d}": "沿 {d} 方向 {f}",
+    "{f} along {d}": "沿 {d} 方向为 {f}",
+    "by {f} along {d}": "沿 {d} 方向乘以 {f}",
+    "A negative factor flips the error's sign every step: along {dirs} the iterate jumps from "
+    "one side of the minimum to the other.":
+        "倍数为负，误差每一步都变号：沿 {dirs} 方向，迭代点从最小值的一侧跳到另一侧。",
     "{name} at η = {eta}, γ = {gamma}: the error and the velocity along each "
     "eigendirection follow a 2×2 linear map, whose spectral radius is the factor per "
     "step: {parts}.":
         "{name}（η = {eta}，γ = {gamma}）：沿每个特征方向，误差和速度按一个 2×2 线性映射演化，"
         "它的谱半径就是每步的缩放倍数：{parts}。",
-    "{name} at η = {eta}: each step multiplies the error by {parts}.":
-        "{name}（η = {eta}）：每一步把误差乘以 {parts}。",
-    "Above 1 along {dirs}: the error grows there, and the run diverges.":
-        "沿 {dirs} 方向大于 1：误差在那里不断增大，运行发散。",
-    "Exactly 1 along {dirs}: the error there never shrinks.":
-        "沿 {dirs} 方向恰好为 1：那里的误差永远不会缩小。",
+    "{name} at η = {eta}: each step multiplies the error {parts}.":
+        "{name}（η = {eta}）：每一步把误差{parts}。",
+    "Above 1 in size along {dirs}: the error grows there, and the run diverges.":
+        "沿 {dirs} 方向倍数的绝对值大于 1：误差在那里不断增大，运行发散。",
+    "Exactly 1 in size along {dirs}: the error there never shrinks.":
+        "沿 {dirs} 方向倍数的绝对值恰好为 1：那里的误差永远不会缩小。",
     "It converges; the slowest direction sets the pace, {rate} per step.":
         "它收敛；最慢的方向决定快慢，每步乘以 {rate}。",
     "It diverges for η > {crit} ({formula}).": "学习率 η > {crit}（{formula}）时它发散。",
@@ -667,6 +671,7 @@ ZH: dict[str, str] = {
     "Adam": "Adam 算法",
     "x ← x − η∇f(x)": "x ← x − η∇f(x)",
     "x ← x − η f'(x) / f''(x)": "x ← x − η f'(x) / f''(x)",
+    "x ← x − η H(x)⁻¹∇f(x)": "x ← x − η H(x)⁻¹∇f(x)",
     "x ← x − η(∇f(x) + ε), ε ~ N(0, σ²)": "x ← x − η(∇f(x) + ε)，ε ~ N(0, σ²)",
     "v ← γv + ∇f; x ← x − ηv": "v ← γv + ∇f；x ← x − ηv",
     "look-ahead momentum": "前瞻式动量",

@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import streamlit as st
 
-from optim.analysis import Analysis, critical_eta, errors, factors, predicted
+from optim.analysis import Analysis, critical_eta, errors, factors, predicted, signed_factors
 from optim.analysis_plot import eigen_error_figure
 from optim.functions import Objective
 from optim.methods import METHODS
@@ -64,22 +64,31 @@ def method_text(analysis: Analysis, name: str, method: str, eta: float,
                  "rate per direction describes it.", name=name)
     dirs = directions(analysis)
     sep = "" if lang() == "zh" else " "  # between sentences: none after a Chinese full stop
-    parts = list_sep().join(t("{f} along {d}", f=_g(f), d=d) for f, d in zip(fs, dirs))
-    if method in ("momentum", "nesterov"):
+    signed = signed_factors(analysis, method, eta, hyper)
+    if signed is None:  # the momentum methods: a spectral radius, a magnitude
         gamma = float(hyper.get("gamma", METHODS[method].params["gamma"].default))
+        parts = list_sep().join(t("{f} along {d}", f=_g(f), d=d) for f, d in zip(fs, dirs))
         out = t("{name} at η = {eta}, γ = {gamma}: the error and the velocity along each "
                 "eigendirection follow a 2×2 linear map, whose spectral radius is the factor per "
                 "step: {parts}.", name=name, eta=_g(eta), gamma=_g(gamma), parts=parts)
-    else:
-        out = t("{name} at η = {eta}: each step multiplies the error by {parts}.", name=name,
+    else:  # the factor with its sign: −1.2 is the zig-zag of the book's η = 1.1
+        parts = list_sep().join(t("by {f} along {d}", f=_g(f).replace("-", "−"), d=d)
+                                for f, d in zip(signed, dirs))
+        out = t("{name} at η = {eta}: each step multiplies the error {parts}.", name=name,
                 eta=_g(eta), parts=parts)
+        flips = [d for f, d in zip(signed, dirs) if f < -1e-9]
+        if flips:
+            out += sep + t("A negative factor flips the error's sign every step: along {dirs} "
+                           "the iterate jumps from one side of the minimum to the other.",
+                           dirs=list_sep().join(flips))
     over = [d for f, d in zip(fs, dirs) if f > 1.0 + 1e-9]
     stuck = [d for f, d in zip(fs, dirs) if abs(f - 1.0) <= 1e-9]
     if over:
-        out += sep + t("Above 1 along {dirs}: the error grows there, and the run diverges.",
+        out += sep + t("Above 1 in size along {dirs}: the error grows there, and the run "
+                       "diverges.",
                        dirs=list_sep().join(over))
     elif stuck:
-        out += sep + t("Exactly 1 along {dirs}: the error there never shrinks.",
+        out += sep + t("Exactly 1 in size along {dirs}: the error there never shrinks.",
                        dirs=list_sep().join(stuck))
     else:
         out += sep + t("It converges; the slowest direction sets the pace, {rate} per step.",
