@@ -396,6 +396,59 @@ ZH: dict[str, str] = {
     "type": "类型",
     "output shape": "输出形状",
     "parameters": "参数量",
+    # the block sections of the ResNet and DenseNet pages (ui/blocks.py)
+    "{call} on X of shape {x}: the output has shape **{y}**.":
+        "{call} 作用于形状为 {x} 的 X：输出形状为 **{y}**。",
+    "Book: {call}": "书中的例子：{call}",
+    "Input channels": "输入通道数",
+    "Output channels": "输出通道数",
+    "Stride": "步幅",
+    "Height": "高",
+    "Width": "宽",
+    "One residual block: the book's shape experiments": "单个残差块：书中的形状实验",
+    "The book runs a single residual block on a random X of shape 4 × 3 × 6 × 6. "
+    "`Residual(3, 3)` keeps the shape. `Residual(3, 6, use_1x1conv=True, stride=2)` doubles "
+    "the channels and halves the height and width; the block ends with Y + X, so the "
+    "shortcut X must take the shape of the block's output Y, which is the job of the 1 × 1 "
+    "convolution (with the same stride). Change the settings and see what comes out, or why "
+    "it cannot work.":
+        "书中把单个残差块作用于形状为 4 × 3 × 6 × 6 的随机输入 X。`Residual(3, 3)` 保持形状不变；"
+        "`Residual(3, 6, use_1x1conv=True, stride=2)` 把通道数加倍，并把高和宽减半。残差块最后"
+        "计算 Y + X，所以捷径上的 X 必须变成与残差块输出 Y 相同的形状，这正是 1 × 1 卷积层"
+        "（步幅相同）的作用。改变下面的设置，看看输出的形状，或者为什么行不通。",
+    "1 × 1 convolution on the shortcut": "捷径上的 1 × 1 卷积层",
+    "`use_1x1conv=True`: a 1 × 1 convolution with the block's stride turns the shortcut X into "
+    "the shape of the output Y":
+        "`use_1x1conv=True`：用一个与残差块步幅相同的 1 × 1 卷积层，把捷径上的 X 变成与输出 Y "
+        "相同的形状",
+    "One dense block and one transition layer: the book's shape experiments":
+        "一个稠密块和一个过渡层：书中的形状实验",
+    "The book runs `DenseBlock(2, 3, 10)` on a random X of shape 4 × 3 × 8 × 8: each of its "
+    "2 convolutions adds 10 channels to what came in, so its output Y has 3 + 2 × 10 = 23 "
+    "channels and the same height and width. Then `transition_block(23, 10)` on Y: its 1 × 1 "
+    "convolution takes the 23 channels to 10 and its 2 × 2 average pooling halves the height "
+    "and width, to 4 × 10 × 4 × 4.":
+        "书中把 `DenseBlock(2, 3, 10)` 作用于形状为 4 × 3 × 8 × 8 的随机输入 X：它的 2 个卷积块"
+        "各在输入的基础上增加 10 个通道，所以输出 Y 有 3 + 2 × 10 = 23 个通道，高和宽不变。然后把 "
+        "`transition_block(23, 10)` 作用于 Y：它的 1 × 1 卷积层把 23 个通道减为 10 个，2 × 2 "
+        "平均池化层把高和宽减半，得到 4 × 10 × 4 × 4。",
+    "Dense block": "稠密块",
+    "Convolutions": "卷积块数",
+    "`num_convs`: the number of convolution blocks in the dense block":
+        "`num_convs`：稠密块中卷积块的个数",
+    "Growth rate": "增长率",
+    "The channels each convolution adds (the book's `out_channels`)":
+        "每个卷积块增加的通道数（书中的 `out_channels`）",
+    "Output channels: {c} + {k} × {g} = **{out}**": "输出通道数：{c} + {k} × {g} = **{out}**",
+    "Transition layer": "过渡层",
+    "Output channels of the transition layer": "过渡层的输出通道数",
+    "In the model, each transition layer halves the channels": "在模型中，每个过渡层都把通道数减半",
+    "The transition layer takes the dense block's output Y: it is shown once the dense block "
+    "works.": "过渡层的输入是稠密块的输出 Y：稠密块能正常运行后才会显示。",
+    "Channels {a} → {b} (the 1 × 1 convolution); height and width {h} × {w} → {h2} × {w2} (the "
+    "2 × 2 average pooling halves them, rounding down).":
+        "通道数 {a} → {b}（1 × 1 卷积层）；高和宽 {h} × {w} → {h2} × {w2}（2 × 2 平均池化层把它们"
+        "减半，向下取整）。",
     "Model": "模型",
     "Dataset": "数据集",
     "Device": "设备",
@@ -915,6 +968,33 @@ ERRORS_ZH: list[tuple[str, str]] = [
      "无法把 {name} 写入 {dir}：{why}（请用 --data-dir 或 $D2L_LAB_DATA_DIR 指定一个可写的数据目录）"),
     (r"cannot create data directory (?P<dir>.+): (?P<why>.+)", "无法创建数据目录 {dir}：{why}"),
     (r"out of memory: try a smaller batch size or input size", "内存不足：请减小批量大小或输入尺寸"),
+    # ---- nets.inspect.inspect_block: one block of the ResNet/DenseNet pages
+    (r"(?P<a>\d+) → (?P<b>\d+) channels and stride (?P<s>\d+) need the 1×1 convolution "
+     r"\(use_1x1conv\): the residual add Y \+ X needs matching shapes, and the shortcut's X is "
+     r"(?P<x>\S+) while the block's output Y is (?P<y>\S+)",
+     "通道数从 {a} 变为 {b}、步幅为 {s}，都需要 1×1 卷积层（`use_1x1conv=True`）：残差相加 Y + X "
+     "要求两者形状相同，而捷径上的 X 是 {x}，残差块的输出 Y 是 {y}"),
+    (r"(?P<a>\d+) → (?P<b>\d+) channels needs the 1×1 convolution \(use_1x1conv\): the residual "
+     r"add Y \+ X needs matching shapes, and the shortcut's X has (?P<a2>\d+) channels, the "
+     r"block's output Y (?P<b2>\d+)",
+     "通道数从 {a} 变为 {b}，需要 1×1 卷积层（`use_1x1conv=True`）：残差相加 Y + X 要求两者形状"
+     "相同，而捷径上的 X 有 {a2} 个通道，残差块的输出 Y 有 {b2} 个"),
+    (r"stride (?P<s>\d+) needs the 1×1 convolution \(use_1x1conv\): the residual add Y \+ X "
+     r"needs matching shapes, and the block's output Y is (?P<y>\S+) while the shortcut's X "
+     r"stays (?P<x>\S+)",
+     "步幅为 {s} 时需要 1×1 卷积层（`use_1x1conv=True`）：残差相加 Y + X 要求两者形状相同，而"
+     "残差块的输出 Y 是 {y}，捷径上的 X 仍是 {x}"),
+    (r"input (?P<h>\d+)×(?P<w>\d+) is too small for the transition block: its 2×2 average "
+     r"pooling needs at least 2×2",
+     "输入 {h}×{w} 对过渡层来说太小：它的 2×2 平均池化层至少需要 2×2 的输入"),
+    (r"(?P<call>\w+\(.*\)) on input (?P<shape>\(.*\)) would make a tensor of (?P<n>[\d,]+) "
+     r"values; the inspector takes at most (?P<most>[\d,]+) \(use a smaller batch, input or "
+     r"fewer channels\)",
+     "`{call}` 作用于输入 {shape} 时会产生含 {n} 个数的张量，超过了上限 {most}（请减小批量大小、"
+     "输入尺寸或通道数）"),
+    (r"input (?P<shape>\(.*\)) has (?P<n>[\d,]+) values; the inspector takes at most "
+     r"(?P<most>[\d,]+) \(use batch size 1\)",
+     "输入 {shape} 含 {n} 个数，超过了上限 {most}（请把批量大小设为 1）"),
 ]
 
 # Words inside library messages, for {group!t} above.
