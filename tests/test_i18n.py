@@ -58,8 +58,7 @@ def registry_strings() -> set[str]:
     for reg in (FUNCTIONS, METHODS, SCHEDULES):
         for spec in reg.values():
             out.add(spec.title)
-            if getattr(spec, "note", None):
-                out.add(spec.note)
+            out.update(n for n in (getattr(spec, "note", ""), getattr(spec, "note_nd", "")) if n)
             out.update(p.help for p in spec.params.values() if p.help)
     from optim.book import BOOK_RUNS
     out.update(r["title"] for r in BOOK_RUNS.values())  # the explorer's book-run buttons
