@@ -1,15 +1,19 @@
 """Convexity: second derivatives, the secant (Jensen) test, local minima of convex functions."""
 
+import re
+
 import numpy as np
 import streamlit as st
 
 from optim import get_function, get_method, get_schedule, run
 from optim.compare import end_points
+from optim.convexity import convexity, lower_nearby
 from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS
 from optim.plots import CURVE, PALETTE, curve_figure, figure, make_layout, second_derivative_figure
-from ui.controls import BOOK_VALUES, CUSTOM, inert, param_widgets
+from ui.controls import BOOK_VALUES, CUSTOM, inert, keep_in_link, param_widgets
 from ui.i18n import lang, list_sep, plot_labels, t, t_error
+from ui.strings_zh import ZH
 
 st.title(t("Convexity"))
 st.markdown(t("A function is convex when every chord lies above its graph: "
@@ -19,8 +23,52 @@ st.markdown(t("A function is convex when every chord lies above its graph: "
 
 ONE_D = [i for i in FUNCTIONS if i in
          ("square", "cosh", "xcos", "cube", "tanh")] + [CUSTOM]
-fid = st.selectbox(t("Function"), ONE_D, index=ONE_D.index("xcos"), key="cv_function",
-                   bind="query-params")
+DEFAULT, KEY, KEPT = "xcos", "cv_function", "_cv_function"
+OWN = "Your own f(x)"
+
+
+def name(fid: str, translate=t) -> str:
+    """The select's name of a function: its title up to the colon ("x·cos(cx)"), as the
+    explorer shows it (the caption under the select gives the whole title)."""
+    return translate(OWN) if fid == CUSTOM else re.split(": |：", translate(FUNCTIONS[fid].title))[0]
+
+
+def as_id(value) -> str | None:
+    """The function id a value of the select stands for: the id itself, or the name it was shown
+    with in either language (after a switch of language the browser can send back the name it
+    showed, which the new language's select does not know), else None."""
+    if value in ONE_D:
+        return value
+    for fid in ONE_D:
+        if value in (name(fid, lambda s: s), name(fid, lambda s: ZH.get(s, s))):
+            return fid
+    return None
+
+
+# The select shows names and keeps the id in the link (?cv_function=xcos): it is not bound to the
+# URL (a bound select writes the name it shows), so the link is read and written here, and the
+# choice kept in _cv_function for a return from another page (as ui.controls.function_select).
+ss = st.session_state
+if KEY not in ss:  # a new session, or back from another page
+    linked = st.query_params.get(KEY)
+    chosen = linked if linked in ONE_D else ss.get(KEPT)
+    if chosen in ONE_D:
+        ss[KEY] = chosen
+elif ss[KEY] not in ONE_D or ss.get("_cv_function_lang") != lang():
+    # a name in place of the id, or a switch of language: set the id again, so the browser gets
+    # the name in this run's language (else it keeps the old one and sends that back next time)
+    ss[KEY] = as_id(ss[KEY]) or ss.get(KEPT, DEFAULT)
+ss["_cv_function_lang"] = lang()
+names = {fid: name(fid) for fid in ONE_D}  # in this run's language
+fid = st.selectbox(t("Function"), ONE_D, index=ONE_D.index(DEFAULT), key=KEY,
+                   format_func=lambda v: names.get(v, str(v)))
+fid = as_id(fid) or DEFAULT
+if ss.get(KEPT, fid) != fid:
+    # another function (not a first view, whose link may set a and b, nor a switch of
+    # language): the secant points go to the new function's defaults when next drawn
+    ss["_cv_new_function"] = True
+ss[KEPT] = fid
+keep_in_link(KEY, fid, DEFAULT)
 if fid == CUSTOM:
     # any f(x) of the user's: cos(pi*x) or exp(0.5*x), say, the other two of the book's figure
     text = st.text_input(t("Your own f(x)"), "cos(pi*x)", max_chars=200, key="cv_expr",
@@ -47,27 +95,65 @@ x = np.linspace(lo, hi, 400)
 with np.errstate(all="ignore"):  # your own f may be undefined somewhere: log(x), sqrt(x), 1/x
     f = obj.f(x[None])
     f2 = obj.hess(x[None])[0, 0]
-defined = np.isfinite(f) & np.isfinite(f2)
-convex = defined & (f2 >= 0)
+# convex where f″ ≥ 0 and the sampled curve itself bends up: f″ alone calls −|x| convex (it is 0
+# but at the kink, which no sample hits), and tanh(1e5·x) too (its f″ underflows to −0.0)
+verdict = convexity(x, f, f2)
+defined, convex, share = verdict.defined, verdict.convex, verdict.share
+shown_share = min(max(100 * share, 1.0 if share > 0 else 0.0), 99.0)  # 99.5% is not "100%"
 
 st.subheader(t("Second derivative"))
 fig = second_derivative_figure(x, f, f2, convex)
 st.plotly_chart(fig, key="cv_second")
-share = float(convex.mean())
 if not defined.all():
     st.warning(t("f or f″ is not a finite number on {p:.0f}% of the interval (a gap in the "
                  "curves): only where both are defined can f be convex.",
                  p=100 * (1 - defined.mean())))
+if verdict.kinks:
+    st.warning(t("Near x ≈ {xs} the curve itself bends down although f″(x) ≥ 0 at the samples "
+                 "around it: f″ does not exist everywhere (a kink, as at the top of −|x|) or "
+                 "changes faster than the samples show. The curve is not convex there.",
+                 xs=list_sep().join(f"{v:.3g}" for v in verdict.kinks)))
 if share == 1.0:
     st.success(t("f″(x) ≥ 0 on the whole interval: the function is convex here."))
+elif verdict.kinks:
+    st.info(t("Convex on {p:.0f}% of the interval (shaded), where f″(x) ≥ 0 and the curve itself "
+              "bends up; not convex elsewhere.", p=shown_share))
 else:
     st.info(t("f″(x) ≥ 0 on {p:.0f}% of the interval (shaded): convex there, not convex elsewhere.",
-              p=100 * share))
+              p=shown_share))
 
 st.subheader(t("Secant (Jensen) test"))
 a_col, b_col, l_col = st.columns(3)
-a = a_col.slider("a", lo, hi, lo + 0.2 * (hi - lo), key="cv_a", bind="query-params")
-b = b_col.slider("b", lo, hi, lo + 0.8 * (hi - lo), key="cv_b", bind="query-params")
+# a and b, each at its default on a new function: values from the last function's interval mean
+# nothing on this one. They are not bound to the URL: a bound slider whose range changes is a
+# new widget, which takes the value the URL holds (the last function's, or the opening link's)
+# over one set here. So the link is read (on a first view), kept (in _cv_a, for a return from
+# another page) and written here, as the function's is.
+AB = {"cv_a": lo + 0.2 * (hi - lo), "cv_b": lo + 0.8 * (hi - lo)}
+
+
+def link_number(text) -> float | None:
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        return None
+    return v if lo <= v <= hi else None  # NaN fails too
+
+
+new_function = ss.pop("_cv_new_function", False)
+for key, default in AB.items():
+    if new_function:
+        ss[key] = default
+    elif key not in ss:  # a first view, or back from another page
+        v = link_number(st.query_params.get(key))
+        v = v if v is not None else link_number(ss.get(f"_{key}"))
+        if v is not None:
+            ss[key] = v
+a = a_col.slider("a", lo, hi, AB["cv_a"], key="cv_a")
+b = b_col.slider("b", lo, hi, AB["cv_b"], key="cv_b")
+for key, v in (("cv_a", a), ("cv_b", b)):
+    ss[f"_{key}"] = v
+    keep_in_link(key, f"{v:.6g}", f"{AB[key]:.6g}")
 lam = l_col.slider("λ", 0.0, 1.0, 0.5, 0.01, key="cv_lam", bind="query-params")
 m = lam * a + (1 - lam) * b
 with np.errstate(all="ignore"):
@@ -113,6 +199,16 @@ st.plotly_chart(curve_figure(obj, traces, labels=plot_labels()), key="cv_minima"
 ends = end_points([tr for _, tr in traces], obj, tol=TOL)
 
 
+def f_at(v: float) -> float:
+    return float(obj.f(np.array([v])))
+
+
+# f′ = 0 is no minimum where f is lower beside it: the top of −|x| (its coded slope is 0 there),
+# a maximum, x³'s saddle. 1% of the interval: well beyond where a run near a minimum stops.
+NEAR = 0.01 * (hi - lo)
+no_minimum = [p for p in ends.points if lower_nearby(f_at, p[0], NEAR)]
+
+
 def undefined(tr) -> bool:
     """The run stopped where f or its slope is not a finite number (not a run that ran away): at
     its start, outside f's domain, or at an infinite value of an f that has gaps or poles on the
@@ -129,6 +225,8 @@ def run_status(kind: str, tr) -> str:
         return t("f undefined at the start")
     if kind == "diverged" and undefined(tr):
         return t("f undefined at step {k}", k=tr.stopped_at)
+    if kind == "converged" and lower_nearby(f_at, float(tr.final[0]), NEAR):
+        return t("f′ ≈ 0, but not a minimum")
     return {"converged": t("converged"), "moving": t("not converged yet"),
             "diverged": t("diverged at step {k}", k=tr.stopped_at),
             "stopped": t("singular at step {k}", k=tr.stopped_at)}[kind]
@@ -151,7 +249,13 @@ else:
     st.markdown(t("None of the {total} runs converged within {steps} steps (|f′(x)| ≤ "
                   "{tol:g}), so there is no end point to compare yet.", total=len(traces),
                   steps=STEPS, tol=TOL))
-if n_conv and share == 1.0 and len(ends.points) == 1:
+if no_minimum:
+    st.warning(t("At x ≈ {xs} the slope is about 0 (|f′(x)| ≤ {tol:g}), yet f is lower right "
+                 "beside it: a maximum, a saddle or the top of a kink, not a minimum. Gradient "
+                 "descent stays there only because its step, η times the slope, is about 0.",
+                 tol=TOL,
+                 xs=list_sep().join(f"{p[0]:.4g}" for p in no_minimum)))
+if n_conv and share == 1.0 and len(ends.points) == 1 and not no_minimum:
     st.success(t("As convexity promises, every run that converged ended at the same minimum."))
 elif len(ends.points) > 1 and share == 1.0:
     st.info(t("f is convex here, yet the runs stopped at different points: f is flat between "

@@ -216,6 +216,20 @@ ZH: dict[str, str] = {
         "在整个区间上 f″(x) ≥ 0：函数在这里是凸的。",
     "f″(x) ≥ 0 on {p:.0f}% of the interval (shaded): convex there, not convex elsewhere.":
         "在 {p:.0f}% 的区间上 f″(x) ≥ 0（阴影部分）：那里是凸的，其余部分不是凸的。",
+    "Near x ≈ {xs} the curve itself bends down although f″(x) ≥ 0 at the samples around it: f″ "
+    "does not exist everywhere (a kink, as at the top of −|x|) or changes faster than the samples "
+    "show. The curve is not convex there.":
+        "在 x ≈ {xs} 附近，虽然周围采样点上 f″(x) ≥ 0，曲线本身却向下弯：f″ 并非处处存在"
+        "（有一个折点，就像 −|x| 的顶端），或者它的变化比采样点所能显示的更快。曲线在那里不是凸的。",
+    "Convex on {p:.0f}% of the interval (shaded), where f″(x) ≥ 0 and the curve itself bends up; "
+    "not convex elsewhere.":
+        "在 {p:.0f}% 的区间上是凸的（阴影部分）：那里 f″(x) ≥ 0，且曲线本身向上弯；其余部分不是凸的。",
+    "f′ ≈ 0, but not a minimum": "f′ ≈ 0，但不是最小值",
+    "At x ≈ {xs} the slope is about 0 (|f′(x)| ≤ {tol:g}), yet f is lower right beside it: a "
+    "maximum, a saddle or the top of a kink, not a minimum. Gradient descent stays there only "
+    "because its step, η times the slope, is about 0.":
+        "在 x ≈ {xs} 处斜率约为 0（|f′(x)| ≤ {tol:g}），但紧挨着它的 f 值更低：这是最大值、鞍点"
+        "或折点的顶端，而不是最小值。梯度下降停在那里，只是因为它的步长（η 乘以斜率）约为 0。",
     "Holds here: f(λa+(1−λ)b) = {fm:.4f} ≤ λf(a)+(1−λ)f(b) = {ch:.4f}":
         "此处成立：f(λa+(1−λ)b) = {fm:.4f} ≤ λf(a)+(1−λ)f(b) = {ch:.4f}",
     "Violated here: f(λa+(1−λ)b) = {fm:.4f} > λf(a)+(1−λ)f(b) = {ch:.4f}, so f is not convex on "
