@@ -12,6 +12,8 @@ usage: python -m nets.train   [--model ID] [--dataset ID] [--epochs N] [--batch-
                               [--optimizer adam|sgd] [--schedule ID] [--resize R]
                               [--device auto|cpu|cuda] [--seed S] [--save PATH] [--fast] [--json]
        python -m nets.inspect --model ID --input N,C,H,W [--json]   (layer output shapes)
+       python -m nets.inspect --block residual|dense|transition --input N,C,H,W [...] [--json]
+                                                                     (one block of the chapter)
        (python -m nets train ... and python -m nets inspect ... are the same commands)
 
 Run either with --help for every option.

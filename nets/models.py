@@ -181,7 +181,9 @@ class ModelSpec:
     """One entry of the model registry.
 
     ``build(num_classes=..., in_channels=...)`` returns a fresh model. ``default_resize`` is the
-    square size the book trains it at (None: native 28x28). ``min_input`` is the smallest square
+    square size a page opens at (None: native 28x28): 96 for ResNet-18 and DenseNet, the size the
+    book's d2l package resizes Fashion-MNIST to for them (the chapter's excerpt here reuses its
+    28×28 ``train_iter``; DenseNet cannot take 28: its third transition would pool a 1×1 map). ``min_input`` is the smallest square
     H=W that goes through the network, ``max_input`` the largest (None: no upper bound). LeNet's
     16*4*4 linear layer pins it to 28x28, though the floor in its pooling lets 29..31 through.
     """
