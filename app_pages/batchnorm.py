@@ -19,8 +19,8 @@ st.markdown(t(
     "estimated during training (momentum 0.9 on the old value)."))
 st.caption(t("Train LeNet without BN, then with BN (from scratch, or nn.BatchNorm): finished runs "
              "are overlaid, the chapter's point. Sigmoid LeNet without BN learns slowly."))
-st.caption(t("The from-scratch BatchNorm follows the chapter's batch_norm, with one difference "
-             "in its moving variance: it starts at 1 and takes the unbiased batch variance (÷ (m − "
+st.caption(t("The from-scratch BatchNorm follows the chapter's `batch_norm`, with one "
+             "difference in its moving variance: it starts at 1 and takes the unbiased batch variance (÷ (m − "
              "1)), as nn.BatchNorm's does, where the chapter's code starts it at 0 and takes the "
              "biased one (÷ m). That keeps the two layers identical, so the page compares BN "
              "against no BN and not two bookkeepings. The start fades as 0.9 to the power of the "

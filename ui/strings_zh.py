@@ -345,13 +345,13 @@ ZH: dict[str, str] = {
     "not reached": "未达到",
 
     # ---- training pages --------------------------------------------------------------------
-    "The from-scratch BatchNorm follows the chapter's batch_norm, with one difference in its "
+    "The from-scratch BatchNorm follows the chapter's `batch_norm`, with one difference in its "
     "moving variance: it starts at 1 and takes the unbiased batch variance (÷ (m − 1)), as "
     "nn.BatchNorm's does, where the chapter's code starts it at 0 and takes the biased one (÷ m). "
     "That keeps the two layers identical, so the page compares BN against no BN and not two "
     "bookkeepings. The start fades as 0.9 to the power of the steps (0.5% after 50 steps); m is "
     "the batch (times H × W for a convolution).":
-        "从零实现的 BatchNorm 沿用本章的 batch_norm，只有移动方差一处不同：它从 1 开始，并用无偏的"
+        "从零实现的 BatchNorm 沿用本章的 `batch_norm`，只有移动方差一处不同：它从 1 开始，并用无偏的"
         "批量方差（÷ (m − 1)）更新，与 nn.BatchNorm 相同；本章代码则从 0 开始，用有偏的方差（÷ m）。"
         "这样两种实现完全一致，页面比较的是有无批量规范化，而不是两种记账方式。初值的影响按 0.9 的"
         "步数次方衰减（50 步后只剩 0.5%）；m 是批量大小（卷积层还要乘以 H × W）。",
