@@ -204,7 +204,10 @@ def _runaway(full: Trace, shown: Trace, objective: Objective, color: str, x: flo
     box = view_box(objective, start=full.xs[0])
     where = (x - box[0, 0]) / max(float(box[0, 1] - box[0, 0]), 1e-300)
     anchor = "left" if where < 1 / 3 else "right" if where > 2 / 3 else "center"
-    note = dict(x=x, y=y, ax=float(ax) or 1.0, ay=float(ay) or -40.0, text=text, showarrow=True,
+    # in two lines, after its colon: in one (60 characters, 400 px) a note whose arrow left the
+    # top of a narrow contour near its middle ran past the plot's edge (review 18)
+    note = dict(x=x, y=y, ax=float(ax) or 1.0, ay=float(ay) or -40.0,
+                text=re.sub(r"(:|：) ?", r"\1<br>", text, count=1), showarrow=True,
                 arrowhead=2, arrowcolor=color, font=dict(size=12, color=color), xanchor=anchor,
                 bgcolor="rgba(255,255,255,0.8)")
     return marker, note
