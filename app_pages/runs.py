@@ -23,6 +23,7 @@ MESSAGE_KEY = "runs_message"
 TRAINING_PAGES = (("app_pages/batchnorm.py", N_("Batch normalization"), "📊"),
                   ("app_pages/resnet.py", N_("ResNet"), "🧱"),
                   ("app_pages/densenet.py", N_("DenseNet"), "🕸️"))
+EAGER_WEIGHTS_BYTES = 64 * 2**20  # weights read as the page is drawn, all selected runs together
 STATUS_WORDS = {"done": N_("done"), "stopped": N_("stopped"), "failed": N_("failed")}
 # History.epochs keys (nets.train.fit's epoch record), shown as the per-epoch table's columns,
 # each with its number format (examples per second as the training page writes them: 12,345)
@@ -75,6 +76,23 @@ def delete_runs(store: RunStore, ids: list[str]) -> None:
     except (RunStoreError, KeyError) as exc:
         st.session_state[MESSAGE_KEY] = ("error", t("Could not delete: {why}", why=str(exc)))
     clear_selection()
+
+
+def read_weights(path, budget: int):
+    """What a run's weights download serves: the file's bytes, read now, while they fit in
+    ``budget`` (bytes); a larger file is read on the click (a callable), so that ticking many
+    ResNet runs (45 MB each) does not hold them all in memory. None when the file is gone.
+
+    Bytes read now download even after another tab deleted the run: a file read only on the
+    click failed then, with nothing on the page but Streamlit's brief "Failed to generate file"
+    and a traceback in the server's log."""
+    try:
+        size = path.stat().st_size
+        if size <= budget:
+            return path.read_bytes()
+    except OSError:  # deleted (another tab's Delete) since the store named it
+        return None
+    return lambda: path.read_bytes()
 
 
 def run_table(rows) -> pd.DataFrame:
@@ -164,6 +182,7 @@ st.plotly_chart(history_figure([(row_name(r), curve_points(histories[r.id])) for
 st.caption(runs_summary([(label, histories[r.id].get("epochs") or [])
                          for label, r in zip(labels, drawn)]))
 
+budget = EAGER_WEIGHTS_BYTES
 for r in shown:
     acc = f"{r.final_test_acc:.4f}" if r.final_test_acc is not None else "–"
     with st.expander(f"{row_name(r)} · {t('test accuracy')} {acc}", expanded=len(shown) == 1):
@@ -177,13 +196,20 @@ for r in shown:
             st.caption(t("This run stopped before finishing an epoch."))
         st.json(r.config, expanded=False)
         path = store.weights_path(r.id)
-        if path is not None:
-            st.download_button(
-                t("Download weights (.pt)"), data=lambda p=path: p.read_bytes(),
-                file_name=f"{r.model}-{r.dataset}-{r.id}.pt", mime="application/octet-stream",
-                on_click="ignore", key=f"runs_weights_{r.id}")
-        else:
+        if path is None:
             st.caption(t("No weights stored for this run."))
+            continue
+        weights = read_weights(path, budget)
+        if weights is None:
+            st.warning(t("This run's weights are no longer available: the run was deleted "
+                         "meanwhile (in another tab?)."))
+            continue
+        if isinstance(weights, bytes):
+            budget -= len(weights)
+        st.download_button(
+            t("Download weights (.pt)"), weights,
+            file_name=f"{r.model}-{r.dataset}-{r.id}.pt", mime="application/octet-stream",
+            on_click="ignore", key=f"runs_weights_{r.id}")
 
 with st.popover(t("Delete selected runs"), icon="🗑️"):
     st.write(t("Deletes {n} run(s) and their weights files. This cannot be undone.",

@@ -694,6 +694,9 @@ ZH: dict[str, str] = {
     "Curves": "曲线",
     "This run stopped before finishing an epoch.": "这次训练在完成一个迭代周期之前就停止了。",
     "No weights stored for this run.": "这次训练没有保存权重。",
+    "This run's weights are no longer available: the run was deleted meanwhile (in another "
+    "tab?).":
+        "这次训练的权重已不可用：训练记录已在此期间被删除（也许是在另一个标签页中）。",
     "Delete selected runs": "删除所选训练",
     "Deletes {n} run(s) and their weights files. This cannot be undone.":
         "将删除 {n} 次训练及其权重文件。此操作无法撤销。",

@@ -19,7 +19,7 @@ import torch
 
 from nets.data import DATASETS, DataError, default_data_dir, fashion_mnist_available
 from nets.inspect import ShapeError, inspect_model
-from nets.jobs import JobBusy, JobRunner, train_job
+from nets.jobs import FINISHED, JobBusy, JobRunner, train_job
 from nets.models import MODELS
 from nets.runs import RunStore, recording
 from nets.train import TrainConfig, acceleration, resolve_device
@@ -327,10 +327,22 @@ def _live_points(job) -> list[dict]:
     return pts
 
 
+FINISH_RERUN_KEY = "training_finish_rerun"  # the run whose end the badge last redrew the page for
+FINISH_NOTICE_KEY = "training_finish_notice"  # that run, until the sidebar has said it finished
+
+
 def sidebar_status() -> None:
-    """On every page: this session's running job, kept alive and linked to its page."""
+    """On every page: this session's running job, kept alive and linked to its page. When it
+    ends, the whole page is drawn again once, and the run goes into its own page's list."""
     job = job_runner().get(session_owner())
-    if job is None or job.status not in ("queued", "running"):
+    if job is None:
+        return
+    if job.status in FINISHED:
+        record_finished(job)
+        if st.session_state.pop(FINISH_NOTICE_KEY, None) == job.id:
+            st.sidebar.caption(t("Training finished."))
+        return
+    if job.status not in ("queued", "running"):
         return
 
     @st.fragment(run_every=2.0)
@@ -338,6 +350,13 @@ def sidebar_status() -> None:
         job.touch(_this_session())  # the owner is still here, on whatever page
         p = job.progress
         if job.done:
+            # The page under the badge was drawn while the run went on: another training page
+            # kept Start disabled and its "in progress" notice until a click, and the run was not
+            # in its own page's list. Draw the page again, once per run (a rerun loop cannot
+            # start: the next run finds the run over and draws no badge).
+            if st.session_state.get(FINISH_RERUN_KEY) != job.id:
+                st.session_state[FINISH_RERUN_KEY] = st.session_state[FINISH_NOTICE_KEY] = job.id
+                st.rerun(scope="app")
             st.caption(t("Training finished."))
             return
         frac = (p.step / p.total_steps) if p is not None and p.total_steps else 0.0
@@ -532,6 +551,11 @@ def panel(prefix: str, model_ids: list[str], default_model: str) -> None:
             st.warning(t("This session is already training; stop it first."))
         except (ValueError, DataError) as exc:
             st.error(t("Cannot train with these settings: {why}", why=t_error(str(exc))))
+    if job is not None and job.status in FINISHED:
+        # into its own page's list whichever page shows (sidebar_status does so on every page;
+        # again here for a page run on its own): a run that ended while the user was on another
+        # page was never recorded, and the next run replaced it in the runner
+        record_finished(job)
     if job is not None and job.meta.get("page") != prefix:
         if active:
             st.info(t("A run started on another page is in progress; it keeps going while you "
@@ -540,8 +564,6 @@ def panel(prefix: str, model_ids: list[str], default_model: str) -> None:
     if job is not None and (active or job.status in ("queued", "running")):
         live(job, prefix)
     else:
-        if job is not None:
-            record(job, prefix)
         finished(prefix)
 
 
@@ -585,6 +607,14 @@ def record(job, prefix: str) -> None:
             earlier["result"] = lean
     runs.append(entry)
     del runs[:-KEEP_RUNS]
+
+
+def record_finished(job) -> None:
+    """Record a finished job under the page that started it (``job.meta["page"]``), from
+    whatever page is showing; a job no page started is left alone."""
+    page = job.meta.get("page")
+    if page and job.status in FINISHED:
+        record(job, page)
 
 
 def finished(prefix: str) -> None:

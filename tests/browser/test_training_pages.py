@@ -130,14 +130,15 @@ def click(page, key: str) -> None:
     button(page, key).click()
 
 
-def wait_training_state(page, running: bool, prefix: str = "bn_") -> None:
+def wait_training_state(page, running: bool, prefix: str = "bn_",
+                        timeout_ms: float = TIMEOUT_MS) -> None:
     """Running: Start disabled, Stop enabled. Not running: the other way round."""
     page.wait_for_function(
         "([start, stop, running]) => {"
         " const b = k => document.querySelector('.st-key-' + k + ' button');"
         " const s = b(start), t = b(stop);"
         " return !!s && !!t && s.disabled === running && t.disabled === !running; }",
-        arg=[f"{prefix}start", f"{prefix}stop", running], timeout=TIMEOUT_MS, polling=100)
+        arg=[f"{prefix}start", f"{prefix}stop", running], timeout=timeout_ms, polling=100)
 
 
 MAIN_PROGRESS_JS = """
@@ -393,6 +394,41 @@ def test_switching_pages_keeps_the_run(sessions, data_dir):
     s.assert_clean()
     print(f"\nsidebar badge {p1}% -> {p2}% on /explorer; back on /batchnorm the live chart "
           f"{first} -> {second} points")
+
+
+def test_a_run_ending_elsewhere_frees_this_page_without_a_click(sessions, data_dir):
+    # A run started on the batch-norm page ends while the user is on the ResNet page. Without a
+    # click, the ResNet page draws itself again: Start enabled, the "in progress" notice gone
+    # (they stayed until a click), and nothing of the batch-norm run on it. A second tab of the
+    # same browser (the same owner) stops the run, so the test need not guess how long one takes.
+    s = sessions().open(f"batchnorm?{LONG}&bn_seed=61")
+    page = s.page
+    click(page, "bn_start")
+    wait_training_state(page, running=True)
+    goto_via_sidebar(page, "resnet")
+    wait_training_state(page, running=True, prefix="rn_")
+    assert any("started on another page" in a for a in alerts(page)), alerts(page)
+    other = page.context.new_page()
+    other.set_default_timeout(TIMEOUT_MS)
+    sb.open_app(other, s.base_url, "batchnorm", timeout_ms=TIMEOUT_MS)
+    wait_training_state(other, running=True)
+    wait_points_above(other, "bn_live", 0)  # past loading: a run stopped before a step is not kept
+    click(other, "bn_stop")
+    wait_training_state(other, running=False)
+    other.close()
+    assert [r.status for r in runs_of(data_dir, 61)] == ["stopped"]
+    ended = time.monotonic()
+    # the sidebar badge polls every 2 s; a busy machine gets some grace
+    wait_training_state(page, running=False, prefix="rn_", timeout_ms=20_000)
+    freed = time.monotonic() - ended
+    sb.wait_idle(page, TIMEOUT_MS)
+    assert not any("started on another page" in a for a in alerts(page)), alerts(page)
+    assert page.locator(".st-key-rn_weights").count() == 0 and not sb.metric_values(page)
+    assert "Training finished." in page.locator('[data-testid="stSidebar"]').inner_text()
+    goto_via_sidebar(page, "batchnorm")  # its own page has the run
+    assert stopped_steps(page) > 0
+    s.assert_clean()
+    print(f"\nthe ResNet page was freed {freed:.1f} s after the run ended elsewhere")
 
 
 def test_a_reload_finds_the_run_again(sessions, data_dir):
