@@ -5,7 +5,8 @@ import pyarrow as pa
 import streamlit as st
 
 from optim import get_method, get_schedule, run
-from optim.analysis import MOMENTUM, analyse, best_gamma, critical_eta
+from optim.analysis import MOMENTUM, analyse, best_gamma, critical_eta, first_order
+from optim.analysis_plot import taylor_figure
 from optim.book import BOOK_RUNS
 from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS, PRESETS
@@ -16,7 +17,7 @@ from optim.sweep import sweep, sweep_figure
 from ui.controls import (BOOK_VALUES, ETAS, GAMMAS, CUSTOM, CUSTOM_PRESET, book_number, book_run_shown, book_runs, eta_slider, expander_kept, function_select, inert, method_select, pick_start,
                          param_widgets, schedule_select, show_status, start_inputs, steps_slider, tabs_in_link, trace_csv,
                          trace_json, trace_table)
-from ui.i18n import N_, plot_labels, sweep_labels, t, t_error
+from ui.i18n import N_, plot_labels, sweep_labels, t, t_error, taylor_labels
 from ui.why import explain_run
 
 P = "ex_"
@@ -173,6 +174,37 @@ for tab, param in zip(tab_slides, ["eta", "gamma"]):
 # why it converges, zig-zags or runs away: eigenvalues, critical and best η (quadratics only)
 explain_run(objective, analysis, name, mid, eta, mparams, trace, f"{P}why",
             constant=sid == "constant")
+
+# the chapter's proof that a step against the gradient lowers f, step by step: each step's change
+# of f against its first-order Taylor prediction (any function and method)
+taylor = expander_kept(t("Does each step go down? The first-order (Taylor) prediction"),
+                       f"{P}taylor")
+if taylor.open:
+    with taylor:
+        actual, predicted = first_order(objective, trace)
+        st.caption(t("Taylor: $f(x + \\Delta x) \\approx f(x) + \\nabla f(x)^\\top \\Delta x$. For "
+                     "a gradient step $\\Delta x = -\\eta \\nabla f(x)$ that is "
+                     "$f(x) - \\eta \\|\\nabla f(x)\\|^2$: lower than $f(x)$ wherever the "
+                     "gradient is not 0, if η is small enough (the book's proof). The chart divides "
+                     "the change each step made by that prediction: 1 where it holds, below 0 "
+                     "where f went up."))
+        st.plotly_chart(taylor_figure(actual, predicted, taylor_labels()), key="ex_taylor_chart")
+        up = np.flatnonzero(actual > 0)
+        if len(actual) and not len(up):
+            st.caption(t("f went down at every one of the {n} steps.", n=len(actual)))
+        elif len(up):
+            k = int(up[0])
+            numbers = dict(d=int((actual <= 0).sum()), n=len(actual), t=k + 1,
+                           a=f"{actual[k]:.4g}", p=f"{predicted[k]:.4g}")
+            if predicted[k] < 0:
+                st.caption(t("f went down at {d} of {n} steps. It first went up at step {t}: f "
+                             "changed by {a} where the first-order prediction was {p}, so the "
+                             "step was too long for the function's curvature there.", **numbers))
+            else:  # Adam's, momentum's or a noisy step can point uphill
+                st.caption(t("f went down at {d} of {n} steps. It first went up at step {t}: f "
+                             "changed by {a}, and the first-order prediction was {p}: the step "
+                             "itself pointed uphill (momentum, noise or a per-coordinate scale "
+                             "turned it away from −∇f).", **numbers))
 
 left, right = st.columns(2)
 with left:

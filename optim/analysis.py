@@ -254,3 +254,37 @@ def predicted(trace: Trace, analysis: Analysis, method: str,
     with np.errstate(over="ignore", under="ignore"):
         cum = np.vstack([np.ones_like(e0), np.cumprod(per_step, axis=0)])
     return e0 * cum
+
+
+# ---- the first-order (Taylor) prediction of each step ---------------------------------------------
+
+
+def first_order(objective: Objective, trace) -> tuple[np.ndarray, np.ndarray]:
+    """(actual, predicted) change of f at each step of ``trace``, shape (n,) each: actual
+    f(x_{t+1}) − f(x_t), predicted ∇f(x_t)·(x_{t+1} − x_t), the first-order Taylor expansion
+    along the step taken. For gradient descent the step is −η∇f(x_t) and the prediction
+    −η‖∇f(x_t)‖², below 0 wherever the gradient is not: the chapter's proof that a small
+    enough step against the gradient lowers f. Where η is too large for the curvature, the
+    actual change parts from it and can go above 0 (x² at η = 1.1: −0.1 of the prediction).
+    Any function and method: SGD's noisy step and Newton's are compared with the same line."""
+    xs = np.asarray(trace.xs, dtype=float)
+    if len(xs) < 2:
+        return np.zeros(0), np.zeros(0)
+    with np.errstate(all="ignore"):
+        g = np.asarray(objective.grad(xs[:-1].T), dtype=float).reshape(xs.shape[1], -1)
+        predicted = np.sum(g * (xs[1:] - xs[:-1]).T, axis=0)
+    actual = np.diff(np.asarray(trace.fs, dtype=float))
+    return actual, predicted
+
+
+def taylor_ratio(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """actual ÷ predicted change of f per step: 1 where the first-order prediction holds, below
+    0 where f went up although the prediction said down. NaN where the prediction is 0 to
+    rounding (a step of length 0, or at a stationary point): no ratio means anything there."""
+    actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    scale = np.max(np.abs(predicted[np.isfinite(predicted)]), initial=0.0)
+    ok = np.isfinite(actual) & np.isfinite(predicted) & (np.abs(predicted) > 1e-12 * scale) & (
+        predicted != 0)
+    out = np.full(actual.shape, np.nan)
+    out[ok] = actual[ok] / predicted[ok]
+    return out

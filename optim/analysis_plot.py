@@ -12,11 +12,16 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .analysis import Analysis
+from .analysis import Analysis, taylor_ratio
 from .plots import figure, make_layout
 
 LABELS = {
     "step t": "step t",
+    "ratio": "actual ÷ predicted change of f",
+    "down": "f went down",
+    "up": "f went up",
+    "exact": "first-order prediction exact",
+    "hover": "step {t}: f changed by {a}, the first-order prediction {p}",
     "error": "|error| (log scale)",
     "along": "along {d} (λ = {lam})",
     "predicted": "predicted rate",
@@ -83,4 +88,44 @@ def eigen_error_figure(analysis: Analysis, runs: Sequence[tuple], directions: Se
             yaxis["dtick"] = max(1, int(np.ceil(decades / 5)))
     layout["annotations"] = notes
     layout["legend"] = {**layout.get("legend", {}), "y": 1.12}
+    return figure(data, layout)
+
+
+TAYLOR_CLIP = 5.0  # ratios beyond ±this sit on the edge of the view (the hover has the numbers)
+
+
+def taylor_figure(actual: np.ndarray, predicted: np.ndarray,
+                  labels: Mapping[str, str] | None = None, height: int = 280) -> go.Figure:
+    """Each step's actual change of f divided by its first-order prediction
+    (:func:`optim.analysis.first_order`), against the step: 1 where the Taylor line holds, below
+    0 where f went up against the prediction. Steps that lowered f are blue circles, steps that
+    raised it red crosses; a ratio beyond ±TAYLOR_CLIP sits on the edge of the view (the hover
+    gives the numbers)."""
+    labels = {**LABELS, **(labels or {})}
+    actual, predicted = np.asarray(actual, dtype=float), np.asarray(predicted, dtype=float)
+    ratio = taylor_ratio(actual, predicted)
+    steps = np.arange(1, len(ratio) + 1)
+    shown = np.clip(ratio, -TAYLOR_CLIP, TAYLOR_CLIP)
+    data = []
+    for key, mask, color, symbol in (("down", actual <= 0, "#0072B2", "circle"),
+                                     ("up", actual > 0, "#D55E00", "x")):
+        pick = mask & np.isfinite(ratio)
+        text = [labels["hover"].format(t=int(t), a=f"{a:.4g}", p=f"{p:.4g}")
+                for t, a, p in zip(steps[pick], actual[pick], predicted[pick])]
+        data.append(dict(type="scatter", x=steps[pick], y=shown[pick], mode="markers",
+                         name=labels[key], text=text, hovertemplate="%{text}<extra></extra>",
+                         marker=dict(size=8, color=color, symbol=symbol)))
+    layout = make_layout(xaxis_title=labels["step t"], yaxis_title=labels["ratio"], height=height,
+                         showlegend=True)
+    layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, y0=v, y1=v,
+                             line=dict(color=c, width=1.5, dash=d))
+                        for v, c, d in ((1.0, "#009E73", "dash"), (0.0, "#6b6b6b", "solid"))]
+    layout["annotations"] = [dict(xref="paper", x=1.0, y=1.0, xanchor="right", yanchor="bottom",
+                                  text=labels["exact"], showarrow=False,
+                                  font=dict(size=12, color="#009E73"))]
+    finite = shown[np.isfinite(shown)]
+    lo = min(-0.5, float(finite.min()) - 0.2) if finite.size else -0.5
+    hi = max(1.5, float(finite.max()) + 0.2) if finite.size else 1.5
+    layout["yaxis"] = {**layout.get("yaxis", {}), "range": [lo, hi], "zeroline": False}
+    layout["xaxis"] = {**layout.get("xaxis", {}), "range": [0.5, max(len(steps), 1) + 0.5]}
     return figure(data, layout)

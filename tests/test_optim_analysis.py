@@ -296,3 +296,42 @@ def test_the_factor_keeps_its_sign_on_the_books_eta_too_large(lang, words):
     at = apptest_util.open_page("explorer", **query)
     text = " ".join(c.value for c in at.caption)
     assert all(w in text for w in words), text
+
+
+def test_first_order_prediction_of_each_step():
+    """The chapter's proof, per step: gradient descent's step changes f by −η‖∇f‖² to first
+    order; on x² the actual change is (1 − ηλ/2) of it: 0.8 at η = 0.2, −0.1 at the book's 1.1
+    (f goes up although the prediction says down)."""
+    from optim.analysis import first_order, taylor_ratio
+
+    obj = FUNCTIONS["square"].make()
+    for eta, ratio in ((0.2, 0.8), (1.1, -0.1)):
+        tr = run(obj, get_method("gd"), get_schedule("constant", eta, 10), (10.0,), 10)
+        actual, pred = first_order(obj, tr)
+        np.testing.assert_allclose(actual, np.diff(tr.fs))
+        np.testing.assert_allclose(pred, -eta * (2 * tr.xs[:-1, 0]) ** 2)
+        np.testing.assert_allclose(taylor_ratio(actual, pred), ratio)
+    # 2D, any method: the prediction is ∇f·Δx of the step taken
+    obj = FUNCTIONS["rosenbrock"].make()
+    tr = run(obj, get_method("adam"), get_schedule("constant", 0.01, 5), (-1.0, 1.0), 5)
+    actual, pred = first_order(obj, tr)
+    g = obj.grad(tr.xs[:-1].T)
+    np.testing.assert_allclose(pred, np.sum(g * np.diff(tr.xs, axis=0).T, axis=0))
+    assert np.isnan(taylor_ratio(np.array([0.0, 1.0]), np.array([0.0, 2.0])))[0]
+
+
+@pytest.mark.parametrize("query, says", [
+    ({"ex_function": "square", "ex_eta": "0.2", "ex_x0": "10.0", "ex_steps": "10"},
+     "f went down at every one of the 10 steps."),
+    ({"ex_function": "square", "ex_eta": "1.1", "ex_x0": "10.0", "ex_steps": "10"},
+     "f went down at 0 of 10 steps. It first went up at step 1: f changed by 44 where the "
+     "first-order prediction was -440"),
+])
+def test_the_explorer_shows_each_steps_taylor_check(query, says):
+    at = apptest_util.open_page("explorer", **query)
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("ex_taylor_chart")]
+    at.session_state["ex_taylor"] = True  # open the expander (computed only when open)
+    at.run()
+    assert not at.exception
+    chart = [c for c in at.get("plotly_chart") if c.proto.id.endswith("ex_taylor_chart")]
+    assert chart and any(says in c.value for c in at.caption), [c.value for c in at.caption]

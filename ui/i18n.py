@@ -118,6 +118,14 @@ def plot_labels() -> dict[str, str]:
     }
 
 
+def taylor_labels() -> dict[str, str]:
+    """The texts of optim.analysis_plot.taylor_figure in the interface language."""
+    return {"step t": t("step t"), "ratio": t("actual ÷ predicted change of f"),
+            "down": t("f went down"), "up": t("f went up"),
+            "exact": t("first-order prediction exact"),
+            "hover": t("step {t}: f changed by {a}, the first-order prediction {p}")}
+
+
 def sweep_labels(constant: bool = True, param: str = "eta") -> dict[str, str]:
     """The texts of optim.sweep's figure in the interface language (:data:`optim.sweep.LABELS`);
     under a decaying schedule the η slider sets the initial η₀; ``param`` "gamma": the slider

@@ -828,6 +828,32 @@ ZH: dict[str, str] = {
     "below f(x*)": "低于 f(x*)",
     "η₀ = ": "η₀ = ",
     "Slide γ": "拖动 γ",
+    # the Explorer's first-order (Taylor) check of each step
+    "Does each step go down? The first-order (Taylor) prediction": "每一步都在下降吗？一阶（泰勒）预测",
+    "Taylor: $f(x + \\Delta x) \\approx f(x) + \\nabla f(x)^\\top \\Delta x$. For a gradient step "
+    "$\\Delta x = -\\eta \\nabla f(x)$ that is $f(x) - \\eta \\|\\nabla f(x)\\|^2$: lower than "
+    "$f(x)$ wherever the gradient is not 0, if η is small enough (the book's proof). The chart "
+    "divides the change each step made by that prediction: 1 where it holds, below 0 where f went "
+    "up.":
+        "泰勒展开：$f(x + \\Delta x) \\approx f(x) + \\nabla f(x)^\\top \\Delta x$。对梯度下降的一步 "
+        "$\\Delta x = -\\eta \\nabla f(x)$，它等于 $f(x) - \\eta \\|\\nabla f(x)\\|^2$：只要梯度不为 0"
+        "且 η 足够小，就比 $f(x)$ 小（书中的证明）。图中是每一步 f 的实际变化除以这个预测：1 表示"
+        "预测成立，小于 0 表示 f 反而增大了。",
+    "actual ÷ predicted change of f": "f 的实际变化 ÷ 预测变化",
+    "f went down": "f 下降",
+    "f went up": "f 上升",
+    "first-order prediction exact": "一阶预测完全成立",
+    "step {t}: f changed by {a}, the first-order prediction {p}": "第 {t} 步：f 变化了 {a}，一阶预测为 {p}",
+    "f went down at every one of the {n} steps.": "在全部 {n} 步中，f 每一步都在下降。",
+    "f went down at {d} of {n} steps. It first went up at step {t}: f changed by {a}, and the "
+    "first-order prediction was {p}: the step itself pointed uphill (momentum, noise or a "
+    "per-coordinate scale turned it away from −∇f).":
+        "在 {n} 步中有 {d} 步 f 下降。它第一次上升是在第 {t} 步：f 变化了 {a}，一阶预测为 {p}："
+        "这一步本身就指向上坡（动量、噪声或按坐标的缩放使它偏离了 −∇f）。",
+    "f went down at {d} of {n} steps. It first went up at step {t}: f changed by {a} where the "
+    "first-order prediction was {p}, so the step was too long for the function's curvature there.":
+        "在 {n} 步中有 {d} 步 f 下降。它第一次上升是在第 {t} 步：f 变化了 {a}，而一阶预测为 {p}，"
+        "说明对那里的曲率来说，这一步迈得太大了。",
     "Slide γ drags momentum's γ, so it needs a method with momentum: momentum or Nesterov. "
     "({method} has no γ.)": "“拖动 γ”拖动的是动量的 γ，需要带动量的方法：动量法或 Nesterov。"
                             "（{method}没有 γ。）",
