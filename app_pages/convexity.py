@@ -1,5 +1,6 @@
 """Convexity: second derivatives, the secant (Jensen) test, local minima of convex functions."""
 
+import hashlib
 import re
 
 import numpy as np
@@ -7,10 +8,11 @@ import streamlit as st
 
 from optim import get_function, get_method, get_schedule, run
 from optim.compare import end_points
-from optim.convexity import convexity, lower_nearby
+from optim.convexity import convexity, level_range, lower_nearby, sublevel_pieces
 from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS
-from optim.plots import CURVE, PALETTE, curve_figure, figure, make_layout, second_derivative_figure
+from optim.plots import (CURVE, PALETTE, curve_figure, figure, make_layout,
+                         second_derivative_figure, sublevel_figure)
 from ui.controls import BOOK_VALUES, CUSTOM, inert, keep_in_link, param_widgets
 from ui.i18n import lang, list_sep, plot_labels, t, t_error
 from ui.strings_zh import ZH
@@ -183,6 +185,65 @@ elif fm <= chord + 1e-12:
 else:
     st.error(t("Violated here: f(λa+(1−λ)b) = {fm:.4f} > λf(a)+(1−λ)f(b) = {ch:.4f}, so f is "
                "not convex on [a, b].", fm=shown(fm), ch=shown(chord)))
+
+st.subheader(t("Sublevel sets are convex"))
+S_B = "{x : f(x) ≤ b}"  # passed as a value: braces in a translated text are format fields
+st.caption(t("For a convex f every sublevel set S_b = {set} is a convex set: on a line, one "
+             "interval. A set in separate pieces gives f away as not convex.", set=S_B))
+# the level b, at its default (f's median) on a new f: its range is f's, so a level of the last
+# function means nothing on this one. As a and b above it is not bound to the URL (a slider whose
+# range changes is a new widget): the link is read on a first view, kept in _cv_level (for a
+# return from another page) and written here. A fingerprint of f is kept too: on any change of f
+# (the function, its c, your own expression) b goes back to the default, also where the range
+# stays (cos(πx) to sin(πx): the same slider, which would keep its value).
+LEVEL = level_range(f)
+F_PRINT = hashlib.sha1(np.ascontiguousarray(f, dtype=float).tobytes()).hexdigest()
+if LEVEL is None:
+    st.info(t("f has no finite value on the interval, so it has no sublevel set to show."))
+else:
+    b_lo, b_hi, b_step, b_default = LEVEL
+    if ss.get("_cv_level_f") not in (None, F_PRINT):
+        ss["cv_level"] = b_default
+    elif "cv_level" not in ss:  # a first view, or back from another page
+        for v in (st.query_params.get("cv_level"), ss.get("_cv_level")):
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                continue
+            if b_lo <= v <= b_hi:
+                ss["cv_level"] = v
+                break
+    ss["_cv_level_f"] = F_PRINT
+    digits = max(0, -int(np.floor(np.log10(b_step))))
+    level = st.slider(t("level b"), b_lo, b_hi, b_default, b_step, key="cv_level",
+                      format=f"%.{digits}f" if digits <= 8 and abs(b_hi) < 1e9 else "%.3e")
+    ss["_cv_level"] = level
+    keep_in_link("cv_level", f"{level:.10g}", f"{b_default:.10g}")
+    sub = sublevel_pieces(x, f, level)
+    st.plotly_chart(sublevel_figure(x, f, level, sub.pieces,
+                                    labels={"set": t("sublevel set {set}", set=S_B)}),
+                    key="cv_sublevel")
+
+    def end(v: float) -> str:  # a crossing of f at 0 interpolated to 2e-16 is printed as 0
+        return f"{0.0 if abs(v) < 1e-9 * (hi - lo) else v:.3g}"
+
+    where = " ∪ ".join(f"[{end(p)}, {end(q)}]" for p, q in sub.pieces)
+    if sub.reason == "below_min":
+        st.info(t("Empty: b = {b:.4g} lies below the least value of f on the interval "
+                  "(about {m:.4g}). The empty set is convex, but says nothing about f.",
+                  b=shown(level), m=sub.minimum))
+    elif sub.count == 1 and share == 1.0:
+        st.success(t("S_b = {where}, one interval: convex, as every sublevel set of a convex "
+                     "function is.", where=where))
+    elif sub.count == 1:
+        st.info(t("S_b = {where}, one interval: a convex set, although f is not convex here. "
+                  "Every sublevel set of a convex function is convex, but not the other way "
+                  "round: a function whose sublevel sets are all intervals (tanh, or x³ on an "
+                  "interval) is quasi-convex, not convex.", where=where))
+    else:
+        st.warning(t("S_b = {where}: {n} separate pieces, not a convex set, so f is not convex: "
+                     "the chord between two points of the set leaves it.", where=where,
+                     n=sub.count))
 
 st.subheader(t("Local minima of convex functions are global"))
 st.caption(t("Gradient descent from nine start points spread over the interval. On a convex "

@@ -104,3 +104,99 @@ def lower_nearby(f: Callable[[float], float], x: float, delta: float) -> bool:
         return False
     tol = 1e-12 * (1.0 + abs(here))
     return any(np.isfinite(v) and v < here - tol for v in around)
+
+
+# ---- sublevel sets: the chapter's "relation to convex sets" --------------------------------------
+
+
+@dataclass(frozen=True)
+class Sublevel:
+    """The sublevel set S_b = {x : f(x) ≤ b} of a sampled f on its grid, as ``pieces``: the
+    separate intervals (start, end), in order, their ends refined between samples by linear
+    interpolation. One piece: an interval, a convex set; two or more: not convex; none: empty,
+    ``reason`` saying why ("below_min": b lies below every finite value of f, whose least is
+    ``minimum``; "undefined": f has no finite value on the grid)."""
+
+    b: float
+    pieces: tuple[tuple[float, float], ...]
+    minimum: float
+    reason: str = ""
+
+    @property
+    def count(self) -> int:
+        return len(self.pieces)
+
+    @property
+    def convex(self) -> bool:
+        """Whether the set is convex: one interval (in 1D the convex sets are the intervals; the
+        empty set is convex too, but says nothing about f)."""
+        return self.count <= 1
+
+
+def _crossing(x0: float, f0: float, x1: float, f1: float, b: float) -> float:
+    """Where the chord from (x0, f0) to (x1, f1) meets the level b (f0 ≤ b < f1 or the other way
+    round); x0, the sample inside, where either value is not finite (a gap: nothing to
+    refine)."""
+    if not (np.isfinite(f0) and np.isfinite(f1)) or f0 == f1:
+        return x0
+    with np.errstate(all="ignore"):
+        s = (b - f0) / (f1 - f0)
+    if not np.isfinite(s):  # values near the float limit: their difference overflowed
+        s = (b / 2 - f0 / 2) / (f1 / 2 - f0 / 2)
+    return float(x0 + min(max(s, 0.0), 1.0) * (x1 - x0))
+
+
+def sublevel_pieces(x: np.ndarray, f: np.ndarray, b: float) -> Sublevel:
+    """The pieces of {x : f(x) ≤ b} of f sampled on the increasing grid ``x``. A sample where f
+    is not a finite number (NaN, ±inf: log x for x ≤ 0, a pole) is outside the set, so a gap in f
+    splits it; −inf is below every level and counts as inside. A piece's end between a sample
+    inside and one outside is where the straight line between them crosses b; at a gap or the
+    grid's end it is the last sample inside."""
+    x, f = np.asarray(x, dtype=float), np.asarray(f, dtype=float)
+    finite = np.isfinite(f)
+    minimum = float(np.min(f[finite])) if finite.any() else float("nan")
+    with np.errstate(invalid="ignore"):
+        inside = (finite | (f == -np.inf)) & (f <= b)
+    if not inside.any():
+        return Sublevel(float(b), (), minimum, "below_min" if finite.any() else "undefined")
+    edges = np.flatnonzero(np.diff(inside.astype(np.int8)))
+    starts = np.concatenate([[0] if inside[0] else [], edges[inside[edges + 1]] + 1]).astype(int)
+    ends = np.concatenate([edges[inside[edges]], [len(x) - 1] if inside[-1] else []]).astype(int)
+    pieces = []
+    for s, e in zip(starts, ends):
+        left = x[s] if s == 0 else _crossing(x[s], f[s], x[s - 1], f[s - 1], b)
+        right = x[e] if e == len(x) - 1 else _crossing(x[e], f[e], x[e + 1], f[e + 1], b)
+        pieces.append((float(left), float(right)))
+    return Sublevel(float(b), tuple(pieces), minimum)
+
+
+def level_range(f: np.ndarray) -> tuple[float, float, float, float] | None:
+    """A slider for the level b over a sampled f: (low, high, step, default). The step is a power
+    of ten, a hundredth to a thousandth of f's range; low is one step below f's least finite
+    value (so the empty set can be shown), high f's greatest rounded up; the default is f's median
+    on the grid, rounded to the step (on x·cos(πx) over [−1, 2]: 0, where the set has two pieces).
+    None where f has no finite value. A constant f c gets the range c ± 1."""
+    f = np.asarray(f, dtype=float)
+    vals = f[np.isfinite(f)]
+    if not vals.size:
+        return None
+    lo, hi, med = float(vals.min()), float(vals.max()), float(np.median(vals))
+    half = hi / 2 - lo / 2  # half the range: no overflow near the float limit
+    if half <= 0:  # a constant f: the range c ± 1 (c ± |c|/2 for a large c)
+        half = max(1.0, abs(lo) / 2)
+        lo, hi = lo - half, hi + half
+    exp = int(np.floor(np.log10(half / 50)))
+    step = float(f"1e{exp}")
+
+    def snap(v: float, rounding) -> float:
+        """v on the step's grid, read from its decimal digits (k·10^exp, no float residue)."""
+        with np.errstate(all="ignore"):
+            k = rounding(v / step)
+        out = float(f"{k:.0f}e{exp}") if np.isfinite(k) else v
+        return out if np.isfinite(out) else v
+
+    low = snap(lo, np.floor)
+    low = snap(low - step, np.round) if np.isfinite(low - step) else low
+    high = snap(hi, np.ceil)
+    default = min(max(snap(med, np.round), low), high) + 0.0  # no −0.0
+    return low, high, float(step), default

@@ -550,3 +550,37 @@ def book_figure(objective: Objective, trace: Trace | None = None):
         ax.set_ylabel("x2")
     fig.tight_layout()
     return fig
+
+
+SUBLEVEL_LABELS = {"level": "y = b", "set": "sublevel set {x : f(x) ≤ b}", "ends": "f(x) = b"}
+SET_FILL, SET_BAR = "rgba(0,158,115,0.13)", "#009E73"  # the set: PALETTE's green
+
+
+def sublevel_figure(x: np.ndarray, f: np.ndarray, b: float,
+                    pieces: Sequence[tuple[float, float]],
+                    labels: Mapping[str, str] | None = None, height: int = 300) -> go.Figure:
+    """f over x with the level line y = b and its sublevel set {x : f(x) ≤ b} (``pieces``, the
+    intervals of :func:`optim.convexity.sublevel_pieces`): each piece shaded over the plot's
+    height and drawn as a bar on the x axis, its ends (where f crosses b) marked on the level
+    line. One bar: an interval, a convex set; two or more: not convex. ``labels``: the legend's
+    texts (:data:`SUBLEVEL_LABELS`, translated by the page)."""
+    labels = {**SUBLEVEL_LABELS, **(labels or {})}
+    x0, x1 = float(x[0]), float(x[-1])
+    shapes = []
+    for i, (lo, hi) in enumerate(pieces):
+        shapes.append(dict(type="rect", xref="x", yref="paper", x0=lo, x1=hi, y0=0, y1=1,
+                           fillcolor=SET_FILL, line=dict(width=0), layer="below",
+                           name=labels["set"], legendgroup="set", showlegend=i == 0))
+        shapes.append(dict(type="rect", xref="x", yref="paper", x0=lo, x1=hi, y0=0, y1=0.035,
+                           fillcolor=SET_BAR, line=dict(width=0), legendgroup="set"))
+    ends = [v for piece in pieces for v in piece if x0 < v < x1]  # the grid's ends are no crossing
+    data = [dict(type="scatter", x=x, y=f, name="f(x)", line=dict(color=CURVE)),
+            dict(type="scatter", x=[x0, x1], y=[b, b], name=labels["level"], mode="lines",
+                 line=dict(color=PALETTE[0], dash="dash", width=2), hoverinfo="skip")]
+    if ends:
+        data.append(dict(type="scatter", x=ends, y=[b] * len(ends), name=labels["ends"],
+                         mode="markers", marker=dict(size=9, color=SET_BAR, symbol="diamond"),
+                         hovertemplate="x = %{x:.4g}<extra></extra>"))
+    layout = make_layout(xaxis_title="x", yaxis_title="f(x)", shapes=shapes, height=height)
+    layout["xaxis"]["range"] = [x0, x1]
+    return figure(data, layout)

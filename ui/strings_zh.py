@@ -239,6 +239,28 @@ ZH: dict[str, str] = {
     "end x": "终点 x",
     "end f(x)": "终点 f(x)",
     "chord": "弦",
+    "Sublevel sets are convex": "下水平集是凸集",
+    "For a convex f every sublevel set S_b = {set} is a convex set: on a line, one "
+    "interval. A set in separate pieces gives f away as not convex.":
+        "凸函数 f 的每个下水平集 S_b = {set} 都是凸集：在直线上就是一个区间。"
+        "分成几段的集合说明 f 不是凸的。",
+    "f has no finite value on the interval, so it has no sublevel set to show.":
+        "f 在区间上没有有限值，因此没有可显示的下水平集。",
+    "level b": "水平 b",
+    "sublevel set {set}": "下水平集 {set}",
+    "Empty: b = {b:.4g} lies below the least value of f on the interval (about {m:.4g}). The "
+    "empty set is convex, but says nothing about f.":
+        "空集：b = {b:.4g} 低于 f 在区间上的最小值（约 {m:.4g}）。空集是凸集，但说明不了 f 的任何性质。",
+    "S_b = {where}, one interval: convex, as every sublevel set of a convex function is.":
+        "S_b = {where}，一个区间：是凸集，凸函数的每个下水平集都是如此。",
+    "S_b = {where}, one interval: a convex set, although f is not convex here. Every sublevel "
+    "set of a convex function is convex, but not the other way round: a function whose "
+    "sublevel sets are all intervals (tanh, or x³ on an interval) is quasi-convex, not convex.":
+        "S_b = {where}，一个区间：是凸集，尽管 f 在这里不是凸的。凸函数的每个下水平集都是凸集，"
+        "反过来却不成立：下水平集全是区间的函数（tanh，或区间上的 x³）是拟凸的，而不是凸的。",
+    "S_b = {where}: {n} separate pieces, not a convex set, so f is not convex: the chord "
+    "between two points of the set leaves it.":
+        "S_b = {where}：分成 {n} 段，不是凸集，所以 f 不是凸的：集合中两点之间的线段会离开这个集合。",
 
     # ---- explorer and shared optimization widgets -------------------------------------------
     "Pick a function, a method and a learning-rate schedule; every plot follows the sliders. The "
