@@ -1,7 +1,6 @@
 """Convexity: second derivatives, the secant (Jensen) test, local minima of convex functions."""
 
 import hashlib
-import re
 
 import numpy as np
 import streamlit as st
@@ -13,9 +12,8 @@ from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS
 from optim.plots import (CURVE, PALETTE, curve_figure, figure, make_layout,
                          second_derivative_figure, sublevel_figure)
-from ui.controls import BOOK_VALUES, CUSTOM, inert, keep_in_link, param_widgets
+from ui.controls import BOOK_VALUES, CUSTOM, function_select, inert, keep_in_link, param_widgets
 from ui.i18n import lang, list_sep, plot_labels, t, t_error
-from ui.strings_zh import ZH
 
 st.title(t("Convexity"))
 st.markdown(t("A function is convex when every chord lies above its graph: "
@@ -25,52 +23,11 @@ st.markdown(t("A function is convex when every chord lies above its graph: "
 
 ONE_D = [i for i in FUNCTIONS if i in
          ("square", "cosh", "xcos", "cube", "tanh")] + [CUSTOM]
-DEFAULT, KEY, KEPT = "xcos", "cv_function", "_cv_function"
-OWN = "Your own f(x)"
-
-
-def name(fid: str, translate=t) -> str:
-    """The select's name of a function: its title up to the colon ("x·cos(cx)"), as the
-    explorer shows it (the caption under the select gives the whole title)."""
-    return translate(OWN) if fid == CUSTOM else re.split(": |：", translate(FUNCTIONS[fid].title))[0]
-
-
-def as_id(value) -> str | None:
-    """The function id a value of the select stands for: the id itself, or the name it was shown
-    with in either language (after a switch of language the browser can send back the name it
-    showed, which the new language's select does not know), else None."""
-    if value in ONE_D:
-        return value
-    for fid in ONE_D:
-        if value in (name(fid, lambda s: s), name(fid, lambda s: ZH.get(s, s))):
-            return fid
-    return None
-
-
-# The select shows names and keeps the id in the link (?cv_function=xcos): it is not bound to the
-# URL (a bound select writes the name it shows), so the link is read and written here, and the
-# choice kept in _cv_function for a return from another page (as ui.controls.function_select).
 ss = st.session_state
-if KEY not in ss:  # a new session, or back from another page
-    linked = st.query_params.get(KEY)
-    chosen = linked if linked in ONE_D else ss.get(KEPT)
-    if chosen in ONE_D:
-        ss[KEY] = chosen
-elif ss[KEY] not in ONE_D or ss.get("_cv_function_lang") != lang():
-    # a name in place of the id, or a switch of language: set the id again, so the browser gets
-    # the name in this run's language (else it keeps the old one and sends that back next time)
-    ss[KEY] = as_id(ss[KEY]) or ss.get(KEPT, DEFAULT)
-ss["_cv_function_lang"] = lang()
-names = {fid: name(fid) for fid in ONE_D}  # in this run's language
-fid = st.selectbox(t("Function"), ONE_D, index=ONE_D.index(DEFAULT), key=KEY,
-                   format_func=lambda v: names.get(v, str(v)))
-fid = as_id(fid) or DEFAULT
-if ss.get(KEPT, fid) != fid:
-    # another function (not a first view, whose link may set a and b, nor a switch of
-    # language): the secant points go to the new function's defaults when next drawn
+prev = ss.get("_cv_function")
+fid = function_select("cv_", default="xcos", ids=ONE_D, own="Your own f(x)", preset=False)
+if prev not in (None, fid):
     ss["_cv_new_function"] = True
-ss[KEPT] = fid
-keep_in_link(KEY, fid, DEFAULT)
 if fid == CUSTOM:
     # any f(x) of the user's: cos(pi*x) or exp(0.5*x), say, the other two of the book's figure
     text = st.text_input(t("Your own f(x)"), "cos(pi*x)", max_chars=200, key="cv_expr",
@@ -88,7 +45,6 @@ if fid == CUSTOM:
         st.stop()
     st.caption(f"${obj.formula}$")
 else:
-    st.caption(t(FUNCTIONS[fid].title))
     params = param_widgets(FUNCTIONS[fid].params, "cv_f_", book=BOOK_VALUES.get(fid))
     obj = get_function(fid, **params)
 lo, hi = obj.domain[0]

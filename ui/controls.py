@@ -193,16 +193,21 @@ def param_widgets(params: dict[str, Param], prefix: str, where=st,
     return values
 
 
-def function_names() -> dict[str, str]:
+def function_names(own: str = "Your own f(x) or f(x, y)") -> dict[str, str]:
     """Each function's name in the interface language as the select shows it, the part of its
     title before the colon ("x·cos(cx)" of "x·cos(cx): local vs global minimum", which the
-    caption under the select gives whole: a sidebar's select cut it off), and the explorer's own
-    function."""
-    return {**{fid: re.split(": |：", t(spec.title))[0] for fid, spec in FUNCTIONS.items()},
-            CUSTOM: t("Your own f(x) or f(x, y)")}
+    caption under the select gives whole: a sidebar's select cut it off), and the page's own
+    function (``own``)."""
+    return _names_in(t, own)
 
 
-def function_select(prefix: str, where=st, default: str = "quadratic", ids=None) -> str:
+def _names_in(translate, own: str) -> dict[str, str]:
+    return {**{fid: re.split(": |：", translate(spec.title))[0] for fid, spec in FUNCTIONS.items()},
+            CUSTOM: translate(own)}
+
+
+def function_select(prefix: str, where=st, default: str = "quadratic", ids=None,
+                    own: str = "Your own f(x) or f(x, y)", preset: bool = True) -> str:
     """The function select: it shows each function's name and keeps its registry id in the link
     (``?ex_function=xcos``, as on the command line).
 
@@ -212,7 +217,9 @@ def function_select(prefix: str, where=st, default: str = "quadratic", ids=None)
     (a new session, or back from another page, whose link does not hold it: then the choice
     kept in ``_<key>`` comes back, as a bound widget's would), written after every run (the
     default leaves the link). An unknown id in a link leaves the default, and
-    :func:`link_notice` says so."""
+    :func:`link_notice` says so. ``own``: the name of the page's own function (the custom
+    entry); ``preset``: a new function sets the book's settings for it (method, η, steps,
+    start), as the Explorer and Compare want and the Convexity page does not."""
     ids = list(ids or FUNCTIONS)
     key, kept = f"{prefix}function", f"_{prefix}function"
     ss = st.session_state
@@ -221,11 +228,20 @@ def function_select(prefix: str, where=st, default: str = "quadratic", ids=None)
         chosen = linked if linked in ids else ss.get(kept)
         if chosen in ids:
             ss[key] = chosen
-    names = function_names()  # in this run's language (a format function asked later would
+    elif ss[key] not in ids:
+        # after a switch of language the browser can send back the name it showed, which the
+        # new language's select does not know: the id it names (in either language), else the
+        # last choice
+        named = {name: fid for lang_names in (_names_in(lambda s: s, own),
+                                              _names_in(lambda s: ZH.get(s, s), own))
+                 for fid, name in lang_names.items()}
+        ss[key] = named.get(ss[key]) if named.get(ss[key]) in ids else ss.get(kept, default)
+    names = function_names(own)  # in this run's language (a format function asked later would
     # answer in whatever language is current then)
     fid = where.selectbox(
         t("Function"), ids, index=ids.index(default), key=key, format_func=names.__getitem__,
-        on_change=_function_changed, args=(prefix, key, kept, ids))
+        on_change=_function_changed if preset else None,
+        args=(prefix, key, kept, ids) if preset else None)
     ss[kept] = fid
     if fid in FUNCTIONS:
         where.caption(t(FUNCTIONS[fid].title))
