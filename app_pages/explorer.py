@@ -200,6 +200,12 @@ if taylor.open:
                 st.caption(t("f went down at {d} of {n} steps. It first went up at step {t}: f "
                              "changed by {a} where the first-order prediction was {p}, so the "
                              "step was too long for the function's curvature there.", **numbers))
+            elif mid == "newton":  # where f″ < 0 Newton's step heads for a maximum
+                st.caption(t("f went down at {d} of {n} steps. It first went up at step {t}: f "
+                             "changed by {a}, and the first-order prediction was {p}: the step "
+                             "itself pointed uphill. Where f″ < 0 (or the Hessian is not positive "
+                             "definite), Newton's step heads for the nearest stationary point, a "
+                             "maximum or a saddle, not for a minimum.", **numbers))
             else:  # Adam's, momentum's or a noisy step can point uphill
                 st.caption(t("f went down at {d} of {n} steps. It first went up at step {t}: f "
                              "changed by {a}, and the first-order prediction was {p}: the step "

@@ -527,7 +527,8 @@ def predict(model: nn.Module, x_uint8: torch.Tensor, size: int | None = None,
     reported. On a CPU with native bf16, ResNet-18 and DenseNet train and test under bf16
     autocast; scored in fp32, a barely trained model's near-ties fell the other way (0.177
     against a reported 0.170). Without it: ``autocast`` off, and ``channels_last=None`` means
-    channels-last inputs on CUDA only. The model's train/eval mode is restored afterwards.
+    channels-last inputs on CUDA only. The model's train/eval mode is restored afterwards; with
+    ``config`` on a channels-last run its weights stay channels-last (the same values).
     ``should_stop`` is asked before every batch; None once it says yes (a test pass over
     Fashion-MNIST takes most of a minute for ResNet-18 on a CPU).
     """

@@ -118,12 +118,6 @@ def analyse(objective: Objective) -> Analysis | None:
 # ---- per-direction rates --------------------------------------------------------------------------
 
 
-def gd_factors(eigenvalues, eta) -> np.ndarray:
-    """|1 − ηλ_i|: gradient descent multiplies the error along eigendirection i by it each step.
-    Broadcasts: ``eta`` may be an array of step sizes (shape (n, 1) against (dim,))."""
-    return np.abs(1.0 - np.asarray(eta, dtype=float) * np.asarray(eigenvalues, dtype=float))
-
-
 def iteration_matrix(method: str, lam: float, eta: float, gamma: float = 0.0) -> np.ndarray:
     """The 2×2 map of (error, velocity) along one eigendirection (eigenvalue ``lam``) for
     ``momentum`` or ``nesterov``, in this app's convention v ← γv + ∇f; x ← x − η·(step)."""
@@ -170,19 +164,18 @@ def factors(analysis: Analysis, method: str, eta, hyper: Mapping[str, float] | N
     """The per-step factor of the error along each eigendirection (|1 − ηλ_i| for gradient
     descent, a spectral radius for momentum), shape (dim,), or (n, dim) for an array of n step
     sizes; None for a method the linear theory does not cover (adaptive steps, noise)."""
+    signed = signed_factors(analysis, method, eta, hyper)
+    if signed is not None:  # gradient descent, noise-free SGD, Newton: one number per direction
+        return np.abs(signed)
     hyper = _hyper(method, hyper)
     eta = np.asarray(eta, dtype=float)
     lam = analysis.eigenvalues
     if eta.ndim:
         eta = eta[:, None]
-    if method == "gd" or _noise_free_sgd(method, hyper):
-        return gd_factors(lam, eta)
     if method == "momentum":
         return momentum_factors(lam, eta, float(hyper["gamma"]))
     if method == "nesterov":
         return nesterov_factors(lam, eta, float(hyper["gamma"]))
-    if method == "newton":
-        return np.abs(1.0 - eta) + 0.0 * lam
     return None
 
 
@@ -196,10 +189,13 @@ def signed_factors(analysis: Analysis, method: str, eta, hyper: Mapping[str, flo
     for the methods the theory leaves out."""
     hyper = _hyper(method, hyper)
     lam = analysis.eigenvalues
+    eta = np.asarray(eta, dtype=float)
+    if eta.ndim:  # an array of n step sizes: (n, dim)
+        eta = eta[:, None]
     if method == "gd" or _noise_free_sgd(method, hyper):
-        return 1.0 - float(eta) * lam
+        return 1.0 - eta * lam
     if method == "newton":
-        return (1.0 - float(eta)) + 0.0 * lam
+        return (1.0 - eta) + 0.0 * lam
     return None
 
 

@@ -198,5 +198,11 @@ def level_range(f: np.ndarray) -> tuple[float, float, float, float] | None:
     low = snap(lo, np.floor)
     low = snap(low - step, np.round) if np.isfinite(low - step) else low
     high = snap(hi, np.ceil)
-    default = min(max(snap(med, np.round), low), high) + 0.0  # no −0.0
+    # the median to the nearest step, or up where that is not above f's minimum: on a steep f
+    # (cosh(2x): values to 2.4e8, steps of 1e6) it fell to 0, below the minimum, and the section
+    # opened on an empty set ((x - 1)^8: on the single point x = 1)
+    default = snap(med, np.round)
+    if default <= lo:
+        default = snap(med, np.ceil) if snap(med, np.ceil) > lo else snap(lo + step, np.ceil)
+    default = min(max(default, low), high) + 0.0  # no −0.0
     return low, high, float(step), default

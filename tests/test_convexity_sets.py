@@ -91,6 +91,18 @@ def test_the_levels_slider_range():
     assert all(np.isfinite([low, high, step, default])) and low < default < high
 
 
+@pytest.mark.parametrize("expr, lo, hi", [("cosh(2*x)", -10, 10), ("exp(3*x)", -3, 3),
+                                           ("(x-1)^8", -3, 3)])
+def test_the_default_level_of_a_steep_function_is_no_empty_set(expr, lo, hi):
+    # review 18: rounded to the nearest step (1e6 for cosh(2x) on [-10, 10]) the median fell to
+    # 0, below f's minimum, and the section opened on "Empty"
+    x = np.linspace(lo, hi, 400)
+    f = compile_expression(expr).f(x[None])
+    _, _, _, default = level_range(f)
+    sub = sublevel_pieces(x, f, default)
+    assert default > f.min() and sub.count >= 1 and sub.pieces[0][1] > sub.pieces[0][0]
+
+
 def test_the_figure_shades_each_piece_and_marks_the_crossings():
     s = sublevel_pieces(XC, FXC, 0.0)
     fig = sublevel_figure(XC, FXC, 0.0, s.pieces, labels={"set": "S"})

@@ -868,6 +868,13 @@ ZH: dict[str, str] = {
     "step {t}: f changed by {a}, the first-order prediction {p}": "第 {t} 步：f 变化了 {a}，一阶预测为 {p}",
     "f went down at every one of the {n} steps.": "在全部 {n} 步中，f 每一步都在下降。",
     "f went down at {d} of {n} steps. It first went up at step {t}: f changed by {a}, and the "
+    "first-order prediction was {p}: the step itself pointed uphill. Where f″ < 0 (or the Hessian "
+    "is not positive definite), Newton's step heads for the nearest stationary point, a maximum or "
+    "a saddle, not for a minimum.":
+        "在 {n} 步中有 {d} 步 f 下降。它第一次上升是在第 {t} 步：f 变化了 {a}，一阶预测为 {p}："
+        "这一步本身就指向上坡。在 f″ < 0（或黑塞矩阵不正定）的地方，牛顿法的一步朝向最近的驻点，"
+        "可能是极大值点或鞍点，而不是极小值点。",
+    "f went down at {d} of {n} steps. It first went up at step {t}: f changed by {a}, and the "
     "first-order prediction was {p}: the step itself pointed uphill (momentum, noise or a "
     "per-coordinate scale turned it away from −∇f).":
         "在 {n} 步中有 {d} 步 f 下降。它第一次上升是在第 {t} 步：f 变化了 {a}，一阶预测为 {p}："
