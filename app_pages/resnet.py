@@ -26,7 +26,7 @@ with st.expander(t("Layers of the model (output shape and parameters)")):
 
 def _book_values(b: dict) -> dict:
     """The block section's widget values for one of the book's residual blocks."""
-    p, (n, c, h, w) = b["params"], b["input"]
+    p, (n, _, h, w) = b["params"], b["input"]
     return {"rn_blk_in": p["in_channels"], "rn_blk_out": p["out_channels"],
             "rn_blk_1x1": p.get("use_1x1conv", False), "rn_blk_stride": p.get("stride", 1),
             "rn_blk_n": n, "rn_blk_h": h, "rn_blk_w": w}

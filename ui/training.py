@@ -327,7 +327,6 @@ def _live_points(job) -> list[dict]:
     return pts
 
 
-FINISH_RERUN_KEY = "training_finish_rerun"  # the run whose end the badge last redrew the page for
 FINISH_NOTICE_KEY = "training_finish_notice"  # that run, until the sidebar has said it finished
 
 
@@ -352,13 +351,10 @@ def sidebar_status() -> None:
         if job.done:
             # The page under the badge was drawn while the run went on: another training page
             # kept Start disabled and its "in progress" notice until a click, and the run was not
-            # in its own page's list. Draw the page again, once per run (a rerun loop cannot
-            # start: the next run finds the run over and draws no badge).
-            if st.session_state.get(FINISH_RERUN_KEY) != job.id:
-                st.session_state[FINISH_RERUN_KEY] = st.session_state[FINISH_NOTICE_KEY] = job.id
-                st.rerun(scope="app")
-            st.caption(t("Training finished."))
-            return
+            # in its own page's list. Draw the page again, once: a job's status is final before
+            # it is done (nets.jobs), so the next run finds the run over and draws no badge.
+            st.session_state[FINISH_NOTICE_KEY] = job.id
+            st.rerun(scope="app")
         frac = (p.step / p.total_steps) if p is not None and p.total_steps else 0.0
         st.progress(min(max(frac, 0.0), 1.0), text=t("Training {label}: {pct:.0f}%",
                                                      label=job.label, pct=100 * frac))
