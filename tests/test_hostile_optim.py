@@ -554,3 +554,22 @@ def test_slide_eta_on_every_function(fid, method):
     ends = next(d for d in spec["data"] if d.get("xaxis") == "x3" and d["mode"] == "lines+markers")
     assert len(ends["customdata"]) == len(spec["frames"]) == 39
     assert not [c for c in ends["customdata"] if "nan" in c.lower()], ends["customdata"]
+
+
+@pytest.mark.parametrize("key,good,shown", [("ex_method", "nesterov", "Nesterov momentum"),
+                                            ("ex_schedule", "cosine", "Cosine decay")])
+def test_method_and_schedule_selects_show_names_and_keep_ids_in_the_link(key, good, shown):
+    """The selects show names ('Nesterov momentum'); the state and the link hold the id, as on
+    the command line; an id the registry lacks leaves the default and a notice."""
+    at = open_page("explorer", **{key: good})
+    select = at.selectbox(key=key)
+    assert select.value == good and shown in select.options and good not in select.options
+    assert at.query_params[key] in (good, [good])
+    default = "gd" if key == "ex_method" else "constant"
+    at.selectbox(key=key).set_value(default).run()  # back to the default: the link drops it
+    assert key not in at.query_params
+    at.selectbox(key=key).set_value(good).run()
+    assert at.query_params[key] in (good, [good])
+    bad = open_page("explorer", **{key: shown})  # a name is not an id
+    assert bad.selectbox(key=key).value == default
+    assert noticed(bad, key) and dropped(bad, key)

@@ -605,8 +605,12 @@ def test_chinese_punctuation_and_units(monkeypatch):
     assert "个不同的终点。只统计" in body and "、" in body.split("x ≈")[1], body
     at = open_page("explorer")
     captions = [c.value for c in at.caption]
-    assert any(c.startswith(ZH["Gradient descent"] + "：") for c in captions), captions
-    assert any(c.startswith(ZH["Constant"] + "：") for c in captions), captions
+    assert any(c.startswith("x₁² + 2x₂²：") for c in captions), captions
+    # the method and schedule selects show names in the interface language, ids stay in the state
+    method, schedule = at.selectbox(key="ex_method"), at.selectbox(key="ex_schedule")
+    assert (method.value, schedule.value) == ("gd", "constant")
+    assert ZH["Gradient descent"] in method.options and ZH["Adam"] in method.options
+    assert ZH["Constant"] in schedule.options and ZH["Cosine decay"] in schedule.options
     at = apptest_util.open_page("explorer", ex_function="square", ex_eta="1.1", ex_steps="200",
                                 lang=ZH_LINK)
     notes = [a["text"] for a in _chart(at, "ex_curve")["layout"]["annotations"]]

@@ -19,7 +19,7 @@ from optim.methods import METHODS
 from optim.schedules import SCHEDULES
 from optim.trace import Trace
 
-from .i18n import N_, colon, lang, list_sep, t
+from .i18n import N_, lang, list_sep, t
 from .strings_zh import ZH
 
 # Log-spaced learning rates, with the book's own values (0.05, 0.1, 0.2, 1.1) among them.
@@ -206,6 +206,36 @@ def _names_in(translate, own: str) -> dict[str, str]:
             CUSTOM: translate(own)}
 
 
+def _restore_choice(key: str, ids: list[str], default: str,
+                    names_by_language: tuple[Mapping[str, str], ...]) -> None:
+    """Before a select that shows names and keeps ids (the link and the state hold the id) is
+    made: its choice when the widget has no state (a new session, or back from another page) is
+    the link's id, else the one kept in ``_<key>`` when the page was last shown, as a bound
+    widget's would be. After a switch of language the browser can send back the name it showed,
+    which the new language's select does not know: then the id it names (in either language,
+    ``names_by_language``: id -> name maps), else the last choice."""
+    kept, ss = f"_{key}", st.session_state
+    if key not in ss:
+        linked = st.query_params.get(key)
+        chosen = linked if linked in ids else ss.get(kept)
+        if chosen in ids:
+            ss[key] = chosen
+    elif ss[key] not in ids:
+        named = {name: cid for names in names_by_language for cid, name in names.items()}
+        ss[key] = named.get(ss[key]) if named.get(ss[key]) in ids else ss.get(kept, default)
+    elif ss.get(f"{kept}_lang", lang()) != lang():
+        # a keyed select is the same widget in either language, and the browser went on showing
+        # the name in the old one ('Adam' on the Chinese page): a value set here is sent to it
+        # again, with its label in the new language
+        ss[key] = ss[key]
+    ss[f"{kept}_lang"] = lang()
+
+
+def _titles_by_language(registry: Mapping) -> tuple[dict[str, str], dict[str, str]]:
+    return ({i: spec.title for i, spec in registry.items()},
+            {i: ZH.get(spec.title, spec.title) for i, spec in registry.items()})
+
+
 def function_select(prefix: str, where=st, default: str = "quadratic", ids=None,
                     own: str = "Your own f(x) or f(x, y)", preset: bool = True) -> str:
     """The function select: it shows each function's name and keeps its registry id in the link
@@ -222,27 +252,15 @@ def function_select(prefix: str, where=st, default: str = "quadratic", ids=None,
     start), as the Explorer and Compare want and the Convexity page does not."""
     ids = list(ids or FUNCTIONS)
     key, kept = f"{prefix}function", f"_{prefix}function"
-    ss = st.session_state
-    if key not in ss:
-        linked = st.query_params.get(key)
-        chosen = linked if linked in ids else ss.get(kept)
-        if chosen in ids:
-            ss[key] = chosen
-    elif ss[key] not in ids:
-        # after a switch of language the browser can send back the name it showed, which the
-        # new language's select does not know: the id it names (in either language), else the
-        # last choice
-        named = {name: fid for lang_names in (_names_in(lambda s: s, own),
-                                              _names_in(lambda s: ZH.get(s, s), own))
-                 for fid, name in lang_names.items()}
-        ss[key] = named.get(ss[key]) if named.get(ss[key]) in ids else ss.get(kept, default)
+    _restore_choice(key, ids, default, (_names_in(lambda s: s, own),
+                                        _names_in(lambda s: ZH.get(s, s), own)))
     names = function_names(own)  # in this run's language (a format function asked later would
     # answer in whatever language is current then)
     fid = where.selectbox(
         t("Function"), ids, index=ids.index(default), key=key, format_func=names.__getitem__,
         on_change=_function_changed if preset else None,
         args=(prefix, key, kept, ids) if preset else None)
-    ss[kept] = fid
+    st.session_state[kept] = fid
     if fid in FUNCTIONS:
         where.caption(t(FUNCTIONS[fid].title))
     keep_in_link(key, fid, default)
@@ -262,24 +280,39 @@ def _function_changed(prefix: str, key: str, kept: str, ids: list[str]) -> None:
         apply_preset(prefix, value)
 
 
+def _registry_select(key: str, label: str, registry: Mapping, ids: list[str], default: str,
+                     where) -> str:
+    """A select of a registry's entries (methods, schedules) that shows their titles in the
+    interface language and keeps the id in the state and the link (``?ex_method=gd``, as on the
+    command line), as :func:`function_select` does: a select bound to the URL would write the
+    title it shows, so the link is kept by hand."""
+    _restore_choice(key, ids, default, _titles_by_language(registry))
+    titles = {i: t(registry[i].title) for i in ids}  # in this run's language
+    chosen = where.selectbox(label, ids, index=ids.index(default), key=key,
+                             format_func=titles.__getitem__)
+    st.session_state[f"_{key}"] = chosen
+    keep_in_link(key, chosen, default)
+    return chosen
+
+
 def method_select(prefix: str, where=st, default: str = "gd", ids=None, label=N_("Method"),
                   dim: int | None = None) -> str:
-    """The method select, with the method's update under it: for a function of ``dim`` > 1
-    variables, the update as it reads there (Newton's x ← x − η H⁻¹∇f, not f′/f″)."""
-    ids = list(ids or METHODS)
-    mid = where.selectbox(t(label), ids, index=ids.index(default), key=f"{prefix}method",
-                          bind="query-params")
+    """The method select (each method's name; its id in the link), with the method's update
+    under it: for a function of ``dim`` > 1 variables, the update as it reads there (Newton's
+    x ← x − η H⁻¹∇f, not f′/f″)."""
+    mid = _registry_select(f"{prefix}method", t(label), METHODS, list(ids or METHODS), default,
+                           where)
     spec = METHODS[mid]
     note = spec.note_nd if dim is not None and dim > 1 and spec.note_nd else spec.note
-    where.caption(f"{t(spec.title)}{colon()}{t(note)}")
+    where.caption(t(note))
     return mid
 
 
 def schedule_select(prefix: str, where=st) -> str:
-    ids = list(SCHEDULES)
-    sid = where.selectbox(t("Learning-rate schedule"), ids, key=f"{prefix}schedule",
-                          bind="query-params")
-    where.caption(f"{t(SCHEDULES[sid].title)}{colon()}${SCHEDULES[sid].formula}$")
+    """The learning-rate schedule select (names; the id in the link), with its formula under it."""
+    sid = _registry_select(f"{prefix}schedule", t("Learning-rate schedule"), SCHEDULES,
+                           list(SCHEDULES), "constant", where)
+    where.caption(f"${SCHEDULES[sid].formula}$")
     return sid
 
 

@@ -127,7 +127,7 @@ def test_explorer_function_and_method_selects_redraw(st_page):
     gd_path = sb.path_trace(curve)
 
     before = sb.fingerprint(page, "ex_curve")
-    sb.choose(page, "ex_method", "newton")
+    sb.choose(page, "ex_method", "Newton's method")
     sb.wait_redrawn(page, "ex_curve", before)
     newton_path = sb.path_trace(sb.plot(page, "ex_curve"))
     assert newton_path["x"] != gd_path["x"]
@@ -145,6 +145,8 @@ def test_explorer_function_and_method_selects_redraw(st_page):
     sb.wait_metric(page, 0, f"{10 * 0.8 ** 10:.6f}")  # x², Newton: the same run as before
     shown = sb.widget(page, "ex_function").locator("input").first.input_value()
     assert shown == "x²"
+    method = sb.widget(page, "ex_method").locator("input").first.input_value()
+    assert method == "Newton's method"
     page.wait_for_function("location.href.includes('ex_function=square')")
     assert "ex_method=newton" in href()
     st_page.assert_clean()
@@ -320,14 +322,20 @@ def test_a_language_round_trip_keeps_the_explorer_and_compare_settings(st_page):
     st_page.open("explorer?ex_function=himmelblau&ex_method=adam&ex_eta=0.015")
     sb.wait_chart(page, "ex_contour")
     before = sb.metric_values(page)[0]
+    shown = lambda key: sb.widget(page, key).locator("input").first.input_value()  # noqa: E731
+    assert shown("ex_method") == "Adam"  # the method's name; the link keeps its id
     _switch_language(page, "中文", "探索")
+    assert shown("ex_method") == "Adam 算法"
     _switch_language(page, "English", "Explorer")
     assert sb.metric_values(page)[0] == before
+    assert shown("ex_method") == "Adam"
     href = _href(page)
     assert all(p in href for p in ("ex_function=himmelblau", "ex_method=adam", "ex_eta=0.015")), href
     st_page.open("compare?cmp_function=himmelblau&cmp1_method=adam&cmp1_eta=0.03")
     _switch_language(page, "中文", "比较")
+    assert shown("cmp1_method") == "Adam 算法"
     _switch_language(page, "English", "Compare")
+    assert shown("cmp1_method") == "Adam"
     href = _href(page)
     assert all(p in href for p in ("cmp_function=himmelblau", "cmp1_method=adam", "cmp1_eta=0.03")), href
     assert "cmp_x0" not in href  # the start stayed Himmelblau's own
@@ -345,7 +353,7 @@ def test_the_open_slide_tab_survives_a_method_a_function_and_a_page_change(st_pa
 
     st_page.open("explorer?ex_view=Slide+%CE%B7")
     sb.wait_chart(page, "ex_sweep")
-    sb.choose(page, "ex_method", "momentum")
+    sb.choose(page, "ex_method", "Momentum")
     sb.wait_idle(page)
     assert selected() == "Slide η"
     sb.choose(page, "ex_function", "x²")  # 2D -> 1D
