@@ -19,7 +19,7 @@ from optim.methods import METHODS
 from optim.schedules import SCHEDULES
 from optim.trace import Trace
 
-from .i18n import N_, lang, list_sep, t
+from .i18n import N_, lang, list_sep, relabel, t
 from .strings_zh import ZH
 
 # Log-spaced learning rates, with the book's own values (0.05, 0.1, 0.2, 1.1) among them.
@@ -223,12 +223,7 @@ def _restore_choice(key: str, ids: list[str], default: str,
     elif ss[key] not in ids:
         named = {name: cid for names in names_by_language for cid, name in names.items()}
         ss[key] = named.get(ss[key]) if named.get(ss[key]) in ids else ss.get(kept, default)
-    elif ss.get(f"{kept}_lang", lang()) != lang():
-        # a keyed select is the same widget in either language, and the browser went on showing
-        # the name in the old one ('Adam' on the Chinese page): a value set here is sent to it
-        # again, with its label in the new language
-        ss[key] = ss[key]
-    ss[f"{kept}_lang"] = lang()
+    relabel(key)
 
 
 def _titles_by_language(registry: Mapping) -> tuple[dict[str, str], dict[str, str]]:

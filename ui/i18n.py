@@ -152,6 +152,17 @@ def sweep_labels(constant: bool = True, param: str = "eta") -> dict[str, str]:
     }
 
 
+def relabel(key: str) -> None:
+    """Before a keyed select whose option labels are translated (a ``format_func`` in the
+    interface language) is made: a keyed widget is the same widget in either language, and after
+    a switch the browser went on showing the old language's label ('Adam' on the Chinese page).
+    Setting its value again here sends it to the browser with the new label."""
+    ss, seen = st.session_state, f"_{key}_lang"
+    if key in ss and ss.get(seen, lang()) != lang():
+        ss[key] = ss[key]
+    ss[seen] = lang()
+
+
 def N_(text: str) -> str:
     """Mark a string for translation where it is defined (data tables); ``t()`` it when shown."""
     return text

@@ -23,7 +23,7 @@ from nets.models import build_model
 from nets.train import input_size
 from optim.plots import figure, make_layout
 
-from .i18n import N_, t
+from .i18n import N_, relabel, t
 
 KEEP = 4  # runs whose numbers are kept per session (as many as the page keeps runs)
 STATE_KEY = "inside"
@@ -278,6 +278,7 @@ def _maps_part(result, prefix: str, run_id: str | None) -> None:
         return
     st.markdown("**" + t("Activation maps of a test image") + "**")
     left, right = st.columns([1, 5])
+    relabel(f"{prefix}inside_image")  # its labels name the class in the interface language
     index = left.selectbox(t("Test image"), range(n), key=f"{prefix}inside_image",
                            format_func=lambda i: t("#{i}: {label}", i=i + 1,
                                                    label=result.classes[result.sample_labels[i]]))

@@ -328,11 +328,13 @@ def _live_points(job) -> list[dict]:
 
 
 FINISH_NOTICE_KEY = "training_finish_notice"  # that run, until the sidebar has said it finished
+LIVE_KEY = "_training_live_job"  # the job whose live view this page draws (its poll reruns the app)
 
 
 def sidebar_status() -> None:
     """On every page: this session's running job, kept alive and linked to its page. When it
     ends, the whole page is drawn again once, and the run goes into its own page's list."""
+    st.session_state[LIVE_KEY] = None  # until the page, drawn next, shows a live view
     job = job_runner().get(session_owner())
     if job is None:
         return
@@ -348,11 +350,14 @@ def sidebar_status() -> None:
     def badge():
         job.touch(_this_session())  # the owner is still here, on whatever page
         p = job.progress
-        if job.done:
+        if job.done and st.session_state.get(LIVE_KEY) != job.id:
             # The page under the badge was drawn while the run went on: another training page
             # kept Start disabled and its "in progress" notice until a click, and the run was not
             # in its own page's list. Draw the page again, once: a job's status is final before
-            # it is done (nets.jobs), so the next run finds the run over and draws no badge.
+            # it is done (nets.jobs), so the next run finds the run over and draws no badge. The
+            # run's own page, whose live view reruns the app itself, is left to that: a second
+            # rerun could stop the first midway, and Streamlit then dropped the result's test
+            # images the browser was still fetching (404s, broken images; CI, session 19).
             st.session_state[FINISH_NOTICE_KEY] = job.id
             st.rerun(scope="app")
         frac = (p.step / p.total_steps) if p is not None and p.total_steps else 0.0
@@ -564,6 +569,8 @@ def panel(prefix: str, model_ids: list[str], default_model: str) -> None:
 
 
 def live(job, prefix: str) -> None:
+    st.session_state[LIVE_KEY] = job.id  # its poll, not the sidebar's badge, redraws the page
+
     @st.fragment(run_every=POLL_SECONDS)
     def poll():
         job.touch(_this_session())
