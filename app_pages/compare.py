@@ -72,7 +72,8 @@ for i, (col, look) in enumerate(zip(st.columns(n_lanes), path_looks(n_lanes)), s
             f"{look.glyph}</span>")
     box.markdown(f"{chip} **{t('Optimizer {i}', i=i)}**", unsafe_allow_html=True)
     default = default_lanes[i - 1]
-    mid = method_select(lane_prefix(i), where=box, default=default.method, dim=objective.dim)
+    mid = method_select(lane_prefix(i), where=box, default=default.method, dim=objective.dim,
+                        name_in_caption=True)
     eta = eta_slider(lane_prefix(i), where=box, default=default.eta)
     mparams = {}
     if METHODS[mid].params:

@@ -189,12 +189,15 @@ if taylor.open:
                      "the change each step made by that prediction: 1 where it holds, below 0 "
                      "where f went up."))
         st.plotly_chart(taylor_figure(actual, predicted, taylor_labels()), key="ex_taylor_chart")
-        up = np.flatnonzero(actual > 0)
-        if len(actual) and not len(up):
+        up, still = np.flatnonzero(actual > 0), int((actual == 0).sum())
+        if len(actual) and not len(up) and not still:
             st.caption(t("f went down at every one of the {n} steps.", n=len(actual)))
+        elif len(actual) and not len(up):  # Newton on x² at η = 1 is at 0 after one step
+            st.caption(t("f went down at {d} of the {n} steps and did not change at the other "
+                         "{s}: it never went up.", d=len(actual) - still, n=len(actual), s=still))
         elif len(up):
             k = int(up[0])
-            numbers = dict(d=int((actual <= 0).sum()), n=len(actual), t=k + 1,
+            numbers = dict(d=int((actual < 0).sum()), n=len(actual), t=k + 1,
                            a=f"{actual[k]:.4g}", p=f"{predicted[k]:.4g}")
             if predicted[k] < 0:
                 st.caption(t("f went down at {d} of {n} steps. It first went up at step {t}: f "

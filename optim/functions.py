@@ -31,6 +31,7 @@ class Param:
     lo: float
     hi: float
     help: str = ""
+    integer: bool = False  # a count (steps between drops, a seed): whole numbers only
 
 
 def resolve_params(kind: str, owner: str, params: Mapping[str, Param],
@@ -47,6 +48,8 @@ def resolve_params(kind: str, owner: str, params: Mapping[str, Param],
         value, p = float(value), params[name]
         if not np.isfinite(value) or value < p.lo or value > p.hi:
             raise ValueError(f"{name} must be between {p.lo:g} and {p.hi:g}, got {value:g}")
+        if p.integer and value != int(value):
+            raise ValueError(f"{name} must be a whole number, got {value:g}")
         values[name] = value
     return values
 

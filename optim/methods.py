@@ -195,7 +195,7 @@ METHODS: dict[str, MethodSpec] = {
                    "x ← x − η H(x)⁻¹∇f(x)"),
         MethodSpec("sgd", "SGD (noisy gradient)", sgd,
                    {"noise": Param(1.0, 0.0, 1e6, "standard deviation σ of the gradient noise"),
-                    "seed": Param(0, 0, 2**31 - 1, "random seed")},
+                    "seed": Param(0, 0, 2**31 - 1, "random seed", integer=True)},
                    "x ← x − η(∇f(x) + ε), ε ~ N(0, σ²)"),
         MethodSpec("momentum", "Momentum", momentum,
                    {"gamma": Param(0.5, 0.0, 0.999, "momentum γ")}, "v ← γv + ∇f; x ← x − ηv"),

@@ -648,3 +648,13 @@ def test_playback_of_a_run_gone_past_float32_has_gaps_not_overflows():
         for d in frame["data"]:
             y = np.frombuffer(base64.b64decode(d["y"]["bdata"]), dtype=d["y"]["dtype"])
             assert not np.isinf(y).any()
+
+
+def test_each_card_names_its_method_in_full_under_the_select():
+    """Review 19: with five cards at 1280 px the select cut the name ("Nesterov mo"), and the
+    card named it nowhere else; the caption under it gives the name and the update."""
+    at = open_page(cmp_lanes="5", cmp4_method="nesterov")
+    assert at.selectbox(key="cmp4_method").value == "nesterov"
+    captions = [c.value for c in at.caption]
+    assert "Nesterov momentum: look-ahead momentum" in captions, captions
+    assert "Gradient descent: x ← x − η∇f(x)" in captions, captions

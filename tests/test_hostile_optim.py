@@ -24,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_util import open_page as _open_page
 
+from optim import get_schedule
 from optim.functions import FUNCTIONS, PRESETS
 from optim.methods import METHODS
 from optim.schedules import SCHEDULES
@@ -573,3 +574,40 @@ def test_method_and_schedule_selects_show_names_and_keep_ids_in_the_link(key, go
     bad = open_page("explorer", **{key: shown})  # a name is not an id
     assert bad.selectbox(key=key).value == default
     assert noticed(bad, key) and dropped(bad, key)
+
+
+def test_a_new_method_does_not_inherit_a_parameter_that_only_shares_its_name():
+    """Review 19: momentum's γ (0.5) and RMSProp's decay γ (0.9) are both ``gamma``; a switch
+    from momentum to RMSProp kept 0.5, which the link did not hold, so the copied link opened
+    another run. Momentum → Nesterov keeps a γ the user set: it means the same there."""
+    at = open_page("explorer", ex_method="momentum")
+    at.selectbox(key="ex_method").set_value("rmsprop").run()
+    assert at.number_input(key="ex_m_gamma").value == METHODS["rmsprop"].params["gamma"].default
+    fresh = open_page("explorer", **{k: v[-1] if isinstance(v, list) else v
+                                     for k, v in at.query_params.items()})
+    assert fresh.metric[0].value == at.metric[0].value  # the link shows the same run
+    at = open_page("explorer", ex_method="momentum", ex_m_gamma="0.7")
+    at.selectbox(key="ex_method").set_value("nesterov").run()
+    assert at.number_input(key="ex_m_gamma").value == 0.7 and at.query_params["ex_m_gamma"] in ("0.7", ["0.7"])
+    at.selectbox(key="ex_method").set_value("rmsprop").run()  # a γ in the link is dropped too
+    assert at.number_input(key="ex_m_gamma").value == 0.9 and "ex_m_gamma" not in at.query_params
+    at = open_page("compare", cmp2_method="momentum")
+    at.selectbox(key="cmp2_method").set_value("rmsprop").run()
+    assert at.number_input(key="cmp2_m_gamma").value == 0.9
+
+
+def test_a_count_parameter_takes_whole_numbers_only():
+    """Review 19: step decay's "steps between drops" took 2.9 and used 2 without a word."""
+    at = open_page("explorer", ex_schedule="step", ex_s_every="3")
+    box = at.number_input(key="ex_s_every")
+    assert box.value == 3 and isinstance(box.value, int) and box.step == 1
+    bad = open_page("explorer", ex_schedule="step", ex_s_every="2.9")
+    # Streamlit reads the link's 2.9 as 2: the box shows what is used, and the page says so
+    assert bad.number_input(key="ex_s_every").value == 2 and noticed(bad, "ex_s_every")
+    with pytest.raises(ValueError, match="every must be a whole number, got 2.9"):
+        get_schedule("step", 0.1, 20, every=2.9)
+    cli = subprocess.run([sys.executable, "-m", "optim", "--function", "square", "--schedule",
+                          "step", "--param", "every=2.9"], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert cli.returncode == 2 and cli.stderr.strip().endswith("every must be a whole number, got 2.9")
+    assert len(cli.stderr.strip().splitlines()) == 1

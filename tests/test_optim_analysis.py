@@ -332,6 +332,10 @@ def test_first_order_prediction_of_each_step():
      "first-order prediction was -440"),
     ({"ex_function": "xcos", "ex_method": "newton", "ex_eta": "0.5", "ex_x0": "-1.5"},
      "Newton's step heads for the nearest stationary point"),
+    # review 19: Newton at η = 1 is at the minimum after one step; f then stays at 0 exactly
+    ({"ex_function": "square", "ex_method": "newton", "ex_eta": "1", "ex_x0": "10.0",
+      "ex_steps": "10"},
+     "f went down at 1 of the 10 steps and did not change at the other 9: it never went up."),
 ])
 def test_the_explorer_shows_each_steps_taylor_check(query, says):
     at = apptest_util.open_page("explorer", **query)

@@ -19,7 +19,7 @@ from optim.methods import METHODS
 from optim.schedules import SCHEDULES
 from optim.trace import Trace
 
-from .i18n import N_, lang, list_sep, relabel, t
+from .i18n import N_, colon, lang, list_sep, relabel, t
 from .strings_zh import ZH
 
 # Log-spaced learning rates, with the book's own values (0.05, 0.1, 0.2, 1.1) among them.
@@ -169,9 +169,9 @@ def param_widgets(params: dict[str, Param], prefix: str, where=st,
         # the help names the parameter in words and by its symbol (κ, γ, β₁...); the id
         # (kappa, gamma, beta1) stays in the widget's key and the link
         label = t(p.help) if p.help else name
-        if name == "seed":
-            values[name] = where.number_input(label, 0, 2**31 - 1, int(p.default), step=1, key=key,
-                                              bind="query-params")
+        if p.integer:  # a whole-number box: 2.9 steps between drops was used as 2
+            values[name] = where.number_input(label, int(p.lo), int(p.hi), int(p.default), step=1,
+                                              key=key, bind="query-params")
         elif p.hi / max(p.lo, 1e-12) > 1e3 or p.hi > 1e3:
             # a tiny default (Adam's ε = 1e-6) in scientific notation: the box showed "0.00000"
             tiny = 0 < abs(p.default) < 1e-3
@@ -276,7 +276,7 @@ def _function_changed(prefix: str, key: str, kept: str, ids: list[str]) -> None:
 
 
 def _registry_select(key: str, label: str, registry: Mapping, ids: list[str], default: str,
-                     where) -> str:
+                     where, param_prefix: str) -> str:
     """A select of a registry's entries (methods, schedules) that shows their titles in the
     interface language and keeps the id in the state and the link (``?ex_method=gd``, as on the
     command line), as :func:`function_select` does: a select bound to the URL would write the
@@ -285,28 +285,46 @@ def _registry_select(key: str, label: str, registry: Mapping, ids: list[str], de
     titles = {i: t(registry[i].title) for i in ids}  # in this run's language
     chosen = where.selectbox(label, ids, index=ids.index(default), key=key,
                              format_func=titles.__getitem__)
+    before = st.session_state.get(f"_{key}")
+    if before in registry and before != chosen:
+        _drop_foreign_params(registry[before].params, registry[chosen].params, param_prefix)
     st.session_state[f"_{key}"] = chosen
     keep_in_link(key, chosen, default)
     return chosen
 
 
+def _drop_foreign_params(old: Mapping[str, Param], new: Mapping[str, Param], prefix: str) -> None:
+    """After a switch of method (or schedule), before its parameters' widgets are made: a
+    parameter the two share by name but not by meaning (momentum's γ = 0.5 and RMSProp's decay
+    γ = 0.9 are both ``gamma``) goes back to the new one's default, in the state and the link.
+    It kept the old value, which the link did not hold: the link then showed another run. One
+    they share (momentum and Nesterov's γ, the ε of AdaGrad, RMSProp and Adam) keeps its value."""
+    for name, p in new.items():
+        if name in old and old[name] != p:
+            # set, not dropped: a bound widget without state would read the old value back from
+            # the link (and a bound parameter cannot be deleted from it); at its default, the
+            # widget takes itself out of the link
+            st.session_state[f"{prefix}{name}"] = int(p.default) if p.integer else float(p.default)
+
+
 def method_select(prefix: str, where=st, default: str = "gd", ids=None, label=N_("Method"),
-                  dim: int | None = None) -> str:
+                  dim: int | None = None, name_in_caption: bool = False) -> str:
     """The method select (each method's name; its id in the link), with the method's update
     under it: for a function of ``dim`` > 1 variables, the update as it reads there (Newton's
-    x ← x − η H⁻¹∇f, not f′/f″)."""
+    x ← x − η H⁻¹∇f, not f′/f″). ``name_in_caption``: the name again before the update, for a
+    select too narrow to show it whole (Compare's five cards at 1280 px: "Nesterov mo")."""
     mid = _registry_select(f"{prefix}method", t(label), METHODS, list(ids or METHODS), default,
-                           where)
+                           where, f"{prefix}m_")
     spec = METHODS[mid]
     note = spec.note_nd if dim is not None and dim > 1 and spec.note_nd else spec.note
-    where.caption(t(note))
+    where.caption(f"{t(spec.title)}{colon()}{t(note)}" if name_in_caption else t(note))
     return mid
 
 
 def schedule_select(prefix: str, where=st) -> str:
     """The learning-rate schedule select (names; the id in the link), with its formula under it."""
     sid = _registry_select(f"{prefix}schedule", t("Learning-rate schedule"), SCHEDULES,
-                           list(SCHEDULES), "constant", where)
+                           list(SCHEDULES), "constant", where, f"{prefix}s_")
     where.caption(f"${SCHEDULES[sid].formula}$")
     return sid
 

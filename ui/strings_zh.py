@@ -867,6 +867,8 @@ ZH: dict[str, str] = {
     "first-order prediction exact": "一阶预测完全成立",
     "step {t}: f changed by {a}, the first-order prediction {p}": "第 {t} 步：f 变化了 {a}，一阶预测为 {p}",
     "f went down at every one of the {n} steps.": "在全部 {n} 步中，f 每一步都在下降。",
+    "f went down at {d} of the {n} steps and did not change at the other {s}: it never went up.":
+        "在 {n} 步中，f 有 {d} 步下降，其余 {s} 步没有变化：它从未上升。",
     "f went down at {d} of {n} steps. It first went up at step {t}: f changed by {a}, and the "
     "first-order prediction was {p}: the step itself pointed uphill. Where f″ < 0 (or the Hessian "
     "is not positive definite), Newton's step heads for the nearest stationary point, a maximum or "
@@ -1016,6 +1018,7 @@ ERRORS_ZH: list[tuple[str, str]] = [
      r"(?P<lo>\S+) and (?P<hi>\S+), got (?P<v>.*)", "{name!t}必须在 {lo} 到 {hi} 之间，而不是 {v}"),
     (r"(?P<name>\w+) must be between (?P<lo>\S+) and (?P<hi>\S+), got (?P<v>.*)",
      "参数 {name} 必须在 {lo} 到 {hi} 之间，而不是 {v}"),
+    (r"(?P<name>\w+) must be a whole number, got (?P<v>.*)", "参数 {name} 必须是整数，而不是 {v}"),
     (r"learning rate must be a positive number, got (?P<v>.*)", "学习率必须是正数，而不是 {v}"),
     (r"learning rate must be at most (?P<most>\S+), got (?P<v>.*)",
      "学习率最大为 {most}，而不是 {v}"),
