@@ -13,11 +13,15 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from nets.runs import RunStore, RunStoreError, curve_points
+from ui.controls import inert
 from ui.i18n import N_, t
 from ui.training import history_figure, row_name, row_short, runs_summary
 
 TABLE_KEY = "runs_table"
 SHOWN_KEY = "runs_table_ids"  # the run ids in the order the table last showed them
+PICKED_KEY = "_runs_picked"  # the ticked runs' ids, kept over a trip to another page
+LINK_KEY = "runs"  # ?runs=<id>,<id>: the ticked runs in the link
+FILTER_KEYS = ("runs_models", "runs_datasets")
 CONFIRM_KEY = "runs_confirm"
 MESSAGE_KEY = "runs_message"
 TRAINING_PAGES = (("app_pages/batchnorm.py", N_("Batch normalization"), "📊"),
@@ -66,6 +70,43 @@ def keep_selection(ids_now: list[str]) -> None:
             "selection": {"rows": [i for i, rid in enumerate(ids_now) if rid in picked],
                           "columns": []}}
     st.session_state[SHOWN_KEY] = ids_now
+
+
+def restore_filters() -> None:
+    """Before the filters are made: back from another page (a widget's state goes with its
+    page), the filters as they were."""
+    ss = st.session_state
+    for key in FILTER_KEYS:
+        if key not in ss and f"_{key}" in ss:
+            ss[key] = ss[f"_{key}"]
+
+
+def restore_picks(ids_now: list[str]) -> list[str]:
+    """Before the table is drawn, when it has no selection state (a new session, or back from
+    another page): tick the runs the link names, else the ones ticked when the page was last
+    shown. Returns the link's ids that are not in the table (deleted, filtered out, a typo)."""
+    ss = st.session_state
+    if TABLE_KEY in ss:
+        return []
+    raw = st.query_params.get(LINK_KEY)
+    wanted = [i for i in (raw or "").split(",") if i] if raw is not None else ss.get(PICKED_KEY, [])
+    ss[TABLE_KEY] = {"selection": {"rows": [i for i, rid in enumerate(ids_now) if rid in wanted],
+                                   "columns": []}}
+    ss[SHOWN_KEY] = ids_now
+    return [i for i in wanted if i not in ids_now] if raw is not None else []
+
+
+def keep_picks(ids: list[str]) -> None:
+    """After the table: the ticked runs into the session (for a page trip) and the link."""
+    ss = st.session_state
+    ss[PICKED_KEY] = ids
+    for key in FILTER_KEYS:
+        ss[f"_{key}"] = ss.get(key, [])
+    if ids:
+        if st.query_params.get(LINK_KEY) != ",".join(ids):
+            st.query_params[LINK_KEY] = ",".join(ids)
+    elif LINK_KEY in st.query_params:
+        del st.query_params[LINK_KEY]
 
 
 def delete_runs(store: RunStore, ids: list[str]) -> None:
@@ -136,6 +177,7 @@ if not all_rows:
     training_links()
     st.stop()
 
+restore_filters()
 c1, c2 = st.columns(2)
 models = sorted({r.model for r in all_rows})
 datasets = sorted({r.dataset for r in all_rows})
@@ -146,6 +188,7 @@ pick_datasets = c2.multiselect(t("Datasets"), datasets, key="runs_datasets",
 rows = [r for r in all_rows if (not pick_models or r.model in pick_models)
         and (not pick_datasets or r.dataset in pick_datasets)]
 
+missing = restore_picks([r.id for r in rows])
 keep_selection([r.id for r in rows])
 event = st.dataframe(
     run_table(rows), key=TABLE_KEY, on_select="rerun", selection_mode="multi-row",
@@ -158,7 +201,13 @@ event = st.dataframe(
     })
 picked = sorted({i for i in event.selection.rows if 0 <= i < len(rows)})
 chosen = [rows[i] for i in picked]
-st.caption(t("{n} run(s) shown, {k} selected.", n=len(rows), k=len(chosen)))
+keep_picks([r.id for r in chosen])
+st.caption(t("{n} run(s) shown, {k} selected. With the keyboard: `Tab` into the table, the "
+             "arrow keys to a run, `Shift`+`Space` to select it or not.", n=len(rows),
+             k=len(chosen)))
+if missing:
+    st.warning(t("The link names runs that are not in the history (deleted?): {ids}",
+                 ids=", ".join(inert(i) for i in missing)))
 
 if not chosen:
     st.info(t("Select one or more runs in the table (tick the boxes on the left) to compare "

@@ -532,3 +532,31 @@ def test_the_runs_table_puts_what_tells_runs_apart_first(data_dir):
     two_runs()
     columns = list(page().dataframe(key="runs_table").value.columns)
     assert columns[:5] == ["created", "model", "dataset", "test accuracy", "status"], columns
+
+
+def test_the_ticked_runs_are_in_the_link_and_survive_a_page_trip(data_dir):
+    """Review 19: the ticked runs and the filters were lost on a trip to another page, and no
+    link could show them (the URL stayed /runs)."""
+    store, id1, id2 = two_runs()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.switch_page("app_pages/runs.py").run()
+    at.multiselect(key="runs_models").select("lenet").select("lenet-bn").run()
+    at.session_state["runs_table"] = {"selection": {"rows": [1], "columns": []}}  # id1
+    at.run()
+    assert curve_names(at) == {row_name(store.get(id1))}
+    assert at.query_params["runs"] in (id1, [id1])
+    at.switch_page("app_pages/explorer.py").run()
+    at.switch_page("app_pages/runs.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert curve_names(at) == {row_name(store.get(id1))}  # still ticked
+    assert at.multiselect(key="runs_models").value == ["lenet", "lenet-bn"]
+    # a link with two runs (and one that is gone) opens with them ticked, and says what is missing
+    link = AppTest.from_file(str(ROOT / "app_pages" / "runs.py"), default_timeout=30)
+    link.query_params["runs"] = f"{id2},{id1},nosuchrun"
+    link.run()
+    assert curve_names(link) == {row_name(store.get(id1)), row_name(store.get(id2))}
+    assert any("not in the history" in w.value and "nosuchrun" in w.value for w in link.warning)
+    # unticking all takes the runs out of the link
+    link.session_state["runs_table"] = {"selection": {"rows": [], "columns": []}}
+    link.run()
+    assert "runs" not in link.query_params and not link.get("plotly_chart")

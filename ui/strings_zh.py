@@ -708,7 +708,12 @@ ZH: dict[str, str] = {
     "All models": "全部模型",
     "Datasets": "数据集",
     "All datasets": "全部数据集",
-    "{n} run(s) shown, {k} selected.": "显示 {n} 次训练，已选择 {k} 次。",
+    "{n} run(s) shown, {k} selected. With the keyboard: `Tab` into the table, the arrow keys to "
+    "a run, `Shift`+`Space` to select it or not.":
+        "显示 {n} 次训练，已选择 {k} 次。用键盘：按 `Tab` 进入表格，用方向键移到一次训练，按 "
+        "`Shift`+`Space`（空格键）选中或取消。",
+    "The link names runs that are not in the history (deleted?): {ids}":
+        "链接中的这些训练不在历史记录里（已删除？）：{ids}",
     "Select one or more runs in the table (tick the boxes on the left) to compare their curves, "
     "see their settings and download their weights.":
         "在表格中选择一次或多次训练（勾选左侧的复选框），即可比较它们的曲线、查看设置并下载权重。",

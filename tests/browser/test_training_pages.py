@@ -568,3 +568,34 @@ def test_two_sessions_train_their_own_runs(sessions, data_dir):
     b.assert_clean()
     print(f"\ntwo sessions: B {'was queued behind A' if saw_queue else 'ran without queueing'}; "
           f"A test acc {ra[0].final_test_acc:.3f}, B test acc {rb[0].final_test_acc:.3f}")
+
+
+def test_the_runs_page_picks_a_run_by_keyboard_and_keeps_it_in_the_link(sessions, data_dir):
+    """Review 19: runs could be ticked only with a mouse, as far as the page said, and the ticks
+    were lost on a trip to another page. The caption's keys (Tab, the arrows, Shift+Space) pick
+    a run; it goes into the link and comes back after a page trip."""
+    from nets.runs import DB_NAME, RunStore
+    from test_runs import make_run
+
+    RunStore(data_dir / DB_NAME).add(*make_run("lenet", seed=71))
+    s = sessions().open("runs")
+    page = s.page
+    page.wait_for_selector('[data-testid="data-grid-canvas"]', timeout=TIMEOUT_MS)
+    caption = ('() => Array.from(document.querySelectorAll(\'[data-testid="stCaptionContainer"]\'))'
+               '.some(c => c.innerText.includes(" 1 selected. With the keyboard"))')
+    for _ in range(60):  # the sidebar's links, the language, the filters, the table's toolbar
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('data-testid')") == "data-grid-canvas":
+            break
+    else:
+        raise AssertionError("Tab never reached the table")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Shift+Space")
+    page.wait_for_function(caption, timeout=TIMEOUT_MS)
+    page.wait_for_function("location.search.includes('runs=')", timeout=TIMEOUT_MS)
+    picked = page.evaluate("new URLSearchParams(location.search).get('runs')")
+    goto_via_sidebar(page, "explorer")
+    goto_via_sidebar(page, "runs")
+    page.wait_for_function(caption, timeout=TIMEOUT_MS)
+    assert page.evaluate("new URLSearchParams(location.search).get('runs')") == picked
+    s.assert_clean()
