@@ -611,3 +611,17 @@ def test_a_count_parameter_takes_whole_numbers_only():
                          cwd=Path(__file__).resolve().parents[1])
     assert cli.returncode == 2 and cli.stderr.strip().endswith("every must be a whole number, got 2.9")
     assert len(cli.stderr.strip().splitlines()) == 1
+
+
+def test_each_parameter_box_can_step_both_ways_from_its_default():
+    """Review 19: Adam's β₂ = 0.999 (at most 0.99999) had its + greyed out (Streamlit's step of
+    0.01 would pass the top), and ε = 1e-6 its − (a step of 1e-6 reaches 0, below 1e-12)."""
+    at = open_page("explorer", ex_method="adam")
+    for name in ("beta1", "beta2", "eps"):
+        p = METHODS["adam"].params[name]
+        box = at.number_input(key=f"ex_m_{name}")
+        assert p.lo <= box.value - box.step and box.value + box.step <= p.hi, (name, box.step)
+    at.number_input(key="ex_m_beta2").increment().run()
+    assert at.number_input(key="ex_m_beta2").value == pytest.approx(0.9991)
+    at.number_input(key="ex_m_eps").decrement().run()
+    assert at.number_input(key="ex_m_eps").value == pytest.approx(9e-7)

@@ -175,8 +175,13 @@ def param_widgets(params: dict[str, Param], prefix: str, where=st,
         elif p.hi / max(p.lo, 1e-12) > 1e3 or p.hi > 1e3:
             # a tiny default (Adam's ε = 1e-6) in scientific notation: the box showed "0.00000"
             tiny = 0 < abs(p.default) < 1e-3
+            # a step that both buttons can take from the default: Adam's β₂ = 0.999 (up to
+            # 0.99999) had its + greyed out with Streamlit's 0.01, ε = 1e-6 its − with a step of 1e-6
+            room = float(p.hi) - float(p.default)
+            step = (float(p.default) / 10 if tiny else
+                    float(min(0.01, 10.0 ** np.floor(np.log10(room)))) if room > 0 else None)
             values[name] = where.number_input(label, float(p.lo), float(p.hi), float(p.default),
-                                              step=float(p.default) if tiny else None,
+                                              step=step,
                                               key=key, format="%.1e" if tiny else "%g",
                                               bind="query-params")
         else:
