@@ -97,7 +97,12 @@ def main(argv=None) -> int:
         max_steps=args.max_steps,
     )
     modes = args.modes.split(",")
-    device = train.resolve_device(args.device)
+    try:
+        device = train.resolve_device(args.device)
+        base.validate()
+    except ValueError as exc:  # an unknown model or device, 0 epochs: one line, not a traceback
+        print(f"bench_train: error: {exc}", file=sys.stderr)
+        return 2
     name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
     print(f"# torch {torch.__version__}, device {name}, threads {torch.get_num_threads()}, "
           f"data {data.id} ({data.train_x.shape[0]} train)")

@@ -57,9 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         print("bf16_nan_check: error: --sizes must be sides 1..256, comma-separated",
               file=sys.stderr)
         return 2
-    except SystemExit:
-        print("bf16_nan_check: error: bad arguments (see --help)", file=sys.stderr)
-        return 2
+    except SystemExit as exc:  # --help (0), or argparse's own one-line error (2)
+        return int(exc.code or 0)
     if not 1 <= a.trials <= 1000 or not 1 <= a.threads <= 256:
         print("bf16_nan_check: error: --trials and --threads must be positive", file=sys.stderr)
         return 2

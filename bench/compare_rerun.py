@@ -11,6 +11,7 @@ script; the server reruns only the playback fragment on a step, so that figure i
 
 import argparse
 import json
+import math
 import logging
 import statistics
 import sys
@@ -33,6 +34,18 @@ def main() -> int:
                     help="what each rerun changes (step: opens the Playback tab)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    from optim.compare import MAX_LANES, MIN_LANES
+    from optim.functions import FUNCTIONS
+    bad = ("--runs must be at least 1" if args.runs < 1 else
+           "--steps must be between 1 and 1000" if not 1 <= args.steps <= 1000 else
+           f"--lanes must be between {MIN_LANES} and {MAX_LANES}"
+           if not MIN_LANES <= args.lanes <= MAX_LANES else
+           f"--function must be one of: {', '.join(FUNCTIONS)}" if args.function not in FUNCTIONS
+           else "--view must be Contour, 3D surface or Playback"
+           if args.view not in ("Contour", "3D surface", "Playback") else None)
+    if bad:
+        print(f"compare_rerun: error: {bad}", file=sys.stderr)
+        return 2
     logging.disable(logging.WARNING)
     from streamlit.testing.v1 import AppTest
 
@@ -62,7 +75,7 @@ def main() -> int:
     out = {"function": args.function, "steps": args.steps, "lanes": args.lanes, "view": view,
            "change": args.change, "runs": args.runs,
            "median_ms": round(statistics.median(times), 1),
-           "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1), "min_ms": round(times[0], 1)}
+           "p95_ms": round(times[math.ceil(0.95 * (len(times) - 1))], 1), "min_ms": round(times[0], 1)}
     print(json.dumps(out) if args.json else
           f"compare rerun, {args.lanes} lanes x {args.steps} steps on {args.function} "
           f"({view} tab, {args.change} changed): median {out['median_ms']} ms, "

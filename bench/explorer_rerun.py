@@ -11,6 +11,7 @@ harness's polling and parsing of the result tree.
 
 import argparse
 import json
+import math
 import logging
 import os
 import statistics
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
@@ -30,6 +32,15 @@ def main() -> int:
                     help="the open tab (Slide η: 39 runs per rerun, one per η of the grid)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    from optim.functions import FUNCTIONS
+    bad = ("--runs must be at least 1" if args.runs < 1 else
+           "--steps must be between 1 and 1000" if not 1 <= args.steps <= 1000 else
+           f"--function must be one of: {', '.join(FUNCTIONS)}" if args.function not in FUNCTIONS
+           else "--view must be Contour, 3D surface or Slide η"
+           if args.view not in ("Contour", "3D surface", "Slide η") else None)
+    if bad:
+        print(f"explorer_rerun: error: {bad}", file=sys.stderr)
+        return 2
     logging.disable(logging.WARNING)
     import streamlit.runtime.scriptrunner.script_runner as sr
     from streamlit.testing.v1 import AppTest
@@ -69,7 +80,7 @@ def main() -> int:
     def stats(ms):
         ms = sorted(ms)
         return {"median_ms": round(statistics.median(ms), 1),
-                "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 1), "min_ms": round(ms[0], 1)}
+                "p95_ms": round(ms[math.ceil(0.95 * (len(ms) - 1))], 1), "min_ms": round(ms[0], 1)}
 
     out = {"function": args.function, "steps": args.steps, "view": args.view, "runs": args.runs,
            "script": stats(script_ms), "apptest": stats(times), "load": os.getloadavg()[0]}
