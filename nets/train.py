@@ -187,8 +187,9 @@ class TrainConfig:
             _check_int("resize", self.resize, 1, MAX_RESIZE)
             if not spec.accepts(self.resize):
                 if getattr(spec, "exact_input", False):
-                    raise ValueError(f"{self.model} takes only {spec.min_input}x{spec.min_input} "
-                                     f"inputs, got resize {self.resize}")
+                    raise ValueError(f"{self.model} takes inputs of {spec.min_input} to "
+                                     f"{spec.max_input} pixels ({spec.min_input} is its own "
+                                     f"size), got resize {self.resize}")
                 raise ValueError(
                     f"resize {self.resize} is too small for {self.model}: "
                     f"it needs at least {spec.min_input} pixels"

@@ -189,6 +189,8 @@ def _strings_of(msg: Message, out: list[str]) -> None:
         for v in values:
             if isinstance(v, Message):
                 _strings_of(v, out)
+            elif isinstance(v, str) and field.name == "url" and v.startswith("data:"):
+                continue  # an image's pixels (ui.images), not text
             elif isinstance(v, str) and field.name not in ("id", "query_param_key", "form_id"):
                 if field.name == "spec" and v.startswith("{"):
                     _figure_strings(json.loads(v), out)

@@ -320,7 +320,8 @@ def test_resolve_device():
     (dict(lr=0.0), "learning rate"),
     (dict(lr=float("nan")), "learning rate"),
     (dict(lr=-1.0), "learning rate"),
-    (dict(resize=20), "28x28"),
+    (dict(resize=20), r"inputs of 28 to 31 pixels \(28 is its own size\), got resize 20"),
+    (dict(resize=32), r"inputs of 28 to 31 pixels .* got resize 32"),  # 29..31 also work
     (dict(model="densenet", resize=20), "too small"),
     (dict(device="tpu"), "unknown device"),
     (dict(max_steps=0), "max steps"),

@@ -74,6 +74,12 @@ def test_inside_tab_shows_filters_stats_and_maps_after_a_run():
     first = _images(at)
     # the picked test image, then one image per stage: conv, BN, sigmoid, pool, twice
     assert len(first) == 1 + 8
+    from test_images import decode
+
+    assert all(img.url.startswith("data:image/png;base64,") for img in first)  # no media files
+    picked = at.session_state["bn_inside_image"]
+    result = next(r for r in at.session_state["bn_runs"])["result"]
+    assert np.array_equal(decode(first[0].url), result.sample_images[picked])
     captions = [c.value for c in at.caption if c.value.startswith("`")]
     assert captions[0].startswith("`0` (`Conv2d`): 6 × 24 × 24")
     assert captions[-1].startswith("`7` (`MaxPool2d`): 16 × 4 × 4")

@@ -150,7 +150,7 @@ def _result(model: str, acc: float, run_id: str):
         e["step"] = 24 * e["epoch"]  # as fit records it (digits at batch 64)
     res = TrainResult(history=history, state_dict=state_dict, classes=tuple("0123456789"),
                       confusion=np.eye(10, dtype=np.int64),
-                      sample_images=np.zeros((32, 8, 8), dtype=np.uint8),
+                      sample_images=np.random.default_rng(1).integers(0, 256, (32, 8, 8), dtype=np.uint8),
                       sample_preds=np.arange(32) % 10, sample_labels=(np.arange(32) + (
                           np.arange(32) % 3 == 0)) % 10, config=config)
     res.run_id = run_id
@@ -193,6 +193,13 @@ def test_training_page_overlay_has_short_legend_a_summary_and_images_have_alt_te
                                   for p, y in zip(preds, labels))
     assert alts[0] == "digit, predicted 0, true 1"  # wrong: its caption is ❌ 0 (1)
     assert [img.caption for img in images][0] == "❌ 0 (1)"
+    # each is its test image itself, in the element: a media file could be collected by an
+    # interrupted rerun while the browser still fetched it (404s; ui.images)
+    from test_images import decode
+
+    shown = [decode(img.url) for img in images]
+    assert all(any(np.array_equal(a, b) for b in results[-1].sample_images) for a in shown)
+    assert len({a.tobytes() for a in shown}) == 32
 
 
 def test_alt_text_in_chinese(monkeypatch):

@@ -24,6 +24,7 @@ from nets.train import input_size
 from optim.plots import figure, make_layout
 
 from .i18n import N_, relabel, t
+from .images import png_url
 
 KEEP = 4  # runs whose numbers are kept per session (as many as the page keeps runs)
 STATE_KEY = "inside"
@@ -282,7 +283,7 @@ def _maps_part(result, prefix: str, run_id: str | None) -> None:
     index = left.selectbox(t("Test image"), range(n), key=f"{prefix}inside_image",
                            format_func=lambda i: t("#{i}: {label}", i=i + 1,
                                                    label=result.classes[result.sample_labels[i]]))
-    left.image(result.sample_images[index], width=84, clamp=True)
+    left.image(png_url(result.sample_images[index]), width=84)
     maps = maps_of(result, run_id, entry, index)
     right.caption(t("Each stage's output for this image (the first {k} channels at most), "
                     "scaled together per stage: black the stage's lowest value, white its highest.",
@@ -293,4 +294,4 @@ def _maps_part(result, prefix: str, run_id: str | None) -> None:
                         name=stage.name, type=stage.type, c=stage.channels, h=h, w=w,
                         lo=float(stage.maps.min()), hi=float(stage.maps.max())))
         big = h * max(1, TILE // max(h, w)) > 60  # LeNet's 24x24 and ResNet's 48x48: 8 a row
-        right.image(tiles(stage.maps, columns=min(c, 8 if big else 16)))
+        right.image(png_url(tiles(stage.maps, columns=min(c, 8 if big else 16))))

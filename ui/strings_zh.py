@@ -1027,8 +1027,9 @@ ERRORS_ZH: list[tuple[str, str]] = [
     (r"learning rate must be a positive number, got (?P<v>.*)", "学习率必须是正数，而不是 {v}"),
     (r"learning rate must be at most (?P<most>\S+), got (?P<v>.*)",
      "学习率最大为 {most}，而不是 {v}"),
-    (r"(?P<model>\S+) takes only (?P<a>\d+)x(?P<b>\d+) inputs, got resize (?P<r>\d+)",
-     "{model} 只接受 {a}×{b} 的输入，这里缩放到了 {r}"),
+    (r"(?P<model>\S+) takes inputs of (?P<a>\d+) to (?P<b>\d+) pixels \((?P<c>\d+) is its own "
+     r"size\), got resize (?P<r>\d+)",
+     "{model} 接受 {a} 到 {b} 像素的输入（{c} 是它本来的尺寸），这里缩放到了 {r}"),
     (r"resize (?P<r>\d+) is too small for (?P<model>\S+): it needs at least (?P<n>\d+) pixels",
      "缩放尺寸 {r} 对 {model} 来说太小：它至少需要 {n} 像素"),
     (r"device 'cuda' was asked for but no CUDA GPU is available here",

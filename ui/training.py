@@ -27,6 +27,7 @@ from nets.train import checkpoint_bytes as _checkpoint_bytes
 from optim.plots import figure, make_layout
 
 from .i18n import N_, colon, lang, list_sep, t, t_error, t_note
+from .images import png_url
 from .inside import show_inside
 from .controls import tab_labels_kept
 
@@ -512,7 +513,7 @@ def show_result(result, prefix: str, weights: bytes, run_id: str | None = None) 
         cols = st.columns(8)
         for i, img in enumerate(result.sample_images[:32]):
             pred, true = result.classes[result.sample_preds[i]], result.classes[result.sample_labels[i]]
-            cols[i % 8].image(img, caption=sample_caption(pred, true), width=72, clamp=True,
+            cols[i % 8].image(png_url(img), caption=sample_caption(pred, true), width=72,
                               alt=sample_alt(result.config.dataset, pred, true))
     with tab_in:
         if tab_in.open:
