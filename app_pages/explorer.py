@@ -99,7 +99,9 @@ def _slide(param: str) -> None:
     if param == "eta":
         st.caption(t("Drag the slider under the chart: every learning rate of the sidebar's grid "
                      "is already computed, so the path follows as you drag. The sidebar, the "
-                     "other charts and the link stay at η = {eta}.", eta=f"{eta:g}"))
+                     "other charts and the link stay at η = {eta}. With the keyboard, the "
+                     "sidebar's η slider steps through the same grid with the arrow keys, one run "
+                     "at a time.", eta=f"{eta:g}"))
         values, current, fixed = ETAS, eta, mparams
         method_of = get_method(mid, **mparams)
 

@@ -843,9 +843,10 @@ ZH: dict[str, str] = {
     "Slide η": "拖动 η",
     "Drag the slider under the chart: every learning rate of the sidebar's grid is already "
     "computed, so the path follows as you drag. The sidebar, the other charts and the link stay "
-    "at η = {eta}.":
+    "at η = {eta}. With the keyboard, the sidebar's η slider steps through the same grid with the "
+    "arrow keys, one run at a time.":
         "拖动图下方的滑块：侧边栏网格上的每个学习率都已算好，路径随拖动即时变化。侧边栏、其他图表和链接"
-        "仍保持 η = {eta}。",
+        "仍保持 η = {eta}。用键盘时，侧边栏的 η 滑块可用方向键逐个走过同一组学习率，每次一条路径。",
     "η = ": "η = ",
     "η: where each run ends after {n} steps": "η：各次运行 {n} 步后停在哪里",
     "f(x_n) − f(x*)": "f(x_n) − f(x*)",
