@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import math
 import os
 import secrets
 import socket
@@ -115,7 +116,7 @@ def read_idx(path, expect_ndim: int | None = None) -> np.ndarray:
         raise DataError(f"{path} is truncated: the header needs {header} bytes, found {len(data)}")
     dims = struct.unpack(f">{ndim}I", data[4:header])
     dtype = _IDX_TYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: a forged header cannot wrap to 0
     found = len(data) - header
     if found < expected:
         raise DataError(f"{path} is truncated: expected {expected} bytes of data for shape "

@@ -70,6 +70,10 @@ def test_idx_truncated_and_wrong_dims(tmp_path):
         read_idx(gz)
     with pytest.raises(DataUnavailable, match="missing.idx"):
         read_idx(tmp_path / "missing.idx")
+    huge = tmp_path / "huge.idx"  # 65536^4 = 2^64 elements: an int64 product wraps to 0
+    huge.write_bytes(bytes([0, 0, 8, 4]) + bytes([0, 1, 0, 0]) * 4)
+    with pytest.raises(DataError, match=r"huge.idx is truncated: expected 18446744073709551616 "):
+        read_idx(huge)
 
 
 def test_write_idx_rejects_non_uint8(tmp_path):
