@@ -178,6 +178,9 @@ class TrainConfig:
             )
         _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
         _check_int("batch size", self.batch_size, 1, MAX_BATCH)
+        if self.batch_size < 2 and MODELS[self.model].batch_norm:
+            raise ValueError(f"{self.model} needs a batch size of at least 2: batch "
+                             f"normalisation estimates a variance from each batch")
         if not _is_number(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
             raise ValueError(f"learning rate must be a positive number, got {self.lr!r}")
         if self.lr > MAX_LR:
@@ -370,7 +373,9 @@ def schedule_params_for(schedule_id: str, total_steps: int) -> dict[str, float]:
     """
     total = max(int(total_steps), 1)
     if schedule_id == "step":
-        return {"every": float(max(total // 3, 1))}
+        # A run of millions of steps still gets an interval the schedule accepts.
+        longest = SCHEDULES["step"].params["every"].hi
+        return {"every": float(min(max(total // 3, 1), longest))}
     if schedule_id == "exponential":
         return {"k": 3.0 / total}
     if schedule_id == "polynomial":

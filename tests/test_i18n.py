@@ -487,6 +487,7 @@ def every_kind_of_library_error() -> list[str]:
 
     for kw in [dict(model="vgg"), dict(dataset="cifar"), dict(optimizer="lion"),
                dict(schedule="warm"), dict(epochs=0), dict(epochs=1.5), dict(batch_size=0),
+               dict(batch_size=1),
                dict(lr=-1.0), dict(lr=100.0), dict(model="densenet", resize=28),
                dict(model="lenet", resize=32), dict(resize=0), dict(device="tpu"),
                dict(seed=-1), dict(max_steps=0), dict(eval_every=0), dict(precision="fp8"),

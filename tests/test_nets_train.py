@@ -21,7 +21,8 @@ from nets.data import load_dataset
 from nets.models import build_model
 from nets.train import (CheckpointError, History, Progress, TrainConfig, fit, load_checkpoint,
                         lr_lambda, main, make_optimizer, plan, predict, read_checkpoint,
-                        resolve_device, save_checkpoint)
+                        resolve_device, save_checkpoint, schedule_params_for)
+from optim.schedules import SCHEDULES, get_schedule
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EPOCH_KEYS = {"epoch", "train_loss", "train_acc", "test_acc", "examples_per_s", "seconds"}
@@ -316,6 +317,8 @@ def test_resolve_device():
     (dict(optimizer="rmsprop"), "unknown optimizer"),
     (dict(schedule="warp"), "unknown schedule"),
     (dict(batch_size=0), "batch size"),
+    (dict(batch_size=1), "lenet-bn-scratch needs a batch size of at least 2"),
+    (dict(model="resnet18", batch_size=1), "resnet18 needs a batch size of at least 2"),
     (dict(epochs=0), "epochs"),
     (dict(lr=0.0), "learning rate"),
     (dict(lr=float("nan")), "learning rate"),
@@ -339,6 +342,16 @@ def test_validate_rejects_bad_values(kw, match):
 def test_validate_accepts_defaults_and_resize():
     assert TrainConfig().validate() == TrainConfig()
     TrainConfig(model="resnet18", resize=64).validate()
+    TrainConfig(model="lenet", batch_size=1).validate()  # no BatchNorm: one example is a batch
+
+
+@pytest.mark.parametrize("total", [1, 2, 99, 3 * 10**6, 10**9])
+def test_a_step_schedule_fits_any_run_length(total):
+    every = schedule_params_for("step", total)["every"]
+    assert 1 <= every <= max(total // 3, 1)
+    get_schedule("step", 0.1, total, every=every)  # the registry takes it (it raised over 1e6)
+    if total >= 3 * 10**6:
+        assert every == SCHEDULES["step"].params["every"].hi
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

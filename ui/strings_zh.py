@@ -1025,6 +1025,8 @@ ERRORS_ZH: list[tuple[str, str]] = [
     (r"(?P<name>\w+) must be between (?P<lo>\S+) and (?P<hi>\S+), got (?P<v>.*)",
      "参数 {name} 必须在 {lo} 到 {hi} 之间，而不是 {v}"),
     (r"(?P<name>\w+) must be a whole number, got (?P<v>.*)", "参数 {name} 必须是整数，而不是 {v}"),
+    (r"(?P<model>\S+) needs a batch size of at least 2: batch normalisation estimates a "
+     r"variance from each batch", "{model} 的批量大小至少为 2：批量规范化要用每个批量估计方差"),
     (r"learning rate must be a positive number, got (?P<v>.*)", "学习率必须是正数，而不是 {v}"),
     (r"learning rate must be at most (?P<most>\S+), got (?P<v>.*)",
      "学习率最大为 {most}，而不是 {v}"),
