@@ -82,8 +82,14 @@ if book and BOOK_RUNS[book]["printed"]:  # the book's line beside ours
     r = BOOK_RUNS[book]
     st.caption("📖 " + t("The book's run “{title}”. The book prints: `{line}`; here: `{ours}`.",
                         title=t(r["title"]), line=r["printed"],
-                        ours=(trace.epoch_lines(last=1) or ["epoch 0"])[-1])
+                        ours=trace.book_line())
                + (f" {t(r['note'])}" if r["note"] else ""))
+elif book and BOOK_RUNS[book]["sample"]:  # a noisy run: the book's one draw, ours with its seed
+    r = BOOK_RUNS[book]
+    st.caption("📖 " + t("The book's run “{title}”. Its gradient noise is random, so the numbers "
+                        "differ from run to run: one run of the book printed `{line}`; here "
+                        "(seed {seed}): `{ours}`.", title=t(r["title"]), line=r["sample"],
+                        seed=int(mparams["seed"]), ours=trace.book_line()))
 
 name, labels = t(METHODS[mid].title), plot_labels()
 # a run that runs away is drawn up to the edge of the view, with a note saying when it left

@@ -51,6 +51,15 @@ class Trace:
                 lines.append(f"epoch {k}, " + ", ".join(f"x{i + 1} {v:f}" for i, v in enumerate(x)))
         return lines
 
+    def book_line(self) -> str:
+        """The last line as the chapter's own code prints it: ``print('epoch 10, x:', x)`` for a
+        1D run, every digit of the float (``epoch 10, x: 0.06046617599999997``), and
+        ``'epoch %d, x1 %f, x2 %f'`` for a 2D one."""
+        k, x = len(self.xs) - 1, self.xs[-1]
+        if len(x) == 1:
+            return f"epoch {k}, x: {float(x[0])}"
+        return f"epoch {k}, " + ", ".join(f"x{i + 1} {v:f}" for i, v in enumerate(x))
+
 
 def run(objective: Objective, method: Method, schedule: Schedule, x0, steps: int) -> Trace:
     """Iterate ``method`` on ``objective`` for ``steps`` steps from ``x0``.

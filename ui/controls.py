@@ -92,7 +92,8 @@ def book_runs(prefix: str, page: str, where=st) -> None:
             section = r["section"]
             lines.append(f"**{html.escape(t(section))}**")
         printed = (t("The book prints: `{line}`", line=r["printed"]) if r["printed"] else
-                   t("The book's run has random gradient noise: its numbers differ each time."))
+                   t("The book's run has random gradient noise, so its numbers differ each time; "
+                     "one run of the book printed `{line}`.", line=r["sample"]))
         tip = (printed + (f" {t(r['note'])}" if r["note"] else "")).replace("`", "")
         url = f"{page}?{urllib.parse.urlencode({**book_run_query(prefix, run_id), **lang_q})}"
         # target _self: the page opens in this tab (Streamlit opens markdown links in a new one)
@@ -103,17 +104,21 @@ def book_runs(prefix: str, page: str, where=st) -> None:
                     "noise (σ = 1; set σ to 0 for its noise-free numbers). Its code starts its "
                     "step counter at 1 and adds 1 before the first step, so its first step "
                     "already uses t = 2. Here the first step is t = 0, so these runs set the "
-                    "offset t₀ = 2."))
+                    "offset t₀ = 2. The chapter's code draws its noise with `np.random.normal(0.1)`, "
+                    "whose mean is 0.1, not 0: with a constant η the runs then settle around "
+                    "(−0.05, −0.025) instead of (0, 0). Here, as in the book's later editions, "
+                    "the mean is 0."))
 
 
 def book_run_shown(prefix: str, fid: str, params: Mapping, mid: str, mparams: Mapping, eta: float,
                    steps: int, x0, sid: str, sparams: Mapping) -> str | None:
     """The id of the book run the explorer's widgets show right now (every setting equal, the
-    method's parameters at their defaults), or None."""
+    method's parameters at their defaults, SGD's random seed aside: another seed is another draw
+    of the same run's noise), or None."""
     for run_id, r in BOOK_RUNS.items():
         if (r["function"], r["method"], r["schedule"], int(r["steps"])) != (fid, mid, sid, steps):
             continue
-        defaults = {n: p.default for n, p in METHODS[mid].params.items()}
+        defaults = {n: p.default for n, p in METHODS[mid].params.items() if n != "seed"}
         sdefaults = {n: p.default for n, p in SCHEDULES[sid].params.items()}
         if (np.isclose(r["eta"], eta) and np.allclose(r["x0"], x0)
                 and all(np.isclose(v, params.get(n, np.nan)) for n, v in r["params"].items())

@@ -819,10 +819,13 @@ ZH: dict[str, str] = {
     "Newton on a non-convex function": "非凸函数上的牛顿法",
     "Newton with η = 0.5": "η = 0.5 的牛顿法",
     "The book prints: `{line}`": "书中输出：`{line}`",
-    "The book's run has random gradient noise: its numbers differ each time.":
-        "书中的这个例子带有随机梯度噪声：每次运行的数值都不同。",
-    "The book computes in `float32` (-1.5281651); here `float64` (-1.5281659).":
-        "书中用 `float32` 计算（-1.5281651）；这里用 `float64`（-1.5281659）。",
+    "The book's run has random gradient noise, so its numbers differ each time; one run of the "
+    "book printed `{line}`.":
+        "书中的这个例子带有随机梯度噪声，每次运行的数值都不同；书中的一次运行输出：`{line}`。",
+    "The book's run “{title}”. Its gradient noise is random, so the numbers differ from run to "
+    "run: one run of the book printed `{line}`; here (seed {seed}): `{ours}`.":
+        "书中的例子“{title}”。它的梯度噪声是随机的，每次运行的数值都不同：书中的一次运行输出"
+        "`{line}`；这里（随机种子 {seed}）：`{ours}`。",
     "The book's run “{title}”. The book prints: `{line}`; here: `{ours}`.":
         "书中的例子“{title}”。书中输出：`{line}`；这里：`{ours}`。",
     "SGD, constant η: 50 steps": "随机梯度下降，常数 η：50 步",
@@ -831,10 +834,15 @@ ZH: dict[str, str] = {
     "The book's SGD on x₁² + 2x₂² from (−5, −2), η = 0.1, with its gradient noise (σ = 1; set σ "
     "to 0 for its noise-free numbers). Its code starts its step counter at 1 and adds 1 before "
     "the first step, so its first step already uses t = 2. Here the first step is t = 0, so these "
-    "runs set the offset t₀ = 2.":
+    "runs set the offset t₀ = 2. The chapter's code draws its noise with `np.random.normal(0.1)`, "
+    "whose mean is 0.1, not 0: with a constant η the runs then settle around (−0.05, −0.025) "
+    "instead of (0, 0). "
+    "Here, as in the book's later editions, the mean is 0.":
         "书中的随机梯度下降：在 x₁² + 2x₂² 上从 (−5, −2) 出发，η = 0.1，带书中的梯度噪声"
         "（σ = 1；把 σ 设为 0 可得到无噪声的数值）。书中代码的步数计数器从 1 开始，并在第一步之前"
-        "先加 1，所以它的第一步用的已经是 t = 2。这里第一步是 t = 0，因此这些例子把偏移设为 t₀ = 2。",
+        "先加 1，所以它的第一步用的已经是 t = 2。这里第一步是 t = 0，因此这些例子把偏移设为 t₀ = 2。"
+        "书中代码用 `np.random.normal(0.1)` 生成噪声，其均值是 0.1 而不是 0：在常数 η 下，"
+        "运行会在 (−0.05, −0.025) 附近徘徊，而不是 (0, 0)。这里和本书后来的版本一样，噪声均值为 0。",
     "final fraction f of η": "最终学习率占初始 η 的比例 f",
     "steps between drops s": "每次下降之间的步数 s",
     "factor per drop γ": "每次下降的乘数 γ",
