@@ -7,7 +7,8 @@ import streamlit as st
 
 from optim import get_function, get_method, get_schedule, run
 from optim.compare import end_points
-from optim.convexity import convexity, level_range, lower_nearby, sublevel_pieces
+from optim.convexity import (convexity, falling_edge, level_range, lower_nearby,
+                             sublevel_pieces)
 from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS
 from optim.plots import (CURVE, PALETTE, curve_figure, figure, make_layout,
@@ -281,7 +282,15 @@ elif len(ends.points) > 1 and share == 1.0:
 elif len(ends.points) > 1:
     st.info(t("Different runs converged to different points: on a non-convex function a local "
               "minimum need not be the global one."))
-if n_moving:
+edge = falling_edge(x, f)
+if n_moving and edge is not None:  # exp(x/2): no minimum to crawl toward on the plot
+    st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
+              "{tol:g}), so they are not counted as end points. f has no minimum on this "
+              "interval: its lowest value here is at the end x = {edge:g}, and f is still "
+              "falling there, so a minimum, if f has one at all, lies beyond the plot.",
+              m=n_moving, steps=STEPS, tol=TOL,
+              edge=edge))
+elif n_moving:
     st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
               "{tol:g}: crawling toward a minimum, or bouncing across one), so they are not "
               "counted as end points.", m=n_moving, steps=STEPS, tol=TOL))

@@ -106,6 +106,27 @@ def lower_nearby(f: Callable[[float], float], x: float, delta: float) -> bool:
     return any(np.isfinite(v) and v < here - tol for v in around)
 
 
+def falling_edge(x: np.ndarray, f: np.ndarray) -> float | None:
+    """The end of the sampled interval where f is least and still falling outward (exp(x/2) at
+    the left end, (x − 5)² at the right of [−3, 3]), or None where f's least sample lies inside.
+    Gradient descent then heads past the plot: a minimum, if f has one, lies beyond that end."""
+    ok = np.isfinite(f)
+    if ok.sum() < 3:
+        return None
+    xs, fs = x[ok], f[ok]
+    i = int(np.argmin(fs))
+    if i not in (0, len(fs) - 1):
+        return None
+    near = fs[:3] if i == 0 else fs[::-1][:3]  # from the end inward
+    d1, d2 = near[1] - near[0], near[2] - near[1]
+    tol = 1e-12 * (1.0 + abs(float(near[0])))
+    # still falling: the first rise is a slope times the spacing, about as large as the next one;
+    # a minimum right at the end (cos(πx) at ±3) rises quadratically from it, d1 ≈ d2 / 3
+    if d1 > tol and d1 > 0.5 * d2:
+        return float(xs[i])
+    return None
+
+
 # ---- sublevel sets: the chapter's "relation to convex sets" --------------------------------------
 
 

@@ -10,7 +10,7 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from apptest_util import open_page
-from optim.convexity import convexity, curve_bends_up, lower_nearby
+from optim.convexity import convexity, curve_bends_up, falling_edge, lower_nearby
 from ui.i18n import LANGUAGES
 from ui.strings_zh import ZH
 
@@ -232,3 +232,30 @@ def test_lower_nearby_tells_minima_from_maxima_and_saddles():
     assert not lower_nearby(lambda x: x * x, 5e-5, 0.2)  # near the minimum, where runs stop
     assert not lower_nearby(lambda x: 1.0, 0.3, 0.06)  # flat: a minimum
     assert not lower_nearby(np.log, -1.0, 0.06)  # f undefined there: nothing to say
+
+
+def test_falling_edge_finds_an_f_still_falling_past_the_interval():
+    x = np.linspace(-3, 3, 401)
+    assert falling_edge(x, np.exp(0.5 * x)) == -3.0
+    assert falling_edge(x, (x - 5) ** 2) == 3.0
+    assert falling_edge(x, x**3) == -3.0
+    assert falling_edge(x, x**2) is None  # the minimum is inside
+    assert falling_edge(x, np.cos(np.pi * x)) is None
+    assert falling_edge(x, np.ones_like(x)) is None  # flat: every point is a minimum
+    f = np.exp(0.5 * x)
+    f[:10] = np.nan  # undefined at the end: the lowest defined sample still counts
+    assert falling_edge(x, f) == pytest.approx(x[10])
+    assert falling_edge(x, np.full_like(x, np.nan)) is None
+
+
+@pytest.mark.parametrize("expr, edge", [("exp(0.5*x)", "-3"), ("exp(-x)", "3")])
+def test_runs_on_an_f_without_a_minimum_are_not_said_to_crawl_toward_one(expr, edge):
+    at = open_page("convexity", cv_function="custom", cv_expr=expr)
+    infos = texts(at.info)
+    assert any(f"its lowest value here is at the end x = {edge}, and f is still falling there"
+               in s for s in infos), infos
+    assert not any("crawling toward a minimum" in s for s in infos)
+    assert not at.exception
+    at = open_page("convexity", cv_function="cosh")  # a minimum inside: runs do crawl to it
+    assert any("crawling toward a minimum" in s for s in texts(at.info))
+    assert not any("still falling there" in s for s in texts(at.info))
