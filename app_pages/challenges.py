@@ -4,9 +4,10 @@ import numpy as np
 import streamlit as st
 
 from optim import get_function, get_method, get_schedule, run
-from optim.plots import curve_figure, surface_figure
+from optim.plots import curve_figure, risk_figure, surface_figure
+from optim.risk import BOOK_A, DOMAIN, MAX_A, empirical_risk, estimation_gap
 from ui.controls import ETAS, show_status, tabs_in_link
-from ui.i18n import N_, plot_labels, t
+from ui.i18n import N_, lang, plot_labels, risk_labels, t
 
 st.title(t("Optimization challenges"))
 st.markdown(t("Optimization minimizes the training loss; deep learning cares about the test loss. "
@@ -51,7 +52,8 @@ def _pick_start(case: str) -> None:
 
 # the open tab is in the link (?ch_view=...) and survives a switch of the interface language
 tabs = tabs_in_link("ch_view", [N_("Local minimum"), N_("Saddle point (1D)"),
-                                N_("Saddle surface (2D)"), N_("Vanishing gradient")])
+                                N_("Saddle surface (2D)"), N_("Vanishing gradient"),
+                                N_("Optimization vs estimation")])
 for tab, case in zip([tabs[0], tabs[1], tabs[3]], ["local", "cube", "tanh"]):
     c = CASES[case]
     with tab:
@@ -95,3 +97,32 @@ with tabs[2]:
     show_status(trace)
     st.markdown(t("After {n} steps: x = ({x:.4f}, {y:.4f}), f = {f:.4f}", n=trace.steps,
                   x=trace.final[0], y=trace.final[1], f=trace.fs[-1]))
+
+with tabs[4]:  # the chapter's 优化与估计: training loss against the loss on new data
+    st.caption(t("Training minimizes the empirical risk g, the average loss on the training set; "
+                 "what we want small is the risk f, the expected loss on new data. A finite "
+                 "training set adds wiggles to g (here a·cos(5πx) on f = x·cos(πx), as in the "
+                 "book), so the point that minimizes g does not minimize f."))
+    w, a_col, b, d = st.columns(4)
+    a = w.slider(t("Wiggle a"), 0.0, MAX_A, BOOK_A, 0.01, key="ch_risk_a", bind="query-params",
+                 help=t("How far the training loss strays from the risk; 0 makes them equal."))
+    x0 = a_col.slider(t("Start x₀"), *DOMAIN, 0.8, 0.01, key="ch_risk_x0", bind="query-params")
+    eta = b.select_slider(t("Learning rate η"), ETAS, 0.02, key="ch_risk_eta",
+                          format_func=lambda v: f"{v:g}", bind="query-params")
+    steps = d.slider(t("Steps"), 0, 200, 30, key="ch_risk_steps", bind="query-params")
+    risk, emp, gap = empirical_risk(0.0), empirical_risk(a), estimation_gap(a)
+    trace = run(emp, get_method("gd"), get_schedule("constant", eta, steps), [x0], steps)
+    st.plotly_chart(risk_figure(risk, emp, gap.x_risk, gap.x_empirical,
+                                [(t("gradient descent on g"), trace)], labels=risk_labels()),
+                    key="ch_risk_chart")
+    show_status(trace)
+    ended = t("Gradient descent on g ends at x = {x:.4f}: training loss g = {g:.4f}, risk "
+              "f = {f:.4f}.", x=trace.final[0], g=trace.fs[-1], f=risk.value(trace.final))
+    if a == 0:
+        gap_text = t("With a = 0 the training loss is the risk: both are least at x = {xf:.4f} "
+                     "(f = {fmin:.4f}).", xf=gap.x_risk, fmin=gap.f_min)
+    else:
+        gap_text = t("The risk is least at x = {xf:.4f} (f = {fmin:.4f}); even g's own minimum, "
+                     "x = {xg:.4f}, leaves the risk {excess:.4f} above that.", xf=gap.x_risk,
+                     fmin=gap.f_min, xg=gap.x_empirical, excess=gap.excess)
+    st.markdown(ended + ("" if lang() == "zh" else " ") + gap_text)

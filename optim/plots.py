@@ -584,3 +584,41 @@ def sublevel_figure(x: np.ndarray, f: np.ndarray, b: float,
     layout = make_layout(xaxis_title="x", yaxis_title="f(x)", shapes=shapes, height=height)
     layout["xaxis"]["range"] = [x0, x1]
     return figure(data, layout)
+
+
+RISK_LABELS = {"risk": "risk f(x)", "empirical": "empirical risk g(x)",
+               "min risk": "min of risk", "min empirical": "min of empirical risk", "axis": "risk"}
+RISK_COLOR = "#000000"  # PALETTE's black, dashed: the risk the optimizer never sees
+
+
+def risk_figure(risk: Objective, empirical: Objective, x_risk: float, x_empirical: float,
+                traces=None, labels: Mapping[str, str] | None = None) -> go.Figure:
+    """The chapter's optimization-versus-estimation figure: the empirical risk g (the training
+    loss, blue, with the paths run on it, as :func:`curve_figure` draws them) and the risk f
+    (the loss on new data, dashed), each minimum marked with an arrow as in the book. ``labels``:
+    :data:`LABELS` and :data:`RISK_LABELS`, translated by the page."""
+    labels = {**LABELS, **RISK_LABELS, **(labels or {})}
+    fig = curve_figure(empirical, traces, labels=labels)
+    data, layout = fig._spec["data"], fig._spec["layout"]
+    data[0]["name"] = labels["empirical"]
+    x = np.asarray(data[0]["x"])
+    with np.errstate(all="ignore"):
+        y = risk.f(x[None, :])
+    data.insert(1, dict(type="scatter", x=x, y=y, mode="lines", name=labels["risk"],
+                        line=dict(color=RISK_COLOR, dash="dash", width=2)))
+    span = float(np.nanmax(y) - np.nanmin(y)) or 1.0
+    notes = list(layout.get("annotations", []))
+    # as in the book: the risk's minimum labelled up and to the right, the empirical one's left
+    for obj, xm, key, color, (dx, dy) in (
+            (risk, x_risk, "min risk", RISK_COLOR, (0.15, 0.35)),
+            (empirical, x_empirical, "min empirical", CURVE, (-0.3, 0.1))):
+        ym = obj.value([xm])
+        data.append(dict(type="scatter", x=[xm], y=[ym], mode="markers", showlegend=False,
+                         marker=dict(size=10, color=color, symbol="diamond"),
+                         hovertemplate=f"{labels[key]}<br>x = %{{x:.4f}}<br>"
+                                       f"y = %{{y:.4f}}<extra></extra>"))
+        notes.append(dict(x=xm, y=ym, ax=xm + dx, ay=ym + dy * span, text=labels[key],
+                          axref="x", ayref="y", showarrow=True, arrowhead=2, font=dict(size=13)))
+    layout["annotations"] = notes
+    layout["yaxis"] = {**layout.get("yaxis", {}), "title": {"text": labels["axis"]}}
+    return figure(data, layout)

@@ -118,6 +118,14 @@ def plot_labels() -> dict[str, str]:
     }
 
 
+def risk_labels() -> dict[str, str]:
+    """The texts of optim.plots.risk_figure in the interface language: :func:`plot_labels` and
+    the keys of :data:`optim.plots.RISK_LABELS`."""
+    return {**plot_labels(), "risk": t("risk f(x)"), "empirical": t("empirical risk g(x)"),
+            "min risk": t("min of risk"), "min empirical": t("min of empirical risk"),
+            "axis": t("risk")}
+
+
 def taylor_labels() -> dict[str, str]:
     """The texts of optim.analysis_plot.taylor_figure in the interface language."""
     return {"step t": t("step t"), "ratio": t("actual ÷ predicted change of f"),

@@ -116,6 +116,31 @@ ZH: dict[str, str] = {
     "Saddle point (1D)": "鞍点（一维）",
     "Saddle surface (2D)": "鞍面（二维）",
     "Vanishing gradient": "梯度消失",
+    "Optimization vs estimation": "优化与估计",
+    "Training minimizes the empirical risk g, the average loss on the training set; what we want "
+    "small is the risk f, the expected loss on new data. A finite training set adds wiggles to g "
+    "(here a·cos(5πx) on f = x·cos(πx), as in the book), so the point that minimizes g does not "
+    "minimize f.":
+        "训练最小化的是经验风险 g，即训练集上的平均损失；而我们真正想让它小的是风险 f，即在新数据上"
+        "的期望损失。有限的训练集会给 g 加上起伏（这里和书中一样，在 f = x·cos(πx) 上加 a·cos(5πx)），"
+        "所以使 g 最小的点并不使 f 最小。",
+    "Wiggle a": "起伏幅度 a",
+    "How far the training loss strays from the risk; 0 makes them equal.":
+        "训练损失偏离风险的程度；设为 0 时两者相同。",
+    "gradient descent on g": "在 g 上的梯度下降",
+    "Gradient descent on g ends at x = {x:.4f}: training loss g = {g:.4f}, risk f = {f:.4f}.":
+        "在 g 上的梯度下降停在 x = {x:.4f}：训练损失 g = {g:.4f}，风险 f = {f:.4f}。",
+    "The risk is least at x = {xf:.4f} (f = {fmin:.4f}); even g's own minimum, x = {xg:.4f}, "
+    "leaves the risk {excess:.4f} above that.":
+        "风险在 x = {xf:.4f} 处最小（f = {fmin:.4f}）；即使到达 g 自己的最小点 x = {xg:.4f}，"
+        "风险仍比这个最小值高 {excess:.4f}。",
+    "With a = 0 the training loss is the risk: both are least at x = {xf:.4f} (f = {fmin:.4f}).":
+        "a = 0 时训练损失就是风险：两者都在 x = {xf:.4f} 处最小（f = {fmin:.4f}）。",
+    "risk f(x)": "风险 f(x)",
+    "empirical risk g(x)": "经验风险 g(x)",
+    "min of risk": "风险的最小值",
+    "min of empirical risk": "经验风险的最小值",
+    "risk": "风险",
     "f(x, y) = x² − y² curves up along x and down along y: the origin is a minimum in one "
     "direction and a maximum in the other. Start gradient descent slightly off the x axis and it "
     "first slides toward the saddle, then escapes along y.":

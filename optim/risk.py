@@ -1,0 +1,78 @@
+"""Optimization and estimation (the chapter's 优化与估计): the risk f, the expected loss on new data,
+against the empirical risk g, the training loss an optimizer actually minimizes.
+
+As in the book's figure, f(x) = x·cos(πx) on [0.5, 1.5] stands for the risk, and the empirical risk
+is f plus a wiggle that a finite training set adds, g(x) = f(x) + a·cos(5πx) (a = 0.2 in the
+book). Their minima lie apart: driving the training loss to its minimum leaves the risk above its
+own. :func:`estimation_gap` measures how far.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .functions import Objective, global_minima_on_interval
+
+DOMAIN = (0.5, 1.5)  # the book's x range for this figure
+BOOK_A = 0.2  # the wiggle's amplitude in the book
+MAX_A = 0.5
+K = 5 * np.pi  # the wiggle's angular frequency: cos(5πx)
+
+
+def empirical_risk(a: float = BOOK_A) -> Objective:
+    """g(x) = x·cos(πx) + a·cos(5πx) on [0.5, 1.5]; a = 0 gives the risk f itself."""
+    a = float(a)
+    if not np.isfinite(a) or not 0.0 <= a <= MAX_A:
+        raise ValueError(f"a must be between 0 and {MAX_A:g}, got {a:g}")
+    p = np.pi
+
+    def f(x):
+        t = x[0]
+        return t * np.cos(p * t) + a * np.cos(K * t)
+
+    def grad(x):
+        t = x[0]
+        return np.array([np.cos(p * t) - p * t * np.sin(p * t) - a * K * np.sin(K * t)])
+
+    def hess(x):
+        t = x[0]
+        return np.array([[-2 * p * np.sin(p * t) - p * p * t * np.cos(p * t)
+                          - a * K * K * np.cos(K * t)]])
+
+    minima = global_minima_on_interval(lambda t: f(np.array([t])), lambda t: grad(np.array([t]))[0],
+                                       lambda t: hess(np.array([t]))[0, 0], *DOMAIN)
+    title = "x·cos(πx)" if a == 0 else f"x·cos(πx) + {a:g}·cos(5πx)"
+    return Objective("empirical-risk", title, rf"g(x) = x\cos(\pi x) + {a:g}\cos(5\pi x)", f, grad,
+                     hess, 1, (0.7,), (DOMAIN,), {"a": a}, minima)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Where the risk and the empirical risk are least, and what minimizing the wrong one costs:
+    ``excess`` = f(x_g) − f(x_f) ≥ 0, the risk left above its best at g's minimum."""
+
+    x_risk: float  # argmin of f on the domain
+    f_min: float  # f there
+    x_empirical: float  # argmin of g
+    g_min: float  # g there
+    f_at_empirical: float  # f at g's minimum: the risk of a perfectly trained model
+
+    @property
+    def excess(self) -> float:
+        return self.f_at_empirical - self.f_min
+
+
+def argmin_on(obj: Objective) -> float:
+    """The global minimiser on the objective's domain (an end of it, where f is least there)."""
+    if obj.minima:
+        return float(obj.minima[0][0])
+    lo, hi = obj.domain[0]
+    return lo if obj.value([lo]) <= obj.value([hi]) else hi
+
+
+def estimation_gap(a: float = BOOK_A) -> Gap:
+    risk, emp = empirical_risk(0.0), empirical_risk(a)
+    xf, xg = argmin_on(risk), argmin_on(emp)
+    return Gap(xf, risk.value([xf]), xg, emp.value([xg]), risk.value([xg]))

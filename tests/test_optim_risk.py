@@ -1,0 +1,84 @@
+"""Optimization vs estimation (the chapter's 优化与估计): optim.risk, its figure and its tab on the
+Optimization challenges page."""
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from apptest_util import open_page
+from optim import get_function, get_method, get_schedule, run
+from optim.plots import risk_figure
+from optim.risk import BOOK_A, DOMAIN, empirical_risk, estimation_gap
+
+
+@pytest.mark.parametrize("a", [0.0, 0.05, BOOK_A, 0.5])
+def test_the_empirical_risk_is_the_risk_plus_the_wiggle_with_exact_derivatives(a):
+    g, f = empirical_risk(a), get_function("xcos", c=np.pi)
+    x = np.linspace(0.3, 1.7, 57)[None]
+    np.testing.assert_allclose(g.f(x), f.f(x) + a * np.cos(5 * np.pi * x[0]), atol=1e-15)
+    h = 1e-6  # central differences
+    np.testing.assert_allclose(g.grad(x)[0], (g.f(x + h) - g.f(x - h)) / (2 * h), atol=1e-6)
+    np.testing.assert_allclose(g.hess(x)[0, 0], (g.grad(x + h)[0] - g.grad(x - h)[0]) / (2 * h),
+                               atol=1e-4)
+
+
+def test_the_gap_is_zero_without_the_wiggle_and_opens_with_it():
+    none = estimation_gap(0.0)
+    assert none.x_risk == none.x_empirical and none.excess == 0.0
+    assert none.x_risk == pytest.approx(1.0904, abs=1e-4)  # x·cos(πx)'s global minimum near 1.1
+    grid = np.linspace(*DOMAIN, 20001)
+    book = estimation_gap(BOOK_A)
+    g = empirical_risk(BOOK_A)
+    # as in the book's figure: g is least near x = 1.0, f near 1.1, and f(x_g) > f(x_f)
+    assert book.x_empirical == pytest.approx(1.017, abs=1e-3)
+    assert book.g_min <= g.f(grid[None]).min() + 1e-12
+    assert abs(g.grad(np.array([book.x_empirical]))[0]) < 1e-9
+    assert book.excess == pytest.approx(empirical_risk(0).value([book.x_empirical]) - none.f_min)
+    assert 0.02 < book.excess < 0.05
+    assert estimation_gap(0.05).excess < book.excess < estimation_gap(0.5).excess
+
+
+@pytest.mark.parametrize("a", [-0.1, 0.6, float("nan")])
+def test_a_wiggle_out_of_range_is_refused(a):
+    with pytest.raises(ValueError, match="a must be between 0 and 0.5"):
+        empirical_risk(a)
+
+
+def test_the_figure_draws_both_risks_the_path_and_both_minima():
+    gap, g = estimation_gap(BOOK_A), empirical_risk(BOOK_A)
+    tr = run(g, get_method("gd"), get_schedule("constant", 0.02, 30), [0.8], 30)
+    fig = risk_figure(empirical_risk(0), g, gap.x_risk, gap.x_empirical, [("gd", tr)])
+    spec = go.Figure(fig.to_dict()).to_dict()  # plotly accepts every property
+    names = [d.get("name") for d in spec["data"]]
+    assert names[:3] == ["empirical risk g(x)", "risk f(x)", "gd"]
+    notes = {a["text"]: (a["x"], a["y"]) for a in spec["layout"]["annotations"]}
+    assert notes["min of risk"] == pytest.approx((gap.x_risk, gap.f_min))
+    assert notes["min of empirical risk"] == pytest.approx((gap.x_empirical, gap.g_min))
+    x, y = (np.asarray(v, dtype=float) for v in (fig.data[1].x, fig.data[1].y))
+    np.testing.assert_allclose(y, x * np.cos(np.pi * x))
+    assert x.min() <= DOMAIN[0] and x.max() >= DOMAIN[1]
+
+
+def _ends(at) -> str:
+    return " ".join(m.value for m in at.markdown if "ends at" in m.value)
+
+
+def test_the_challenges_tab_trains_on_g_and_reports_the_risk():
+    at = open_page("challenges", ch_view="Optimization vs estimation")
+    gap = estimation_gap(BOOK_A)
+    text = _ends(at)
+    # the default run reaches g's minimum; the risk there is above the risk's own minimum
+    assert f"ends at x = {gap.x_empirical:.4f}" in text
+    assert f"risk f = {gap.f_at_empirical:.4f}" in text
+    assert f"leaves the risk {gap.excess:.4f} above that" in text
+    at.slider(key="ch_risk_x0").set_value(0.6).run()  # a valley of the wiggle: a local minimum
+    assert "ends at x = 0.6516" in _ends(at)
+    at.slider(key="ch_risk_a").set_value(0.0).run()
+    assert "With a = 0 the training loss is the risk" in _ends(at)
+    assert not at.exception
+
+
+def test_the_tab_in_chinese():
+    at = open_page("challenges", ch_view="Optimization vs estimation", lang="中文")
+    assert not at.exception
+    assert any("经验风险" in m.value for m in list(at.markdown) + list(at.caption))
