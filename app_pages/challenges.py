@@ -1,4 +1,5 @@
-"""Optimization challenges: the chapter's four figures, interactive."""
+"""Optimization challenges: the chapter's four figures, interactive, and its optimization-vs-estimation
+figure (risk against empirical risk)."""
 
 import numpy as np
 import streamlit as st
