@@ -7,8 +7,8 @@ import streamlit as st
 
 from optim import get_function, get_method, get_schedule, run
 from optim.compare import end_points
-from optim.convexity import (convexity, falling_edge, level_range, lower_nearby,
-                             sublevel_pieces)
+from optim.convexity import (convexity, falling_edge, heading_past, level_range,
+                             lower_nearby, sublevel_pieces)
 from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS
 from optim.plots import (CURVE, PALETTE, curve_figure, figure, make_layout,
@@ -282,14 +282,15 @@ elif len(ends.points) > 1 and share == 1.0:
 elif len(ends.points) > 1:
     st.info(t("Different runs converged to different points: on a non-convex function a local "
               "minimum need not be the global one."))
-edge = falling_edge(x, f)
-if n_moving and edge is not None:  # exp(x/2): no minimum to crawl toward on the plot
+edge = falling_edge(f_at, x, f)
+moving = [tr for kind, (_, tr) in zip(ends.kinds, traces) if kind == "moving"]
+n_past = sum(heading_past(tr.xs, edge, lo, hi) for tr in moving) if edge is not None else 0
+if n_past:  # exp(x/2): those runs have no minimum to crawl toward on the plot
     st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
-              "{tol:g}), so they are not counted as end points. f has no minimum on this "
-              "interval: its lowest value here is at the end x = {edge:g}, and f is still "
-              "falling there, so a minimum, if f has one at all, lies beyond the plot.",
-              m=n_moving, steps=STEPS, tol=TOL,
-              edge=edge))
+              "{tol:g}), so they are not counted as end points. f is lowest on the plot at its "
+              "end x = {edge:g} and keeps falling past it; {k} of these runs are heading that "
+              "way, toward no minimum on the plot (one, if f has any, lies beyond it).",
+              m=n_moving, steps=STEPS, tol=TOL, edge=edge, k=n_past))
 elif n_moving:
     st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
               "{tol:g}: crawling toward a minimum, or bouncing across one), so they are not "

@@ -106,25 +106,33 @@ def lower_nearby(f: Callable[[float], float], x: float, delta: float) -> bool:
     return any(np.isfinite(v) and v < here - tol for v in around)
 
 
-def falling_edge(x: np.ndarray, f: np.ndarray) -> float | None:
-    """The end of the sampled interval where f is least and still falling outward (exp(x/2) at
-    the left end, (x − 5)² at the right of [−3, 3]), or None where f's least sample lies inside.
-    Gradient descent then heads past the plot: a minimum, if f has one, lies beyond that end."""
-    ok = np.isfinite(f)
-    if ok.sum() < 3:
+def falling_edge(f: Callable[[float], float], x: np.ndarray, values: np.ndarray) -> float | None:
+    """The end of the sampled interval ``x`` (``values`` = f there) where f is least on the plot
+    and still falls one sample spacing past it (exp(x/2) at the left end of [−3, 3], (x − 5)² at
+    the right), or None: f's least sample lies inside, or f rises past the end (|x − 3| or
+    cos(πx) at 3, a minimum on the plot), or f is not a number at that end. A gradient-descent
+    run heading there has no minimum to reach on the plot."""
+    vals = np.where(np.isfinite(values), values, np.inf)
+    if len(vals) < 2 or not np.isfinite(vals).any():
         return None
-    xs, fs = x[ok], f[ok]
-    i = int(np.argmin(fs))
-    if i not in (0, len(fs) - 1):
+    i = int(np.argmin(vals))
+    if i not in (0, len(vals) - 1):
         return None
-    near = fs[:3] if i == 0 else fs[::-1][:3]  # from the end inward
-    d1, d2 = near[1] - near[0], near[2] - near[1]
-    tol = 1e-12 * (1.0 + abs(float(near[0])))
-    # still falling: the first rise is a slope times the spacing, about as large as the next one;
-    # a minimum right at the end (cos(πx) at ±3) rises quadratically from it, d1 ≈ d2 / 3
-    if d1 > tol and d1 > 0.5 * d2:
-        return float(xs[i])
-    return None
+    h = float(x[1] - x[0])
+    end = float(x[i])
+    with np.errstate(all="ignore"):
+        past = float(f(end - h if i == 0 else end + h))
+    tol = 1e-12 * (1.0 + abs(float(vals[i])))
+    return end if np.isfinite(past) and past < float(vals[i]) - tol else None
+
+
+def heading_past(xs: np.ndarray, end: float, lo: float, hi: float) -> bool:
+    """Whether a 1D run's last step went outward through ``end`` (``lo`` or ``hi``) of the
+    interval: left for the left end, right for the right one."""
+    if len(xs) < 2:
+        return False
+    step = float(xs[-1, 0] - xs[-2, 0])
+    return step < 0 if end == lo else step > 0 if end == hi else False
 
 
 # ---- sublevel sets: the chapter's "relation to convex sets" --------------------------------------

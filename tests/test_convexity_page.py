@@ -10,7 +10,8 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from apptest_util import open_page
-from optim.convexity import convexity, curve_bends_up, falling_edge, lower_nearby
+from optim.convexity import (convexity, curve_bends_up, falling_edge, heading_past,
+                             lower_nearby)
 from ui.i18n import LANGUAGES
 from ui.strings_zh import ZH
 
@@ -234,28 +235,45 @@ def test_lower_nearby_tells_minima_from_maxima_and_saddles():
     assert not lower_nearby(np.log, -1.0, 0.06)  # f undefined there: nothing to say
 
 
+def _edge(fn, x):
+    with np.errstate(all="ignore"):
+        return falling_edge(fn, x, fn(x))
+
+
 def test_falling_edge_finds_an_f_still_falling_past_the_interval():
-    x = np.linspace(-3, 3, 401)
-    assert falling_edge(x, np.exp(0.5 * x)) == -3.0
-    assert falling_edge(x, (x - 5) ** 2) == 3.0
-    assert falling_edge(x, x**3) == -3.0
-    assert falling_edge(x, x**2) is None  # the minimum is inside
-    assert falling_edge(x, np.cos(np.pi * x)) is None
-    assert falling_edge(x, np.ones_like(x)) is None  # flat: every point is a minimum
-    f = np.exp(0.5 * x)
-    f[:10] = np.nan  # undefined at the end: the lowest defined sample still counts
-    assert falling_edge(x, f) == pytest.approx(x[10])
-    assert falling_edge(x, np.full_like(x, np.nan)) is None
+    x = np.linspace(-3, 3, 400)
+    assert _edge(lambda v: np.exp(0.5 * v), x) == -3.0
+    assert _edge(lambda v: (v - 5) ** 2, x) == 3.0
+    assert _edge(lambda v: v**3, x) == -3.0
+    assert _edge(lambda v: v**2, x) is None  # the minimum is inside
+    assert _edge(lambda v: np.cos(np.pi * v), x) is None  # least at ±3, and it rises past them
+    assert _edge(lambda v: np.abs(v - 3), x) is None  # a kink's minimum right at the end
+    assert _edge(lambda v: np.ones_like(v), x) is None  # flat: every point is a minimum
+    assert _edge(np.log, x) is None  # not a number at the left end: no end to name
+    assert _edge(lambda v: np.log(v + 3), x) is None  # -inf at the end itself
+    assert _edge(lambda v: np.full_like(v, np.nan), x) is None
 
 
-@pytest.mark.parametrize("expr, edge", [("exp(0.5*x)", "-3"), ("exp(-x)", "3")])
-def test_runs_on_an_f_without_a_minimum_are_not_said_to_crawl_toward_one(expr, edge):
+def test_heading_past_reads_the_last_step():
+    left = np.array([[0.5], [0.2], [-0.1]])
+    assert heading_past(left, -3.0, -3.0, 3.0) and not heading_past(left, 3.0, -3.0, 3.0)
+    assert heading_past(left[::-1], 3.0, -3.0, 3.0)
+    assert not heading_past(left[:1], -3.0, -3.0, 3.0)  # no step yet
+
+
+@pytest.mark.parametrize("expr, edge, k", [("exp(0.5*x)", "-3", 9), ("exp(-x)", "3", 9),
+                                           ("exp(0.5*x)-0.5*exp(-4*(x-1)^2)", "-3", 5)])
+def test_runs_on_an_f_without_a_minimum_are_not_said_to_crawl_toward_one(expr, edge, k):
     at = open_page("convexity", cv_function="custom", cv_expr=expr)
     infos = texts(at.info)
-    assert any(f"its lowest value here is at the end x = {edge}, and f is still falling there"
-               in s for s in infos), infos
+    assert any(f"f is lowest on the plot at its end x = {edge} and keeps falling past it; {k} of "
+               f"these runs are heading that way" in s for s in infos), infos
     assert not any("crawling toward a minimum" in s for s in infos)
     assert not at.exception
-    at = open_page("convexity", cv_function="cosh")  # a minimum inside: runs do crawl to it
+
+
+@pytest.mark.parametrize("fid, expr", [("cosh", None), ("custom", "abs(x-3)")])
+def test_runs_crawling_to_a_minimum_on_the_plot_keep_that_message(fid, expr):
+    at = open_page("convexity", cv_function=fid, **({"cv_expr": expr} if expr else {}))
     assert any("crawling toward a minimum" in s for s in texts(at.info))
-    assert not any("still falling there" in s for s in texts(at.info))
+    assert not any("keeps falling past it" in s for s in texts(at.info))

@@ -207,12 +207,12 @@ ZH: dict[str, str] = {
         "{m} 次运行在 {steps} 步后尚未收敛（|f′(x)| 仍大于 {tol:g}：正缓慢爬向最小值，或在其两侧来回"
         "跳动），因此不计为终点。",
     "{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above {tol:g}), so "
-    "they are not counted as end points. f has no minimum on this interval: its lowest value "
-    "here is at the end x = {edge:g}, and f is still falling there, so a minimum, if f has one "
-    "at all, lies beyond the plot.":
-        "{m} 次运行在 {steps} 步后尚未收敛（|f′(x)| 仍大于 {tol:g}），因此不计为终点。f 在这个"
-        "区间内没有最小值：它在这里的最低点位于端点 x = {edge:g}，而且 f 在那里仍在下降，所以"
-        "如果 f 有最小值，它也在图的范围之外。",
+    "they are not counted as end points. f is lowest on the plot at its end x = {edge:g} and keeps "
+    "falling past it; {k} of these runs are heading that way, toward no minimum on the plot (one, "
+    "if f has any, lies beyond it).":
+        "{m} 次运行在 {steps} 步后尚未收敛（|f′(x)| 仍大于 {tol:g}），因此不计为终点。f 在图上的"
+        "最低点位于端点 x = {edge:g}，并且越过端点后还在继续下降；其中 {k} 次运行正朝那个方向走，"
+        "图上没有它们能到达的最小值（如果 f 有最小值，也在图的范围之外）。",
     "{d} run(s) diverged: they ran away (off the plot) and stopped, so they have no end point. A "
     "function unbounded below has no minimum to find that way; elsewhere, try a smaller η.":
         "{d} 次运行发散：它们跑出了绘图区域并停止，因此没有终点。函数在那个方向上无下界时没有最小值"
