@@ -6,7 +6,7 @@ import streamlit as st
 
 from optim import get_function, get_method, get_schedule, run
 from optim.plots import curve_figure, risk_figure, surface_figure
-from optim.risk import BOOK_A, DOMAIN, MAX_A, empirical_risk, estimation_gap
+from optim.risk import BOOK_A, DOMAIN, MAX_A, critical_eta, empirical_risk, estimation_gap
 from ui.controls import ETAS, show_status, tabs_in_link
 from ui.i18n import N_, lang, plot_labels, risk_labels, t
 
@@ -99,6 +99,7 @@ with tabs[2]:
     st.markdown(t("After {n} steps: x = ({x:.4f}, {y:.4f}), f = {f:.4f}", n=trace.steps,
                   x=trace.final[0], y=trace.final[1], f=trace.fs[-1]))
 
+SETTLED = 1e-3  # |g′| at the last step below which a run on g counts as settled
 with tabs[4]:  # the chapter's 优化与估计: training loss against the loss on new data
     st.caption(t("Training minimizes the empirical risk g, the average loss on the training set; "
                  "what we want small is the risk f, the expected loss on new data. A finite "
@@ -127,3 +128,12 @@ with tabs[4]:  # the chapter's 优化与估计: training loss against the loss o
                      "x = {xg:.4f}, leaves the risk {excess:.4f} above that.", xf=gap.x_risk,
                      fmin=gap.f_min, xg=gap.x_empirical, excess=gap.excess)
     st.markdown(ended + ("" if lang() == "zh" else " ") + gap_text)
+    slope = abs(float(emp.grad(trace.final)[0]))
+    if trace.status == "ok" and slope > SETTLED:  # still moving, or bouncing across a valley
+        crit = critical_eta(a)
+        st.info(t("This run has not settled: |g′(x)| = {g:.2g} after its last step, so it is "
+                  "still on its way or bouncing across a valley of g.", g=slope)
+                + ("" if eta < crit else ("" if lang() == "zh" else " ") + t(
+                    "The wiggles make g's valleys steep: at g's minimum gradient descent "
+                    "settles only for η < 2/g″ = {crit:.3g}, and η = {eta:g} is past that.",
+                    crit=crit, eta=eta)))

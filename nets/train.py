@@ -180,7 +180,7 @@ class TrainConfig:
         _check_int("batch size", self.batch_size, 1, MAX_BATCH)
         if self.batch_size < 2 and MODELS[self.model].batch_norm:
             raise ValueError(f"{self.model} needs a batch size of at least 2: batch "
-                             f"normalisation estimates a variance from each batch")
+                             f"normalization takes its statistics over each batch")
         if not _is_number(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
             raise ValueError(f"learning rate must be a positive number, got {self.lr!r}")
         if self.lr > MAX_LR:

@@ -8,13 +8,14 @@ x1^2 + 2 x2^2 from (-5, -2) with eta = 0.1. Its code keeps a global counter t = 
 before returning exp(-0.1 t) or (1 + 0.1 t)^(-0.5), so its first step uses t = 2: here t0 = 2.
 Their printed numbers come from random gradient noise, so they are kept as ``sample`` (one run
 of the book), not as a line to match; noise-free they end at (-0.825737, -0.045026)
-(exponential, 1000 steps) and (-0.012437, -0.000005) (polynomial, 50 steps). The chapter's code
+(exponential, 1000 steps) and (-0.012437, -0.000005) (polynomial, 50 steps). The book's code
 draws that noise with ``np.random.normal(0.1)``: mean 0.1 and standard deviation 1 (the later
 editions use mean 0, as the app does).
 
-The lines are this chapter's own printouts: a 1D run prints ``print('epoch 10, x:', x)``, every
-digit of the float64 (``epoch 10, x: 0.06046617599999997``), a 2D run ``%f``. The runner's
-float64 arithmetic gives those digits exactly (``Trace.book_line``).
+The lines are the printouts of this edition of the book, whose code (as the chapter's Newton
+example shows) prints a 1D run with ``print('epoch 10, x:', x)``: every digit of the float64
+(``epoch 10, x: 0.06046617599999997``); a 2D run with ``%f``. The runner's float64 arithmetic
+gives those digits exactly (``Trace.book_line``).
 """
 
 from __future__ import annotations

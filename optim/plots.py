@@ -608,7 +608,7 @@ def risk_figure(risk: Objective, empirical: Objective, x_risk: float, x_empirica
                         line=dict(color=RISK_COLOR, dash="dash", width=2)))
     span = float(np.nanmax(y) - np.nanmin(y)) or 1.0
     notes = list(layout.get("annotations", []))
-    # as in the book: the risk's minimum labelled up and to the right, the empirical one's left
+    # the risk's minimum labelled up and to the right, the empirical one's to the left
     for obj, xm, key, color, (dx, dy) in (
             (risk, x_risk, "min risk", RISK_COLOR, (0.15, 0.35)),
             (empirical, x_empirical, "min empirical", CURVE, (-0.3, 0.1))):

@@ -76,3 +76,11 @@ def estimation_gap(a: float = BOOK_A) -> Gap:
     risk, emp = empirical_risk(0.0), empirical_risk(a)
     xf, xg = argmin_on(risk), argmin_on(emp)
     return Gap(xf, risk.value([xf]), xg, emp.value([xg]), risk.value([xg]))
+
+
+def critical_eta(a: float = BOOK_A) -> float:
+    """2 / g″ at g's minimum: above it gradient descent cannot settle in that valley (it
+    overshoots by more than it corrects, the chapter's η too large), inf where g″ ≤ 0 there."""
+    emp = empirical_risk(a)
+    curvature = float(emp.hess(np.array([estimation_gap(a).x_empirical]))[0, 0])
+    return 2.0 / curvature if curvature > 0 else float("inf")

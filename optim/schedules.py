@@ -80,7 +80,7 @@ SCHEDULES: dict[str, ScheduleSpec] = {
                      {"final": Param(0.0, 0.0, 1.0, "final fraction f of η")},
                      r"\eta_t = \eta\,[f + (1-f)\tfrac{1}{2}(1+\cos(\pi t/T))]"),
         ScheduleSpec("step", "Step decay", step,
-                     {"every": Param(10, 1, 1e6, "steps between drops s", integer=True),
+                     {"every": Param(10, 1, 1e9, "steps between drops s", integer=True),
                       "gamma": Param(0.5, 0.0, 1.0, "factor per drop γ")},
                      r"\eta_t = \eta \gamma^{\lfloor t / s \rfloor}"),
     )

@@ -131,7 +131,6 @@ def test_a_noisy_book_run_shows_the_books_sample_beside_ours(run_id):
              r["steps"])
     assert len(shown) == 1 and f"printed `{r['sample']}`; here (seed 0): `{tr.book_line()}`" \
         in shown[0], shown
-    assert tr.book_line() != r["sample"]  # another draw of the noise
     at.number_input(key="ex_m_seed").set_value(5).run()
     shown = [c.value for c in at.caption if "one run of the book printed" in c.value]
     assert len(shown) == 1 and "(seed 5)" in shown[0]

@@ -104,7 +104,7 @@ def book_runs(prefix: str, page: str, where=st) -> None:
                     "noise (σ = 1; set σ to 0 for its noise-free numbers). Its code starts its "
                     "step counter at 1 and adds 1 before the first step, so its first step "
                     "already uses t = 2. Here the first step is t = 0, so these runs set the "
-                    "offset t₀ = 2. The chapter's code draws its noise with `np.random.normal(0.1)`, "
+                    "offset t₀ = 2. The book's code draws its noise with `np.random.normal(0.1)`, "
                     "whose mean is 0.1, not 0: with a constant η the runs then settle around "
                     "(−0.05, −0.025) instead of (0, 0). Here, as in the book's later editions, "
                     "the mean is 0."))

@@ -134,6 +134,14 @@ ZH: dict[str, str] = {
     "leaves the risk {excess:.4f} above that.":
         "风险在 x = {xf:.4f} 处最小（f = {fmin:.4f}）；即使到达 g 自己的最小点 x = {xg:.4f}，"
         "风险仍比这个最小值高 {excess:.4f}。",
+    "This run has not settled: |g′(x)| = {g:.2g} after its last step, so it is still on its way "
+    "or bouncing across a valley of g.":
+        "这次运行还没有稳定下来：最后一步之后 |g′(x)| = {g:.2g}，它仍在途中，或在 g 的某个谷的两侧"
+        "来回跳动。",
+    "The wiggles make g's valleys steep: at g's minimum gradient descent settles only for "
+    "η < 2/g″ = {crit:.3g}, and η = {eta:g} is past that.":
+        "起伏让 g 的谷变得陡峭：在 g 的最小点处，只有 η < 2/g″ = {crit:.3g} 时梯度下降才能稳定下来，"
+        "而 η = {eta:g} 已超过这个值。",
     "With a = 0 the training loss is the risk: both are least at x = {xf:.4f} (f = {fmin:.4f}).":
         "a = 0 时训练损失就是风险：两者都在 x = {xf:.4f} 处最小（f = {fmin:.4f}）。",
     "risk f(x)": "风险 f(x)",
@@ -866,14 +874,14 @@ ZH: dict[str, str] = {
     "The book's SGD on x₁² + 2x₂² from (−5, −2), η = 0.1, with its gradient noise (σ = 1; set σ "
     "to 0 for its noise-free numbers). Its code starts its step counter at 1 and adds 1 before "
     "the first step, so its first step already uses t = 2. Here the first step is t = 0, so these "
-    "runs set the offset t₀ = 2. The chapter's code draws its noise with `np.random.normal(0.1)`, "
+    "runs set the offset t₀ = 2. The book's code draws its noise with `np.random.normal(0.1)`, "
     "whose mean is 0.1, not 0: with a constant η the runs then settle around (−0.05, −0.025) "
     "instead of (0, 0). "
     "Here, as in the book's later editions, the mean is 0.":
         "书中的随机梯度下降：在 x₁² + 2x₂² 上从 (−5, −2) 出发，η = 0.1，带书中的梯度噪声"
         "（σ = 1；把 σ 设为 0 可得到无噪声的数值）。书中代码的步数计数器从 1 开始，并在第一步之前"
         "先加 1，所以它的第一步用的已经是 t = 2。这里第一步是 t = 0，因此这些例子把偏移设为 t₀ = 2。"
-        "书中代码用 `np.random.normal(0.1)` 生成噪声，其均值是 0.1 而不是 0：在常数 η 下，"
+        "书中的代码用 `np.random.normal(0.1)` 生成噪声，其均值是 0.1 而不是 0：在常数 η 下，"
         "运行会在 (−0.05, −0.025) 附近徘徊，而不是 (0, 0)。这里和本书后来的版本一样，噪声均值为 0。",
     "final fraction f of η": "最终学习率占初始 η 的比例 f",
     "steps between drops s": "每次下降之间的步数 s",
@@ -1065,8 +1073,8 @@ ERRORS_ZH: list[tuple[str, str]] = [
     (r"(?P<name>\w+) must be between (?P<lo>\S+) and (?P<hi>\S+), got (?P<v>.*)",
      "参数 {name} 必须在 {lo} 到 {hi} 之间，而不是 {v}"),
     (r"(?P<name>\w+) must be a whole number, got (?P<v>.*)", "参数 {name} 必须是整数，而不是 {v}"),
-    (r"(?P<model>\S+) needs a batch size of at least 2: batch normalisation estimates a "
-     r"variance from each batch", "{model} 的批量大小至少为 2：批量规范化要用每个批量估计方差"),
+    (r"(?P<model>\S+) needs a batch size of at least 2: batch normalization takes its "
+     r"statistics over each batch", "{model} 的批量大小至少为 2：批量规范化的统计量取自每个批量"),
     (r"learning rate must be a positive number, got (?P<v>.*)", "学习率必须是正数，而不是 {v}"),
     (r"learning rate must be at most (?P<most>\S+), got (?P<v>.*)",
      "学习率最大为 {most}，而不是 {v}"),
