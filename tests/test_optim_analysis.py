@@ -223,6 +223,20 @@ def test_explorer_says_nothing_where_the_theory_does_not_apply():
     assert "λ = 2, 4" in text and "no fixed rate" in text, text
 
 
+def test_explorer_says_what_sgds_noise_does_to_the_rate():
+    # SGD's step is not adaptive: on average it is gradient descent's, with noise on top
+    at = apptest_util.open_page("explorer", ex_method="sgd")
+    text = " ".join(_why(at))
+    assert "the noise makes each step random" in text and "by 0.8 along x₁, by 0.6 along x₂" \
+        in text, text
+    assert "adapts" not in text and "the run diverges" not in text, text
+    at.select_slider(key="ex_eta").set_value(0.6).run()
+    text = " ".join(_why(at))
+    assert "by −0.2 along x₁, by −1.4 along x₂" in text and "the run diverges" in text, text
+    at.number_input(key="ex_m_noise").set_value(0.0).run()  # noise 0 is gradient descent
+    assert "flips the error's sign" in " ".join(_why(at))
+
+
 def test_explorer_momentum_rate():
     at = apptest_util.open_page("explorer", ex_method="momentum")
     text = " ".join(_why(at))

@@ -20,6 +20,16 @@ ZH: dict[str, str] = {
     "{name}: its step adapts to the gradients seen so far (or is noisy), so no fixed "
     "rate per direction describes it.":
         "{name}：它的步长随已见过的梯度而变（或带有噪声），没有沿各方向固定的收敛速率可言。",
+    "{name} at η = {eta}: the noise makes each step random. On average the error shrinks as "
+    "gradient descent's does, each step multiplying it {parts}; near the minimum the noise keeps "
+    "the iterate moving, the more the larger η (a decaying η lets it settle).":
+        "{name}，η = {eta}：噪声让每一步都带有随机性。平均而言，误差像梯度下降那样缩小，每一步"
+        "{parts}；在最小值附近，噪声让迭代点不停移动，η 越大移动得越厉害（衰减的 η 能让它停下来）。",
+    "{name} at η = {eta}: the noise makes each step random. On average the error follows "
+    "gradient descent's factors, {parts}, and one above 1 in size makes it grow: the run "
+    "diverges.":
+        "{name}，η = {eta}：噪声让每一步都带有随机性。平均而言，误差按梯度下降的乘数变化（{parts}），"
+        "而绝对值大于 1 的乘数会让误差增大：这次运行会发散。",
     "{f} along {d}": "沿 {d} 方向为 {f}",
     "by {f} along {d}": "沿 {d} 方向乘以 {f}",
     "A negative factor flips the error's sign every step: along {dirs} the iterate jumps from "

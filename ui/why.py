@@ -59,6 +59,18 @@ def method_text(analysis: Analysis, name: str, method: str, eta: float,
     """One or two sentences on one run: its factor per step along each direction, whether it
     converges, and where it would diverge; a one-line note for a method the theory leaves out."""
     fs = factors(analysis, method, eta, hyper)
+    if fs is None and method == "sgd":  # zero-mean noise: gradient descent's factors on average
+        gd = signed_factors(analysis, "gd", eta, {})
+        parts = list_sep().join(t("by {f} along {d}", f=_g(f).replace("-", "−"), d=d)
+                                for f, d in zip(gd, directions(analysis)))
+        if np.max(np.abs(gd)) > 1.0 + 1e-9:
+            return t("{name} at η = {eta}: the noise makes each step random. On average the "
+                     "error follows gradient descent's factors, {parts}, and one above 1 in size "
+                     "makes it grow: the run diverges.", name=name, eta=_g(eta), parts=parts)
+        return t("{name} at η = {eta}: the noise makes each step random. On average the error "
+                 "shrinks as gradient descent's does, each step multiplying it {parts}; near the "
+                 "minimum the noise keeps the iterate moving, the more the larger η (a decaying "
+                 "η lets it settle).", name=name, eta=_g(eta), parts=parts)
     if fs is None:
         return t("{name}: its step adapts to the gradients seen so far (or is noisy), so no fixed "
                  "rate per direction describes it.", name=name)
