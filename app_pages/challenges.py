@@ -46,9 +46,9 @@ def _pick_start(case: str) -> None:
     except (IndexError, KeyError, TypeError, ValueError):
         return  # no point selected (a click beside the curve), or not a number
     if np.isfinite(x):
-        c = CASES[case]
+        lo, hi = DOMAIN if case == "risk" else (CASES[case]["lo"], CASES[case]["hi"])
         # on the slider's grid of 0.01, so the link reads ch_local_x0=1.61, not 1.6120300751879701
-        st.session_state[f"ch_{case}_x0"] = round(float(np.clip(x, c["lo"], c["hi"])), 2)
+        st.session_state[f"ch_{case}_x0"] = round(float(np.clip(x, lo, hi)), 2)
 
 
 # the open tab is in the link (?ch_view=...) and survives a switch of the interface language
@@ -104,7 +104,7 @@ with tabs[4]:  # the chapter's 优化与估计: training loss against the loss o
     st.caption(t("Training minimizes the empirical risk g, the average loss on the training set; "
                  "what we want small is the risk f, the expected loss on new data. A finite "
                  "training set adds wiggles to g (here a·cos(5πx) on f = x·cos(πx), as in the "
-                 "book), so the point that minimizes g does not minimize f."))
+                 "book), so the point that minimizes g need not minimize f."))
     w, a_col, b, d = st.columns(4)
     a = w.slider(t("Wiggle a"), 0.0, MAX_A, BOOK_A, 0.01, key="ch_risk_a", bind="query-params",
                  help=t("How far the training loss strays from the risk; 0 makes them equal."))
@@ -115,11 +115,12 @@ with tabs[4]:  # the chapter's 优化与估计: training loss against the loss o
     risk, emp, gap = empirical_risk(0.0), empirical_risk(a), estimation_gap(a)
     trace = run(emp, get_method("gd"), get_schedule("constant", eta, steps), [x0], steps)
     st.plotly_chart(risk_figure(risk, emp, gap.x_risk, gap.x_empirical,
-                                [(t("gradient descent on g"), trace)], labels=risk_labels()),
-                    key="ch_risk_chart")
+                                [(t("gradient descent on g"), trace)], labels=risk_labels(),
+                                pickable=True),
+                    key="ch_risk_chart", on_select=lambda: _pick_start("risk"),
+                    selection_mode="points")
     show_status(trace)
-    ended = t("Gradient descent on g ends at x = {x:.4f}: training loss g = {g:.4f}, risk "
-              "f = {f:.4f}.", x=trace.final[0], g=trace.fs[-1], f=risk.value(trace.final))
+    sep = "" if lang() == "zh" else " "  # between sentences: none after a Chinese full stop
     if a == 0:
         gap_text = t("With a = 0 the training loss is the risk: both are least at x = {xf:.4f} "
                      "(f = {fmin:.4f}).", xf=gap.x_risk, fmin=gap.f_min)
@@ -127,13 +128,24 @@ with tabs[4]:  # the chapter's 优化与估计: training loss against the loss o
         gap_text = t("The risk is least at x = {xf:.4f} (f = {fmin:.4f}); even g's own minimum, "
                      "x = {xg:.4f}, leaves the risk {excess:.4f} above that.", xf=gap.x_risk,
                      fmin=gap.f_min, xg=gap.x_empirical, excess=gap.excess)
-    st.markdown(ended + ("" if lang() == "zh" else " ") + gap_text)
-    slope = abs(float(emp.grad(trace.final)[0]))
-    if trace.status == "ok" and slope > SETTLED:  # still moving, or bouncing across a valley
-        crit = critical_eta(a)
-        st.info(t("This run has not settled: |g′(x)| = {g:.2g} after its last step, so it is "
-                  "still on its way or bouncing across a valley of g.", g=slope)
-                + ("" if eta < crit else ("" if lang() == "zh" else " ") + t(
-                    "The wiggles make g's valleys steep: at g's minimum gradient descent "
-                    "settles only for η < 2/g″ = {crit:.3g}, and η = {eta:g} is past that.",
-                    crit=crit, eta=eta)))
+    x_end = float(trace.final[0])
+    if trace.status != "ok":  # the error above says where it stopped; its numbers mean nothing
+        st.markdown(gap_text)
+    elif not DOMAIN[0] <= x_end <= DOMAIN[1]:
+        st.markdown(t("Gradient descent on g left the figure's interval [{lo:g}, {hi:g}] and "
+                      "ended at x = {x:.4g}: with η = {eta:g} its steps overshoot g's valleys. "
+                      "Try a smaller η.", lo=DOMAIN[0], hi=DOMAIN[1], x=x_end, eta=eta)
+                    + sep + gap_text)
+    else:
+        st.markdown(t("Gradient descent on g ends at x = {x:.4f}: training loss g = {g:.4f}, "
+                      "risk f = {f:.4f}.", x=x_end, g=trace.fs[-1], f=risk.value(trace.final))
+                    + sep + gap_text)
+        slope = abs(float(emp.grad(trace.final)[0]))
+        if slope > SETTLED:  # still moving, or bouncing across a valley
+            crit = critical_eta(a)
+            st.info(t("This run has not settled: |g′(x)| = {g:.2g} after its last step, so it "
+                      "is still on its way or bouncing across a valley of g.", g=slope)
+                    + ("" if eta < crit else sep + t(
+                        "The wiggles make g's valleys steep: at g's minimum gradient descent "
+                        "settles only for η < 2/g″ = {crit:.3g}, and η = {eta:g} is past that.",
+                        crit=crit, eta=eta)))

@@ -592,13 +592,15 @@ RISK_COLOR = "#000000"  # PALETTE's black, dashed: the risk the optimizer never 
 
 
 def risk_figure(risk: Objective, empirical: Objective, x_risk: float, x_empirical: float,
-                traces=None, labels: Mapping[str, str] | None = None) -> go.Figure:
+                traces=None, labels: Mapping[str, str] | None = None,
+                pickable: bool = False) -> go.Figure:
     """The chapter's optimization-versus-estimation figure: the empirical risk g (the training
     loss, blue, with the paths run on it, as :func:`curve_figure` draws them) and the risk f
     (the loss on new data, dashed), each minimum marked with an arrow as in the book. ``labels``:
-    :data:`LABELS` and :data:`RISK_LABELS`, translated by the page."""
+    :data:`LABELS` and :data:`RISK_LABELS`, translated by the page; ``pickable``: a click on g
+    selects a point (see :func:`curve_figure`)."""
     labels = {**LABELS, **RISK_LABELS, **(labels or {})}
-    fig = curve_figure(empirical, traces, labels=labels)
+    fig = curve_figure(empirical, traces, labels=labels, pickable=pickable)
     data, layout = fig._spec["data"], fig._spec["layout"]
     data[0]["name"] = labels["empirical"]
     x = np.asarray(data[0]["x"])

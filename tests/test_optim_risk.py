@@ -103,3 +103,15 @@ def test_the_tab_in_chinese():
     at = open_page("challenges", ch_view="Optimization vs estimation", lang="中文")
     assert not at.exception
     assert any("经验风险" in m.value for m in list(at.markdown) + list(at.caption))
+
+
+@pytest.mark.parametrize("eta, left", [(0.3, True), (1.0, True), (20.0, False)])
+def test_a_run_that_leaves_the_figure_or_diverges_gets_no_end_point(eta, left):
+    at = open_page("challenges", ch_view="Optimization vs estimation", ch_risk_eta=f"{eta:g}")
+    text = " ".join(m.value for m in at.markdown)
+    assert "ends at x =" not in text  # no training loss reported for a point off the figure
+    assert ("left the figure's interval [0.5, 1.5]" in text) is left, text
+    assert "leaves the risk 0.0312 above that" in text  # the gap itself still stands
+    assert not any("not settled" in i.value for i in at.info)
+    if not left:
+        assert any("Diverged at step" in e.value for e in at.error)

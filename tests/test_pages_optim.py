@@ -335,7 +335,7 @@ def test_the_saddle_surface_marks_an_escaping_path():
 
 def test_the_challenges_curves_can_be_clicked():
     at = open_page("challenges")
-    for key in ("ch_local_chart", "ch_cube_chart", "ch_tanh_chart"):
+    for key in ("ch_local_chart", "ch_cube_chart", "ch_tanh_chart", "ch_risk_chart"):
         spec = chart_by_key(at, key)
         dots = [d for d in spec["data"] if d.get("mode") == "markers" and d.get("name") == "f(x)"]
         assert dots and len(decode(dots[0]["x"])) >= 200, key

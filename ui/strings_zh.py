@@ -129,17 +129,17 @@ ZH: dict[str, str] = {
     "Optimization vs estimation": "优化与估计",
     "Training minimizes the empirical risk g, the average loss on the training set; what we want "
     "small is the risk f, the expected loss on new data. A finite training set adds wiggles to g "
-    "(here a·cos(5πx) on f = x·cos(πx), as in the book), so the point that minimizes g does not "
+    "(here a·cos(5πx) on f = x·cos(πx), as in the book), so the point that minimizes g need not "
     "minimize f.":
         "训练最小化的是经验风险 g，即训练集上的平均损失；而我们真正想让它小的是风险 f，即在新数据上"
         "的期望损失。有限的训练集会给 g 加上起伏（这里和书中一样，在 f = x·cos(πx) 上加 a·cos(5πx)），"
-        "所以使 g 最小的点并不使 f 最小。",
+        "所以使 g 最小的点未必使 f 最小。",
     "Wiggle a": "起伏幅度 a",
     "How far the training loss strays from the risk; 0 makes them equal.":
         "训练损失偏离风险的程度；设为 0 时两者相同。",
     "gradient descent on g": "在 g 上的梯度下降",
     "Gradient descent on g ends at x = {x:.4f}: training loss g = {g:.4f}, risk f = {f:.4f}.":
-        "在 g 上的梯度下降停在 x = {x:.4f}：训练损失 g = {g:.4f}，风险 f = {f:.4f}。",
+        "在 g 上的梯度下降最后位于 x = {x:.4f}：训练损失 g = {g:.4f}，风险 f = {f:.4f}。",
     "The risk is least at x = {xf:.4f} (f = {fmin:.4f}); even g's own minimum, x = {xg:.4f}, "
     "leaves the risk {excess:.4f} above that.":
         "风险在 x = {xf:.4f} 处最小（f = {fmin:.4f}）；即使到达 g 自己的最小点 x = {xg:.4f}，"
@@ -152,6 +152,10 @@ ZH: dict[str, str] = {
     "η < 2/g″ = {crit:.3g}, and η = {eta:g} is past that.":
         "起伏让 g 的谷变得陡峭：在 g 的最小点处，只有 η < 2/g″ = {crit:.3g} 时梯度下降才能稳定下来，"
         "而 η = {eta:g} 已超过这个值。",
+    "Gradient descent on g left the figure's interval [{lo:g}, {hi:g}] and ended at x = {x:.4g}: "
+    "with η = {eta:g} its steps overshoot g's valleys. Try a smaller η.":
+        "在 g 上的梯度下降离开了图中的区间 [{lo:g}, {hi:g}]，最后位于 x = {x:.4g}：η = {eta:g} 时"
+        "它的步子越过了 g 的谷。请试试更小的 η。",
     "With a = 0 the training loss is the risk: both are least at x = {xf:.4f} (f = {fmin:.4f}).":
         "a = 0 时训练损失就是风险：两者都在 x = {xf:.4f} 处最小（f = {fmin:.4f}）。",
     "risk f(x)": "风险 f(x)",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import os
 from pathlib import Path
 
@@ -202,17 +203,21 @@ def _click_chart(page, key: str, x: float, y: float, start: tuple) -> dict:
     return sb.path_trace(sb.plot(page, key))
 
 
-def test_clicking_the_curve_sets_the_start_point(st_page):
+@pytest.mark.parametrize("url, case, start, x, f", [
+    # right of every iterate from the default start (-0.6 descends to -0.27)
+    ("challenges", "local", -0.6, 1.6, lambda v: v * math.cos(math.pi * v)),
+    # the estimation tab: a click on the empirical risk g, right of g's minimum near 1.02
+    ("challenges?ch_view=Optimization+vs+estimation", "risk", 0.8, 1.4,
+     lambda v: v * math.cos(math.pi * v) + 0.2 * math.cos(5 * math.pi * v)),
+])
+def test_clicking_the_curve_sets_the_start_point(st_page, url, case, start, x, f):
     """The challenges page: a click on the blue curve itself (not on an iterate) moves x0 there."""
-    import math
-
-    st_page.open("challenges")
+    st_page.open(url)
     page = st_page.page
-    x = 1.6  # right of every iterate from the default start (-0.6 descends to -0.27)
-    path = _click_chart(page, "ch_local_chart", x, x * math.cos(math.pi * x), start=(-0.6,))
-    start = path["x"][0]
-    assert start == pytest.approx(x, abs=0.02)
-    assert f"ch_local_x0={start:g}" in page.url  # on the slider's grid, and in the link
+    path = _click_chart(page, f"ch_{case}_chart", x, f(x), start=(start,))
+    clicked = path["x"][0]
+    assert clicked == pytest.approx(x, abs=0.02)
+    assert f"ch_{case}_x0={clicked:g}" in page.url  # on the slider's grid, and in the link
     st_page.assert_clean()
 
 
