@@ -77,6 +77,9 @@ if share == 1.0:
 elif verdict.kinks:
     st.info(t("Convex on {p:.0f}% of the interval (shaded), where f″(x) ≥ 0 and the curve itself "
               "bends up; not convex elsewhere.", p=shown_share))
+elif share == 0.0:  # log(x): nothing to shade
+    st.info(t("f″(x) < 0 wherever f is defined here: f is convex on no stretch of the interval "
+              "(it is concave)."))
 else:
     st.info(t("f″(x) ≥ 0 on {p:.0f}% of the interval (shaded): convex there, not convex elsewhere.",
               p=shown_share))
@@ -250,8 +253,11 @@ def run_status(kind: str, tr) -> str:
             "stopped": t("singular at step {k}", k=tr.stopped_at)}[kind]
 
 
-st.dataframe({"x₀": starts, t("end x"): np.array([tr.final[0] for _, tr in traces]),
-              t("end f(x)"): [tr.fs[-1] for _, tr in traces],
+end_x = [float(tr.final[0]) for _, tr in traces]
+end_f = [float(tr.fs[-1]) for _, tr in traces]
+if not np.isfinite(end_f).all():  # log(x) from x₀ ≤ 0: "–", not Streamlit's None or -Infinity
+    end_f = [f"{v:.6g}" if np.isfinite(v) else "–" for v in end_f]
+st.dataframe({"x₀": starts, t("end x"): end_x, t("end f(x)"): end_f,
               t("status"): [run_status(k, tr) for k, (_, tr) in zip(ends.kinds, traces)]},
              hide_index=True)
 n_conv, n_moving = ends.count("converged"), ends.count("moving")
@@ -264,9 +270,9 @@ if n_conv:
                     "x ≈ {xs}.", n=n_conv, total=len(traces), tol=TOL,
                     xs=list_sep().join(f"{p[0]:.4g}" for p in ends.points)))
 else:
-    st.markdown(t("None of the {total} runs converged within {steps} steps (|f′(x)| ≤ "
-                  "{tol:g}), so there is no end point to compare yet.", total=len(traces),
-                  steps=STEPS, tol=TOL))
+    # (why not, the notes below say: still moving, undefined, or run away)
+    st.markdown(t("None of the {total} runs converged (|f′(x)| ≤ {tol:g}), so there is no end "
+                  "point to compare.", total=len(traces), tol=TOL))
 if no_minimum:
     st.warning(t("At x ≈ {xs} the slope is about 0 (|f′(x)| ≤ {tol:g}), yet f is lower right "
                  "beside it: a maximum, a saddle or the top of a kink, not a minimum. Gradient "
@@ -287,10 +293,11 @@ moving = [tr for kind, (_, tr) in zip(ends.kinds, traces) if kind == "moving"]
 n_past = sum(heading_past(tr.xs, edge, lo, hi) for tr in moving) if edge is not None else 0
 if n_past:  # exp(x/2): those runs have no minimum to crawl toward on the plot
     st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
-              "{tol:g}), so they are not counted as end points. f is lowest on the plot at its "
-              "end x = {edge:g} and keeps falling past it; {k} of these runs are heading that "
-              "way, toward no minimum on the plot (one, if f has any, lies beyond it).",
-              m=n_moving, steps=STEPS, tol=TOL, edge=edge, k=n_past))
+              "{tol:g}), so they are not counted as end points. On [{lo:g}, {hi:g}] f is lowest "
+              "at the end x = {edge:g} and keeps falling past it; {k} of these runs are heading "
+              "that way, toward no minimum on the interval (one, if f has any, lies past "
+              "x = {edge:g}).", m=n_moving, steps=STEPS, tol=TOL, lo=lo, hi=hi, edge=edge,
+              k=n_past))
 elif n_moving:
     st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
               "{tol:g}: crawling toward a minimum, or bouncing across one), so they are not "

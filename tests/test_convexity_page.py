@@ -266,7 +266,7 @@ def test_heading_past_reads_the_last_step():
 def test_runs_on_an_f_without_a_minimum_are_not_said_to_crawl_toward_one(expr, edge, k):
     at = open_page("convexity", cv_function="custom", cv_expr=expr)
     infos = texts(at.info)
-    assert any(f"f is lowest on the plot at its end x = {edge} and keeps falling past it; {k} of "
+    assert any(f"f is lowest at the end x = {edge} and keeps falling past it; {k} of "
                f"these runs are heading that way" in s for s in infos), infos
     assert not any("crawling toward a minimum" in s for s in infos)
     assert not at.exception
@@ -277,3 +277,19 @@ def test_runs_crawling_to_a_minimum_on_the_plot_keep_that_message(fid, expr):
     at = open_page("convexity", cv_function=fid, **({"cv_expr": expr} if expr else {}))
     assert any("crawling toward a minimum" in s for s in texts(at.info))
     assert not any("keeps falling past it" in s for s in texts(at.info))
+
+
+def test_a_concave_f_undefined_in_part_reads_true():
+    # log(x) on [-3, 3] (browser review): nothing is shaded, so no "convex there"; runs from
+    # x₀ ≤ 0 stop at once and are no "-Infinity" or "None" in the table; no run is "yet" to converge
+    at = open_page("convexity", cv_function="custom", cv_expr="log(x)")
+    infos = texts(at.info)
+    assert any("f is convex on no stretch of the interval (it is concave)" in s for s in infos)
+    assert not any("convex there" in s for s in infos)
+    end_f = at.dataframe[-1].value.iloc[:, 2].tolist()
+    assert end_f[:5] == ["–"] * 5 and all(float(v) < 0 for v in end_f[5:]), end_f
+    body = " ".join(texts(at.markdown))
+    assert "None of the 9 runs converged (|f′(x)| ≤ 0.0001), so there is no end point to " \
+           "compare." in body and "yet" not in body
+    at = open_page("convexity", cv_function="cosh")  # all finite: the column stays numeric
+    assert at.dataframe[-1].value.iloc[:, 2].dtype.kind == "f"

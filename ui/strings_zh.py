@@ -216,9 +216,8 @@ ZH: dict[str, str] = {
     "not converged yet": "尚未收敛",
     "Only the {n} of {total} runs that converged (|f′(x)| ≤ {tol:g}) count: x ≈ {xs}.":
         "只统计 {total} 次运行中已收敛（|f′(x)| ≤ {tol:g}）的 {n} 次：x ≈ {xs}。",
-    "None of the {total} runs converged within {steps} steps (|f′(x)| ≤ {tol:g}), so there is no "
-    "end point to compare yet.":
-        "{total} 次运行在 {steps} 步内都没有收敛（|f′(x)| ≤ {tol:g}），所以还没有可比较的终点。",
+    "None of the {total} runs converged (|f′(x)| ≤ {tol:g}), so there is no end point to compare.":
+        "{total} 次运行都没有收敛（|f′(x)| ≤ {tol:g}），所以没有可比较的终点。",
     "As convexity promises, every run that converged ended at the same minimum.":
         "正如凸性所保证的：每一次收敛的运行都停在同一个最小值。",
     "Different runs converged to different points: on a non-convex function a local minimum need "
@@ -229,12 +228,13 @@ ZH: dict[str, str] = {
         "{m} 次运行在 {steps} 步后尚未收敛（|f′(x)| 仍大于 {tol:g}：正缓慢爬向最小值，或在其两侧来回"
         "跳动），因此不计为终点。",
     "{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above {tol:g}), so "
-    "they are not counted as end points. f is lowest on the plot at its end x = {edge:g} and keeps "
-    "falling past it; {k} of these runs are heading that way, toward no minimum on the plot (one, "
-    "if f has any, lies beyond it).":
-        "{m} 次运行在 {steps} 步后尚未收敛（|f′(x)| 仍大于 {tol:g}），因此不计为终点。f 在图上的"
-        "最低点位于端点 x = {edge:g}，并且越过端点后还在继续下降；其中 {k} 次运行正朝那个方向走，"
-        "图上没有它们能到达的最小值（如果 f 有最小值，也在图的范围之外）。",
+    "they are not counted as end points. On [{lo:g}, {hi:g}] f is lowest at the end x = {edge:g} "
+    "and keeps falling past it; {k} of these runs are heading that way, toward no minimum on the "
+    "interval (one, if f has any, lies past x = {edge:g}).":
+        "{m} 次运行在 {steps} 步后尚未收敛（|f′(x)| 仍大于 {tol:g}），因此不计为终点。在 "
+        "[{lo:g}, {hi:g}] 上，f 的最低点位于端点 x = {edge:g}，并且越过端点后还在继续下降；其中 {k} "
+        "次运行正朝那个方向走，区间内没有它们能到达的最小值（如果 f 有最小值，也在 x = {edge:g} "
+        "之外）。",
     "{d} run(s) diverged: they ran away (off the plot) and stopped, so they have no end point. A "
     "function unbounded below has no minimum to find that way; elsewhere, try a smaller η.":
         "{d} 次运行发散：它们跑出了绘图区域并停止，因此没有终点。函数在那个方向上无下界时没有最小值"
@@ -268,6 +268,9 @@ ZH: dict[str, str] = {
         "将 {name} 设为书中的取值 {value}（≈ {approx:.4g}）",
     "f″(x) ≥ 0 on the whole interval: the function is convex here.":
         "在整个区间上 f″(x) ≥ 0：函数在这里是凸的。",
+    "f″(x) < 0 wherever f is defined here: f is convex on no stretch of the interval (it is "
+    "concave).":
+        "在这里 f 有定义的地方处处 f″(x) < 0：f 在区间的任何一段上都不是凸的（它是凹的）。",
     "f″(x) ≥ 0 on {p:.0f}% of the interval (shaded): convex there, not convex elsewhere.":
         "在 {p:.0f}% 的区间上 f″(x) ≥ 0（阴影部分）：那里是凸的，其余部分不是凸的。",
     "Near x ≈ {xs} the curve itself bends down although f″(x) ≥ 0 at the samples around it: f″ "
