@@ -42,23 +42,20 @@ class Trace:
 
     def epoch_lines(self, last: int | None = None) -> list[str]:
         """The book's printout: ``epoch k, x: ...`` (1D) or ``epoch k, x1 ..., x2 ...`` (2D)."""
-        lines = []
         first = 1 if last is None else max(1, len(self.xs) - last)
-        for k, x in enumerate(self.xs[first:], start=first):
-            if len(x) == 1:
-                lines.append(f"epoch {k}, x: {x[0]:f}")
-            else:
-                lines.append(f"epoch {k}, " + ", ".join(f"x{i + 1} {v:f}" for i, v in enumerate(x)))
-        return lines
+        return [_epoch_line(k, x) for k, x in enumerate(self.xs[first:], start=first)]
 
     def book_line(self) -> str:
         """The last line as the chapter's own code prints it: ``print('epoch 10, x:', x)`` for a
         1D run, every digit of the float (``epoch 10, x: 0.06046617599999997``), and
         ``'epoch %d, x1 %f, x2 %f'`` for a 2D one."""
-        k, x = len(self.xs) - 1, self.xs[-1]
-        if len(x) == 1:
-            return f"epoch {k}, x: {float(x[0])}"
-        return f"epoch {k}, " + ", ".join(f"x{i + 1} {v:f}" for i, v in enumerate(x))
+        return _epoch_line(len(self.xs) - 1, self.xs[-1], every_digit=True)
+
+
+def _epoch_line(k: int, x: np.ndarray, every_digit: bool = False) -> str:
+    if len(x) == 1:
+        return f"epoch {k}, x: {float(x[0]) if every_digit else f'{x[0]:f}'}"
+    return f"epoch {k}, " + ", ".join(f"x{i + 1} {v:f}" for i, v in enumerate(x))
 
 
 def run(objective: Objective, method: Method, schedule: Schedule, x0, steps: int) -> Trace:

@@ -54,6 +54,12 @@ def spectrum_text(analysis: Analysis) -> str:
              rate=_g(analysis.rate_optimal))
 
 
+def _by(signed, dirs) -> str:
+    """"by 0.8 along x₁, by −1.2 along x₂": signed factors per eigendirection, in words."""
+    return list_sep().join(t("by {f} along {d}", f=_g(f).replace("-", "−"), d=d)
+                           for f, d in zip(signed, dirs))
+
+
 def method_text(analysis: Analysis, name: str, method: str, eta: float,
                 hyper: Mapping[str, float]) -> str:
     """One or two sentences on one run: its factor per step along each direction, whether it
@@ -61,8 +67,7 @@ def method_text(analysis: Analysis, name: str, method: str, eta: float,
     fs = factors(analysis, method, eta, hyper)
     if fs is None and method == "sgd":  # zero-mean noise: gradient descent's factors on average
         gd = signed_factors(analysis, "gd", eta, {})
-        parts = list_sep().join(t("by {f} along {d}", f=_g(f).replace("-", "−"), d=d)
-                                for f, d in zip(gd, directions(analysis)))
+        parts = _by(gd, directions(analysis))
         if np.max(np.abs(gd)) > 1.0 + 1e-9:
             return t("{name} at η = {eta}: the noise makes each step random. On average the "
                      "error follows gradient descent's factors, {parts}, and one above 1 in size "
@@ -84,8 +89,7 @@ def method_text(analysis: Analysis, name: str, method: str, eta: float,
                 "eigendirection follow a 2×2 linear map, whose spectral radius is the factor per "
                 "step: {parts}.", name=name, eta=_g(eta), gamma=_g(gamma), parts=parts)
     else:  # the factor with its sign: −1.2 is the zig-zag of the book's η = 1.1
-        parts = list_sep().join(t("by {f} along {d}", f=_g(f).replace("-", "−"), d=d)
-                                for f, d in zip(signed, dirs))
+        parts = _by(signed, dirs)
         out = t("{name} at η = {eta}: each step multiplies the error {parts}.", name=name,
                 eta=_g(eta), parts=parts)
         flips = [d for f, d in zip(signed, dirs) if f < -1e-9]
