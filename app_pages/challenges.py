@@ -6,9 +6,9 @@ import streamlit as st
 
 from optim import get_function, get_method, get_schedule, run
 from optim.plots import curve_figure, risk_figure, surface_figure
-from optim.risk import BOOK_A, DOMAIN, MAX_A, critical_eta, empirical_risk, estimation_gap
+from optim.risk import BOOK_A, DOMAIN, MAX_A, estimation_gap
 from ui.controls import ETAS, show_status, tabs_in_link
-from ui.i18n import N_, lang, plot_labels, risk_labels, t
+from ui.i18n import N_, plot_labels, risk_labels, sentences, t
 
 st.title(t("Optimization challenges"))
 st.markdown(t("Optimization minimizes the training loss; deep learning cares about the test loss. "
@@ -99,7 +99,6 @@ with tabs[2]:
     st.markdown(t("After {n} steps: x = ({x:.4f}, {y:.4f}), f = {f:.4f}", n=trace.steps,
                   x=trace.final[0], y=trace.final[1], f=trace.fs[-1]))
 
-SETTLED = 1e-3  # |g′| at the last step below which a run on g counts as settled
 with tabs[4]:  # the chapter's 优化与估计: training loss against the loss on new data
     st.caption(t("Training minimizes the empirical risk g, the average loss on the training set; "
                  "what we want small is the risk f, the expected loss on new data. A finite "
@@ -112,7 +111,8 @@ with tabs[4]:  # the chapter's 优化与估计: training loss against the loss o
     eta = b.select_slider(t("Learning rate η"), ETAS, 0.02, key="ch_risk_eta",
                           format_func=lambda v: f"{v:g}", bind="query-params")
     steps = d.slider(t("Steps"), 0, 200, 30, key="ch_risk_steps", bind="query-params")
-    risk, emp, gap = empirical_risk(0.0), empirical_risk(a), estimation_gap(a)
+    gap = estimation_gap(a)
+    risk, emp = gap.risk, gap.empirical
     trace = run(emp, get_method("gd"), get_schedule("constant", eta, steps), [x0], steps)
     st.plotly_chart(risk_figure(risk, emp, gap.x_risk, gap.x_empirical,
                                 [(t("gradient descent on g"), trace)], labels=risk_labels(),
@@ -120,7 +120,6 @@ with tabs[4]:  # the chapter's 优化与估计: training loss against the loss o
                     key="ch_risk_chart", on_select=lambda: _pick_start("risk"),
                     selection_mode="points")
     show_status(trace)
-    sep = "" if lang() == "zh" else " "  # between sentences: none after a Chinese full stop
     if a == 0:
         gap_text = t("With a = 0 the training loss is the risk: both are least at x = {xf:.4f} "
                      "(f = {fmin:.4f}).", xf=gap.x_risk, fmin=gap.f_min)
@@ -132,20 +131,20 @@ with tabs[4]:  # the chapter's 优化与估计: training loss against the loss o
     if trace.status != "ok":  # the error above says where it stopped; its numbers mean nothing
         st.markdown(gap_text)
     elif not DOMAIN[0] <= x_end <= DOMAIN[1]:
-        st.markdown(t("Gradient descent on g left the figure's interval [{lo:g}, {hi:g}] and "
+        st.markdown(sentences(t("Gradient descent on g left the figure's interval [{lo:g}, {hi:g}] and "
                       "ended at x = {x:.4g}: with η = {eta:g} its steps overshoot g's valleys. "
-                      "Try a smaller η.", lo=DOMAIN[0], hi=DOMAIN[1], x=x_end, eta=eta)
-                    + sep + gap_text)
+                      "Try a smaller η.", lo=DOMAIN[0], hi=DOMAIN[1], x=x_end, eta=eta), gap_text))
     else:
-        st.markdown(t("Gradient descent on g ends at x = {x:.4f}: training loss g = {g:.4f}, "
-                      "risk f = {f:.4f}.", x=x_end, g=trace.fs[-1], f=risk.value(trace.final))
-                    + sep + gap_text)
+        st.markdown(sentences(t("Gradient descent on g ends at x = {x:.4f}: training loss "
+                                "g = {g:.4f}, risk f = {f:.4f}.", x=x_end, g=trace.fs[-1],
+                                f=risk.value(trace.final)), gap_text))
         slope = abs(float(emp.grad(trace.final)[0]))
-        if slope > SETTLED:  # still moving, or bouncing across a valley
-            crit = critical_eta(a)
-            st.info(t("This run has not settled: |g′(x)| = {g:.2g} after its last step, so it "
-                      "is still on its way or bouncing across a valley of g.", g=slope)
-                    + ("" if eta < crit else sep + t(
-                        "The wiggles make g's valleys steep: at g's minimum gradient descent "
-                        "settles only for η < 2/g″ = {crit:.3g}, and η = {eta:g} is past that.",
-                        crit=crit, eta=eta)))
+        if slope > 1e-3:  # not settled: still moving, or bouncing across a valley
+            crit = gap.critical_eta
+            st.info(sentences(
+                t("This run has not settled: |g′(x)| = {g:.2g} after its last step, so it is "
+                  "still on its way or bouncing across a valley of g.", g=slope),
+                "" if eta < crit else t(
+                    "The wiggles make g's valleys steep: at g's minimum gradient descent settles "
+                    "only for η < 2/g″ = {crit:.3g}, and η = {eta:g} is past that.", crit=crit,
+                    eta=eta)))

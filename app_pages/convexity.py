@@ -14,7 +14,7 @@ from optim.functions import FUNCTIONS
 from optim.plots import (CURVE, PALETTE, curve_figure, figure, make_layout,
                          second_derivative_figure, sublevel_figure)
 from ui.controls import BOOK_VALUES, CUSTOM, function_select, inert, keep_in_link, param_widgets
-from ui.i18n import lang, list_sep, plot_labels, t, t_error
+from ui.i18n import list_sep, plot_labels, sentences, t, t_error
 
 st.title(t("Convexity"))
 st.markdown(t("A function is convex when every chord lies above its graph: "
@@ -264,11 +264,10 @@ n_conv, n_moving = ends.count("converged"), ends.count("moving")
 n_undefined = sum(undefined(tr) for _, tr in traces)
 n_away = ends.count("diverged") + ends.count("stopped") - n_undefined
 if n_conv:
-    st.markdown(t("{k} distinct end point(s) after 200 steps.", k=len(ends.points))
-                + ("" if lang() == "zh" else " ")  # Chinese sentences follow on without a space
-                + t("Only the {n} of {total} runs that converged (|f′(x)| ≤ {tol:g}) count: "
-                    "x ≈ {xs}.", n=n_conv, total=len(traces), tol=TOL,
-                    xs=list_sep().join(f"{p[0]:.4g}" for p in ends.points)))
+    st.markdown(sentences(t("{k} distinct end point(s) after 200 steps.", k=len(ends.points)),
+                          t("Only the {n} of {total} runs that converged (|f′(x)| ≤ {tol:g}) "
+                            "count: x ≈ {xs}.", n=n_conv, total=len(traces), tol=TOL,
+                            xs=list_sep().join(f"{p[0]:.4g}" for p in ends.points))))
 else:
     # (why not, the notes below say: still moving, undefined, or run away)
     st.markdown(t("None of the {total} runs converged (|f′(x)| ≤ {tol:g}), so there is no end "

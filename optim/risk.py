@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .functions import Objective, global_minima_on_interval
+from .functions import Objective, get_function, global_minima_on_interval
 
 DOMAIN = (0.5, 1.5)  # the book's x range for this figure
 BOOK_A = 0.2  # the wiggle's amplitude in the book
@@ -22,46 +22,27 @@ K = 5 * np.pi  # the wiggle's angular frequency: cos(5πx)
 
 
 def empirical_risk(a: float = BOOK_A) -> Objective:
-    """g(x) = x·cos(πx) + a·cos(5πx) on [0.5, 1.5]; a = 0 gives the risk f itself."""
+    """g(x) = x·cos(πx) + a·cos(5πx) on [0.5, 1.5]: the registry's x·cos(cx) at c = π plus the
+    wiggle; a = 0 gives the risk f itself."""
     a = float(a)
     if not np.isfinite(a) or not 0.0 <= a <= MAX_A:
         raise ValueError(f"a must be between 0 and {MAX_A:g}, got {a:g}")
-    p = np.pi
+    base = get_function("xcos", c=np.pi)
 
     def f(x):
-        t = x[0]
-        return t * np.cos(p * t) + a * np.cos(K * t)
+        return base.f(x) + a * np.cos(K * x[0])
 
     def grad(x):
-        t = x[0]
-        return np.array([np.cos(p * t) - p * t * np.sin(p * t) - a * K * np.sin(K * t)])
+        return base.grad(x) - a * K * np.sin(K * x[0])[None]
 
     def hess(x):
-        t = x[0]
-        return np.array([[-2 * p * np.sin(p * t) - p * p * t * np.cos(p * t)
-                          - a * K * K * np.cos(K * t)]])
+        return base.hess(x) - a * K * K * np.cos(K * x[0])[None, None]
 
     minima = global_minima_on_interval(lambda t: f(np.array([t])), lambda t: grad(np.array([t]))[0],
                                        lambda t: hess(np.array([t]))[0, 0], *DOMAIN)
     title = "x·cos(πx)" if a == 0 else f"x·cos(πx) + {a:g}·cos(5πx)"
     return Objective("empirical-risk", title, rf"g(x) = x\cos(\pi x) + {a:g}\cos(5\pi x)", f, grad,
                      hess, 1, (0.7,), (DOMAIN,), {"a": a}, minima)
-
-
-@dataclass(frozen=True)
-class Gap:
-    """Where the risk and the empirical risk are least, and what minimizing the wrong one costs:
-    ``excess`` = f(x_g) − f(x_f) ≥ 0, the risk left above its best at g's minimum."""
-
-    x_risk: float  # argmin of f on the domain
-    f_min: float  # f there
-    x_empirical: float  # argmin of g
-    g_min: float  # g there
-    f_at_empirical: float  # f at g's minimum: the risk of a perfectly trained model
-
-    @property
-    def excess(self) -> float:
-        return self.f_at_empirical - self.f_min
 
 
 def argmin_on(obj: Objective) -> float:
@@ -72,15 +53,41 @@ def argmin_on(obj: Objective) -> float:
     return lo if obj.value([lo]) <= obj.value([hi]) else hi
 
 
+@dataclass(frozen=True)
+class Gap:
+    """The risk f and the empirical risk g, where each is least, and what minimizing the wrong
+    one costs: ``excess`` = f(x_g) − f(x_f) ≥ 0, the risk left above its best at g's minimum."""
+
+    risk: Objective  # f
+    empirical: Objective  # g
+    x_risk: float  # argmin of f on the domain
+    x_empirical: float  # argmin of g
+
+    @property
+    def f_min(self) -> float:
+        return self.risk.value([self.x_risk])
+
+    @property
+    def g_min(self) -> float:
+        return self.empirical.value([self.x_empirical])
+
+    @property
+    def f_at_empirical(self) -> float:
+        """f at g's minimum: the risk of a perfectly trained model."""
+        return self.risk.value([self.x_empirical])
+
+    @property
+    def excess(self) -> float:
+        return self.f_at_empirical - self.f_min
+
+    @property
+    def critical_eta(self) -> float:
+        """2 / g″ at g's minimum: above it gradient descent cannot settle in that valley (it
+        overshoots by more than it corrects, the chapter's η too large); inf where g″ ≤ 0."""
+        curvature = float(self.empirical.hess(np.array([self.x_empirical]))[0, 0])
+        return 2.0 / curvature if curvature > 0 else float("inf")
+
+
 def estimation_gap(a: float = BOOK_A) -> Gap:
     risk, emp = empirical_risk(0.0), empirical_risk(a)
-    xf, xg = argmin_on(risk), argmin_on(emp)
-    return Gap(xf, risk.value([xf]), xg, emp.value([xg]), risk.value([xg]))
-
-
-def critical_eta(a: float = BOOK_A) -> float:
-    """2 / g″ at g's minimum: above it gradient descent cannot settle in that valley (it
-    overshoots by more than it corrects, the chapter's η too large), inf where g″ ≤ 0 there."""
-    emp = empirical_risk(a)
-    curvature = float(emp.hess(np.array([estimation_gap(a).x_empirical]))[0, 0])
-    return 2.0 / curvature if curvature > 0 else float("inf")
+    return Gap(risk, emp, argmin_on(risk), argmin_on(emp))

@@ -8,14 +8,16 @@ import pytest
 from apptest_util import open_page
 from optim import get_function, get_method, get_schedule, run
 from optim.plots import risk_figure
-from optim.risk import BOOK_A, DOMAIN, critical_eta, empirical_risk, estimation_gap
+from optim.risk import BOOK_A, DOMAIN, empirical_risk, estimation_gap
 
 
 @pytest.mark.parametrize("a", [0.0, 0.05, BOOK_A, 0.5])
 def test_the_empirical_risk_is_the_risk_plus_the_wiggle_with_exact_derivatives(a):
-    g, f = empirical_risk(a), get_function("xcos", c=np.pi)
+    g = empirical_risk(a)
     x = np.linspace(0.3, 1.7, 57)[None]
-    np.testing.assert_allclose(g.f(x), f.f(x) + a * np.cos(5 * np.pi * x[0]), atol=1e-15)
+    t = x[0]
+    np.testing.assert_allclose(g.f(x), t * np.cos(np.pi * t) + a * np.cos(5 * np.pi * t),
+                               atol=1e-15)
     h = 1e-6  # central differences
     np.testing.assert_allclose(g.grad(x)[0], (g.f(x + h) - g.f(x - h)) / (2 * h), atol=1e-6)
     np.testing.assert_allclose(g.hess(x)[0, 0], (g.grad(x + h)[0] - g.grad(x - h)[0]) / (2 * h),
@@ -29,19 +31,22 @@ def test_the_gap_is_zero_without_the_wiggle_and_opens_with_it():
     assert none.x_risk == pytest.approx(get_function("xcos", c=np.pi).minima[0][0], abs=1e-12)
     grid = np.linspace(*DOMAIN, 20001)
     book = estimation_gap(BOOK_A)
-    g = empirical_risk(BOOK_A)
+    g = book.empirical
     # as in the book's figure: g is least near x = 1.0, f near 1.1, and f(x_g) > f(x_f)
     assert book.x_empirical == pytest.approx(1.017, abs=1e-3)
     assert book.g_min <= g.f(grid[None]).min() + 1e-12
     assert abs(g.grad(np.array([book.x_empirical]))[0]) < 1e-9
-    assert book.excess == pytest.approx(empirical_risk(0).value([book.x_empirical]) - none.f_min)
+    # the excess from the formula itself, f's minimum from the grid: f(x_g) − min f
+    xg, risk_on_grid = book.x_empirical, grid * np.cos(np.pi * grid)
+    assert book.excess == pytest.approx(xg * np.cos(np.pi * xg) - risk_on_grid.min(), abs=1e-8)
     assert 0.02 < book.excess < 0.05
     assert estimation_gap(0.05).excess < book.excess < estimation_gap(0.5).excess
 
 
 @pytest.mark.parametrize("a", [0.2, 0.5])
 def test_gradient_descent_settles_in_gs_valley_only_below_the_critical_eta(a):
-    g, x_g, crit = empirical_risk(a), estimation_gap(a).x_empirical, critical_eta(a)
+    gap = estimation_gap(a)
+    g, x_g, crit = gap.empirical, gap.x_empirical, gap.critical_eta
     for eta, settles in ((0.9 * crit, True), (1.1 * crit, False)):
         tr = run(g, get_method("gd"), get_schedule("constant", eta, 400), [x_g + 0.01], 400)
         assert bool(abs(tr.final[0] - x_g) < 1e-6) is settles, (eta, tr.final)
@@ -93,7 +98,7 @@ def test_a_run_that_has_not_settled_says_so_and_why():
     info = " ".join(i.value for i in at.info)
     # the default η = 0.02 is past 2/g″ = 0.0151 at a = 0.5: the run bounces across g's valley
     assert "This run has not settled" in info
-    assert f"η < 2/g″ = {critical_eta(0.5):.3g}, and η = 0.02 is past that" in info
+    assert f"η < 2/g″ = {estimation_gap(0.5).critical_eta:.3g}, and η = 0.02 is past that" in info
     at = open_page("challenges", ch_view="Optimization vs estimation", ch_risk_steps="3")
     info = " ".join(i.value for i in at.info)
     assert "This run has not settled" in info and "past that" not in info  # only short of steps

@@ -48,6 +48,12 @@ def list_sep() -> str:
     return "、" if lang() == "zh" else ", "
 
 
+def sentences(*parts: str) -> str:
+    """Sentences one after another: a space between them in English, none after a Chinese
+    full stop."""
+    return ("" if lang() == "zh" else " ").join(p for p in parts if p)
+
+
 def t_note(note: str) -> str:
     """A note from a run's history (English, written by nets/) in the interface language."""
     if lang() == "zh":

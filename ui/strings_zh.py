@@ -17,9 +17,9 @@ ZH: dict[str, str] = {
         "（条件数 κ = {kappa}）。学习率 η > {crit}（$2/\\lambda_{{\\max}}$）时梯度下降发散；"
         "最快的常数学习率是 η* = {best}（$2/(\\lambda_{{\\min}}+\\lambda_{{\\max}})$），"
         "此时每一步至多把误差乘以 {rate}。",
-    "{name}: its step adapts to the gradients seen so far (or is noisy), so no fixed "
-    "rate per direction describes it.":
-        "{name}：它的步长随已见过的梯度而变（或带有噪声），没有沿各方向固定的收敛速率可言。",
+    "{name}: its step adapts to the gradients seen so far, so no fixed rate per direction "
+    "describes it.":
+        "{name}：它的步长随已见过的梯度而变，没有沿各方向固定的收敛速率可言。",
     "{name} at η = {eta}: the noise makes each step random. On average the error shrinks as "
     "gradient descent's does, each step multiplying it {parts}; near the minimum the noise keeps "
     "the iterate moving, the more the larger η (a decaying η lets it settle).":

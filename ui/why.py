@@ -77,8 +77,8 @@ def method_text(analysis: Analysis, name: str, method: str, eta: float,
                  "minimum the noise keeps the iterate moving, the more the larger η (a decaying "
                  "η lets it settle).", name=name, eta=_g(eta), parts=parts)
     if fs is None:
-        return t("{name}: its step adapts to the gradients seen so far (or is noisy), so no fixed "
-                 "rate per direction describes it.", name=name)
+        return t("{name}: its step adapts to the gradients seen so far, so no fixed rate per "
+                 "direction describes it.", name=name)
     dirs = directions(analysis)
     sep = "" if lang() == "zh" else " "  # between sentences: none after a Chinese full stop
     signed = signed_factors(analysis, method, eta, hyper)
