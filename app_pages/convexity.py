@@ -7,14 +7,14 @@ import streamlit as st
 
 from optim import get_function, get_method, get_schedule, run
 from optim.compare import end_points
-from optim.convexity import (convexity, falling_edge, heading_past, level_range,
-                             lower_nearby, sublevel_pieces)
+from optim.convexity import (convexity, heading, level_range, lower_nearby,
+                             sublevel_pieces)
 from optim.expr import ExpressionError, compile_expression
 from optim.functions import FUNCTIONS
 from optim.plots import (CURVE, PALETTE, curve_figure, figure, make_layout,
                          second_derivative_figure, sublevel_figure)
 from ui.controls import BOOK_VALUES, CUSTOM, function_select, inert, keep_in_link, param_widgets
-from ui.i18n import list_sep, plot_labels, sentences, t, t_error
+from ui.i18n import colon, list_sep, plot_labels, sentences, t, t_error
 
 st.title(t("Convexity"))
 st.markdown(t("A function is convex when every chord lies above its graph: "
@@ -287,20 +287,38 @@ elif len(ends.points) > 1 and share == 1.0:
 elif len(ends.points) > 1:
     st.info(t("Different runs converged to different points: on a non-convex function a local "
               "minimum need not be the global one."))
-edge = falling_edge(f_at, x, f)
 moving = [tr for kind, (_, tr) in zip(ends.kinds, traces) if kind == "moving"]
-n_past = sum(heading_past(tr.xs, edge, lo, hi) for tr in moving) if edge is not None else 0
-if n_past:  # exp(x/2): those runs have no minimum to crawl toward on the plot
-    st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
-              "{tol:g}), so they are not counted as end points. On [{lo:g}, {hi:g}] f is lowest "
-              "at the end x = {edge:g} and keeps falling past it; {k} of these runs are heading "
-              "that way, toward no minimum on the interval (one, if f has any, lies past "
-              "x = {edge:g}).", m=n_moving, steps=STEPS, tol=TOL, lo=lo, hi=hi, edge=edge,
-              k=n_past))
-elif n_moving:
-    st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
-              "{tol:g}: crawling toward a minimum, or bouncing across one), so they are not "
-              "counted as end points.", m=n_moving, steps=STEPS, tol=TOL))
+if moving:
+    # where each is going: toward a minimum, out past an end f keeps falling through (exp(x/2)),
+    # or into a pole or the edge of f's domain (log(x + 3) at −3, 1/x at 0), where no f′ = 0 is
+    ways = [heading(tr.xs, lambda v: obj.f(v[None]), lambda v: obj.grad(v[None])[0], lo, hi)
+            for tr in moving]
+    to_min = sum(w.kind == "minimum" for w in ways)
+    if to_min == len(moving):
+        st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
+                  "{tol:g}: crawling toward a minimum, or bouncing across one), so they are not "
+                  "counted as end points.", m=n_moving, steps=STEPS, tol=TOL))
+    else:
+        lines = []  # "- k: where": no verb to agree with k, in English or Chinese
+        if to_min:
+            lines.append((t("toward a minimum (crawling, or bouncing across it)"), to_min))
+        for edge in (lo, hi):
+            k = sum(w.kind == "end" and w.at == edge for w in ways)
+            if k:
+                lines.append((t("out past the end x = {edge:g}, where f keeps falling: no minimum "
+                                "lies that way on [{lo:g}, {hi:g}] (one, if f has any, lies past "
+                                "x = {edge:g})", edge=edge, lo=lo, hi=hi), k))
+        poles: dict[str, int] = {}
+        for w in ways:
+            if w.kind == "undefined":
+                at = f"{0.0 if abs(w.at) < 1e-9 * (hi - lo) else w.at:.3g}"  # 1/x's pole: 0
+                poles[at] = poles.get(at, 0) + 1
+        lines += [(t("toward x ≈ {at}, where f or its slope stops being a finite number: no "
+                     "point with f′ = 0 lies that way", at=at), k) for at, k in poles.items()]
+        st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
+                  "{tol:g}), so they are not counted as end points. Where they are heading:",
+                  m=n_moving, steps=STEPS, tol=TOL)
+                + "".join(f"\n- {k}{colon()}{where}" for where, k in lines))
 if n_undefined:
     st.warning(t("{d} run(s) started or landed where f or its slope is not a finite number "
                  "(outside f's domain, or on a pole) and stopped there.", d=n_undefined))

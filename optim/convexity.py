@@ -106,33 +106,99 @@ def lower_nearby(f: Callable[[float], float], x: float, delta: float) -> bool:
     return any(np.isfinite(v) and v < here - tol for v in around)
 
 
-def falling_edge(f: Callable[[float], float], x: np.ndarray, values: np.ndarray) -> float | None:
-    """The end of the sampled interval ``x`` (``values`` = f there) where f is least on the plot
-    and still falls one sample spacing past it (exp(x/2) at the left end of [−3, 3], (x − 5)² at
-    the right), or None: f's least sample lies inside, or f rises past the end (|x − 3| or
-    cos(πx) at 3, a minimum on the plot), or f is not a number at that end. A gradient-descent
-    run heading there has no minimum to reach on the plot."""
-    vals = np.where(np.isfinite(values), values, np.inf)
-    if len(vals) < 2 or not np.isfinite(vals).any():
-        return None
-    i = int(np.argmin(vals))
-    if i not in (0, len(vals) - 1):
-        return None
-    h = float(x[1] - x[0])
-    end = float(x[i])
+Vec = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Heading:
+    """Where a run that has not converged is going: ``kind`` "minimum" (the slope turns at
+    ``at``: the run crawls toward a minimum or bounces across one), "end" (f keeps falling out
+    past ``at``, an end of the interval: no minimum on it that way) or "undefined" (f or its
+    slope stops being a finite number at ``at``, or f jumps there: a pole, log(x + 3) at −3,
+    1/x at 0; no point with f′ = 0 lies that way)."""
+
+    kind: str
+    at: float
+
+
+def heading(xs: np.ndarray, f: Vec, g: Vec, lo: float, hi: float, n: int = 400) -> Heading:
+    """Read a 1D gradient-descent run's way on: its next step goes against the slope at its last
+    point x (``xs[-1]``), so walk from x that way on the grid of spacing (hi − lo)/(n − 1) to the
+    end of [lo, hi], with f and f′ (``f``, ``g``: vectorized over x) at each sample, until the
+    slope turns (a minimum), f or f′ is not finite, or f rises though the slope says it falls
+    and a finer look finds no turn between (a pole: "undefined"). At the end f must be lower one
+    spacing past it for "end" (cos(πx) has its minimum right at 3, |x − 3| its kink). A run
+    already outside the interval and still heading out is "end"."""
+    def value(v: float) -> tuple[float, float]:
+        with np.errstate(all="ignore"):
+            return float(f(np.array([v]))[0]), float(g(np.array([v]))[0])
+
+    x0 = float(xs[-1, 0])
+    f0, g0 = value(x0)
+    if not (np.isfinite(g0) and np.isfinite(f0)):
+        return Heading("undefined", x0)
+    if g0 == 0.0:
+        return Heading("minimum", x0)
+    d = -1.0 if g0 > 0 else 1.0
+    edge = hi if d > 0 else lo
+    if (x0 - edge) * d >= 0:  # at or past the end, heading out
+        return Heading("end", edge)
+    h = (hi - lo) / (n - 1)
+    k = int(np.floor((edge - x0) * d / h))
+    pts = np.concatenate([x0 + d * h * np.arange(1, k + 1), [edge]])
     with np.errstate(all="ignore"):
-        past = float(f(end - h if i == 0 else end + h))
-    tol = 1e-12 * (1.0 + abs(float(vals[i])))
-    return end if np.isfinite(past) and past < float(vals[i]) - tol else None
+        fs, gs = f(pts), g(pts)
+    gtol = 1e-9 * (1.0 + abs(g0))  # cos(πx)'s slope at 3 is −1e-15, not a slope out
 
+    def falls(v: float, below: float) -> bool:  # f defined at v, still falling, not above below
+        fv, gv = value(v)
+        return (np.isfinite(fv) and np.isfinite(gv) and d * gv < -gtol
+                and fv <= below + 1e-12 * (1.0 + abs(below)))
 
-def heading_past(xs: np.ndarray, end: float, lo: float, hi: float) -> bool:
-    """Whether a 1D run's last step went outward through ``end`` (``lo`` or ``hi``) of the
-    interval: left for the left end, right for the right one."""
-    if len(xs) < 2:
-        return False
-    step = float(xs[-1, 0] - xs[-2, 0])
-    return step < 0 if end == lo else step > 0 if end == hi else False
+    def boundary(a: float, b: float) -> float:
+        # where f stops falling in a finite way between a (still does) and b (does not):
+        # bisected to the float, so 1/x's pole reads 0, not the sample past it
+        for _ in range(64):
+            m = 0.5 * (a + b)
+            if m in (a, b):
+                break
+            a, b = (m, b) if falls(m, value(a)[0]) else (a, m)
+        return 0.5 * (a + b)
+
+    def turn(a: float, b: float) -> Heading:
+        # the slope turns between a (pointing on) and b (not): bisected to where, a minimum if f
+        # is no lower there than the slope at a allows, else a pole that f falls into
+        # (−1/(x − 1)² at 1, whose slope flips there too)
+        fa, ga = value(a)
+        reach = fa - 2.0 * abs(ga) * abs(b - a) - 1e-9 * (1.0 + abs(fa))
+        for _ in range(64):
+            m = 0.5 * (a + b)
+            fm, gm = value(m)
+            if m in (a, b) or not (np.isfinite(fm) and np.isfinite(gm)):
+                break
+            a, b = (m, b) if d * gm < -gtol else (a, m)
+        m = 0.5 * (a + b)
+        fm = value(m)[0]
+        return Heading("minimum" if np.isfinite(fm) and fm >= reach else "undefined", m)
+
+    prev_x, prev_f = x0, f0
+    for xi, fi, gi in zip(pts, fs, gs):
+        if not (np.isfinite(fi) and np.isfinite(gi)):
+            return Heading("undefined", boundary(prev_x, float(xi)))
+        if d * gi >= -gtol:
+            return turn(prev_x, float(xi)) if d * gi > gtol else Heading("minimum", float(xi))
+        if fi > prev_f + 1e-12 * (1.0 + abs(prev_f)):  # up, though the slope says down
+            fine = np.linspace(prev_x, xi, 66)
+            with np.errstate(all="ignore"):
+                turned = np.nonzero(d * g(fine) >= -gtol)[0]
+            if turned.size:
+                return turn(float(fine[turned[0] - 1]), float(fine[turned[0]]))
+            return Heading("undefined", boundary(prev_x, float(xi)))
+        prev_x, prev_f = float(xi), float(fi)
+    past = value(edge + d * h)[0]
+    if not np.isfinite(past):
+        return Heading("undefined", edge)
+    return Heading("end" if past < prev_f else "minimum", edge)
 
 
 # ---- sublevel sets: the chapter's "relation to convex sets" --------------------------------------

@@ -228,13 +228,17 @@ ZH: dict[str, str] = {
         "{m} 次运行在 {steps} 步后尚未收敛（|f′(x)| 仍大于 {tol:g}：正缓慢爬向最小值，或在其两侧来回"
         "跳动），因此不计为终点。",
     "{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above {tol:g}), so "
-    "they are not counted as end points. On [{lo:g}, {hi:g}] f is lowest at the end x = {edge:g} "
-    "and keeps falling past it; {k} of these runs are heading that way, toward no minimum on the "
-    "interval (one, if f has any, lies past x = {edge:g}).":
-        "{m} 次运行在 {steps} 步后尚未收敛（|f′(x)| 仍大于 {tol:g}），因此不计为终点。在 "
-        "[{lo:g}, {hi:g}] 上，f 的最低点位于端点 x = {edge:g}，并且越过端点后还在继续下降；其中 {k} "
-        "次运行正朝那个方向走，区间内没有它们能到达的最小值（如果 f 有最小值，也在 x = {edge:g} "
-        "之外）。",
+    "they are not counted as end points. Where they are heading:":
+        "{m} 次运行在 {steps} 步后尚未收敛（|f′(x)| 仍大于 {tol:g}），因此不计为终点。它们的去向：",
+    "toward a minimum (crawling, or bouncing across it)":
+        "朝向一个最小值（缓慢爬行，或在其两侧来回跳动）",
+    "out past the end x = {edge:g}, where f keeps falling: no minimum lies that way on [{lo:g}, "
+    "{hi:g}] (one, if f has any, lies past x = {edge:g})":
+        "越过端点 x = {edge:g} 向外，f 在那里还在继续下降：[{lo:g}, {hi:g}] 上那个方向没有最小值"
+        "（如果 f 有最小值，也在 x = {edge:g} 之外）",
+    "toward x ≈ {at}, where f or its slope stops being a finite number: no point with f′ = 0 lies "
+    "that way":
+        "朝向 x ≈ {at}，在那里 f 或其斜率不再是有限数：那个方向上没有 f′ = 0 的点",
     "{d} run(s) diverged: they ran away (off the plot) and stopped, so they have no end point. A "
     "function unbounded below has no minimum to find that way; elsewhere, try a smaller η.":
         "{d} 次运行发散：它们跑出了绘图区域并停止，因此没有终点。函数在那个方向上无下界时没有最小值"
