@@ -56,9 +56,10 @@ with st.sidebar:
     steps = steps_slider(P, default=default_steps)
     tol = st.select_slider(t("Tolerance"), options=TOLERANCES, value=1e-6, key=f"{P}tol",
                            format_func=lambda v: f"{v:g}", bind="query-params",
-                           help=t("A run reaches the tolerance when f(x_t) − f(x*) ≤ tolerance "
-                                  "(for a function without a known minimum: when the gradient "
-                                  "norm ≤ tolerance)."))
+                           help=t("A run reaches the tolerance at the step from which f(x_t) − "
+                                  "f(x*) stays ≤ tolerance (for a function without a known "
+                                  "minimum: the gradient norm). A run that dips below it and "
+                                  "climbs back has not reached it."))
     n_lanes = st.slider(t("Number of optimizers"), MIN_LANES, MAX_LANES, 3, key=f"{P}lanes",
                         bind="query-params")
 
@@ -90,18 +91,17 @@ traces = compare(objective, [lane.entry(steps, name) for lane, name in zip(lanes
                  steps)
 rows = [summary(name, tr, objective, tol) for name, tr in traces]
 
-for i, (name, tr) in enumerate(traces, start=1):
+for name, tr in traces:
     if tr.status == "diverged" and tr.reason in ("domain", "infinite"):
-        st.error(t("Optimizer {i} ({name}) stopped at step {k}: f or its gradient is not a finite "
-                   "number there (a value too large for floating point), so its run stopped. Try "
-                   "a smaller learning rate.", i=i, name=name, k=tr.stopped_at), icon="♾️")
+        st.error(t("{name} stopped at step {k}: f or its gradient is not a finite number there "
+                   "(a value too large for floating point), so its run stopped. Try a smaller "
+                   "learning rate.", name=name, k=tr.stopped_at), icon="♾️")
     elif tr.status == "diverged":
-        st.error(t("Optimizer {i} ({name}) diverged at step {k}: the iterate left |x| ≤ 1e8, so "
-                   "its run stopped there. Try a smaller learning rate.", i=i, name=name,
-                   k=tr.stopped_at), icon="💥")
+        st.error(t("{name} diverged at step {k}: the iterate left |x| ≤ 1e8, so its run stopped "
+                   "there. Try a smaller learning rate.", name=name, k=tr.stopped_at), icon="💥")
     elif tr.status == "singular":
-        st.warning(t("Optimizer {i} ({name}) stopped at step {k}: the Hessian is singular there, "
-                     "so Newton's step is undefined.", i=i, name=name, k=tr.stopped_at), icon="⚠️")
+        st.warning(t("{name} stopped at step {k}: the Hessian is singular there, so Newton's step "
+                     "is undefined.", name=name, k=tr.stopped_at), icon="⚠️")
 
 # Draw each path while it stays near the plot, so that one runaway lane cannot shrink the others.
 shown = [(name, clip_to_view(tr, objective)) for name, tr in traces]
@@ -169,18 +169,30 @@ status_words = {
     "diverged": lambda r: t("diverged at step {k}", k=r["stopped_at"]),
     "singular": lambda r: t("singular at step {k}", k=r["stopped_at"]),
 }
-reach_help = (t("steps until f − f* ≤ {tol}", tol=f"{tol:g}") if criterion(objective) == "gap"
-              else t("steps until ‖∇f‖ ≤ {tol}", tol=f"{tol:g}"))
+reach_help = (t("steps until f − f* stays ≤ {tol}", tol=f"{tol:g}")
+              if criterion(objective) == "gap"
+              else t("steps until ‖∇f‖ stays ≤ {tol}", tol=f"{tol:g}"))
+
+
+def reached(r: dict) -> str:
+    # in words: Streamlit writes a missing number as "None", in English, in a Chinese page too
+    if r["steps_to_tol"] is not None:
+        return str(r["steps_to_tol"])
+    if r["first_within"] is not None:  # RMSProp at a constant η dips to it and climbs back
+        return t("at {k}, left again", k=r["first_within"])
+    return t("not reached")
+
+
+
 reach = t("steps to {tol}", tol=f"{tol:g}")
 # Few, short columns with rounded numbers, so that the table fits a projector-sized page (519 px
 # of it) without scrolling; the status only where a run did not run all its steps.
 table = {
     t("optimizer"): [r["method"] for r in rows],
-    # "not reached" in words (Streamlit writes a missing number as "None", in English, in a
-    # Chinese page too)
-    reach: [str(r["steps_to_tol"]) if r["steps_to_tol"] is not None else t("not reached")
-            for r in rows],
-    t("final f(x)"): [r["final_f"] for r in rows],
+    reach: [reached(r) for r in rows],
+    # as text, like x: a number column shows a float ≥ 2^53 (a run that ran away) as a raw
+    # 17-digit integer flagged as an error
+    t("final f(x)"): [f"{r['final_f']:.3g}" for r in rows],
     t("final x"): [", ".join(f"{v:.3g}" for v in r["final_x"]) for r in rows],
 }
 if any(r["status"] != "ok" for r in rows):
@@ -188,8 +200,7 @@ if any(r["status"] != "ok" for r in rows):
                           for r in rows]
 st.markdown(f"**{t('Where each optimizer ended')}**")
 st.dataframe(pd.DataFrame(table), hide_index=True, key="cmp_table",
-             column_config={t("final f(x)"): st.column_config.NumberColumn(format="%.3g"),
-                            reach: st.column_config.TextColumn(help=reach_help)})
+             column_config={reach: st.column_config.TextColumn(help=reach_help)})
 
 # why each lane converges, zig-zags or runs away: eigenvalues and rates (quadratics only)
 explain_lanes(objective, analyse(objective), lanes, names, traces, f"{P}why")

@@ -118,6 +118,8 @@ for key, v in (("cv_a", a), ("cv_b", b)):
     keep_in_link(key, f"{v:.6g}", f"{AB[key]:.6g}")
 lam = l_col.slider("λ", 0.0, 1.0, 0.5, 0.01, key="cv_lam", bind="query-params")
 m = lam * a + (1 - lam) * b
+if abs(m) < 1e-12 * (abs(a) + abs(b)):  # 0 within rounding (4e-16 at λ = ½ of ±1.8): 1/x's pole
+    m = 0.0                             # is f(0) = inf there, not f(4e-16) = 2.25e15
 with np.errstate(all="ignore"):
     fa, fb, fm = (float(obj.f(np.array([v]))) for v in (a, b, m))
 chord = lam * fa + (1 - lam) * fb
@@ -225,9 +227,17 @@ def f_at(v: float) -> float:
 
 
 # f′ = 0 is no minimum where f is lower beside it: the top of −|x| (its coded slope is 0 there),
-# a maximum, x³'s saddle. 1% of the interval: well beyond where a run near a minimum stops.
+# a maximum, x³'s saddle. 1% of the interval: well beyond where a run near a minimum stops. Where
+# f is flat beside it, further out along the flat (tanh(100x)'s upper shelf, exp(eˣ) far left).
 NEAR = 0.01 * (hi - lo)
-no_minimum = [p for p in ends.points if lower_nearby(f_at, p[0], NEAR)]
+
+
+def no_min(v: float) -> bool:
+    return lower_nearby(f_at, v, NEAR, reach=hi - lo)
+
+
+no_minimum = [p for p in ends.points if no_min(p[0])]
+minima = [p for p in ends.points if p not in no_minimum]
 
 
 def undefined(tr) -> bool:
@@ -246,7 +256,7 @@ def run_status(kind: str, tr) -> str:
         return t("f undefined at the start")
     if kind == "diverged" and undefined(tr):
         return t("f undefined at step {k}", k=tr.stopped_at)
-    if kind == "converged" and lower_nearby(f_at, float(tr.final[0]), NEAR):
+    if kind == "converged" and no_min(float(tr.final[0])):
         return t("f′ ≈ 0, but not a minimum")
     return {"converged": t("converged"), "moving": t("not converged yet"),
             "diverged": t("diverged at step {k}", k=tr.stopped_at),
@@ -273,9 +283,11 @@ else:
     st.markdown(t("None of the {total} runs converged (|f′(x)| ≤ {tol:g}), so there is no end "
                   "point to compare.", total=len(traces), tol=TOL))
 if no_minimum:
-    st.warning(t("At x ≈ {xs} the slope is about 0 (|f′(x)| ≤ {tol:g}), yet f is lower right "
-                 "beside it: a maximum, a saddle or the top of a kink, not a minimum. Gradient "
-                 "descent stays there only because its step, η times the slope, is about 0.",
+    st.warning(t("At x ≈ {xs} the slope is about 0 (|f′(x)| ≤ {tol:g}), yet f is lower close "
+                 "by, on one side or both: a maximum, a saddle, the top of a kink, or a flat "
+                 "shelf or gentle slope that f falls away from further on; not a minimum. "
+                 "Gradient descent stays there only because its step, η times the slope, is "
+                 "about 0.",
                  tol=TOL,
                  xs=list_sep().join(f"{p[0]:.4g}" for p in no_minimum)))
 if n_conv and share == 1.0 and len(ends.points) == 1 and not no_minimum:
@@ -284,7 +296,12 @@ elif len(ends.points) > 1 and share == 1.0:
     st.info(t("f is convex here, yet the runs stopped at different points: f is flat between "
               "them (every point of a flat bottom is a global minimum), or its slope fell below "
               "{tol:g} on a flat stretch that has no minimum.", tol=TOL))
-elif len(ends.points) > 1:
+elif len(minima) > 1 and np.ptp([f_at(p[0]) for p in minima]) <= 1e-9 * (
+        1.0 + abs(f_at(minima[0][0]))):  # tanh(100x)'s floor, -1 from x = −3 to −0.2
+    st.info(t("The runs that ended at a minimum stopped at different points with the same value, "
+              "f ≈ {v:.4g}: a flat bottom, every point of which is a minimum.",
+              v=f_at(minima[0][0])))
+elif len(minima) > 1:
     st.info(t("Different runs converged to different points: on a non-convex function a local "
               "minimum need not be the global one."))
 moving = [tr for kind, (_, tr) in zip(ends.kinds, traces) if kind == "moving"]

@@ -126,14 +126,30 @@ def _measure(trace: Trace, objective: Objective) -> np.ndarray:
     return np.sqrt(np.sum(g * g, axis=0))
 
 
-def steps_to_tolerance(trace: Trace, objective: Objective, tol: float) -> int | None:
-    """The first step t (0 = the start) with f(x_t) - f* <= tol, or ||∇f(x_t)|| <= tol when the
-    objective knows no minimiser (see :func:`criterion`). None if no recorded iterate gets there
-    (a run that diverged or stopped is judged on the iterates before it stopped)."""
+def _within(trace: Trace, objective: Objective, tol: float) -> np.ndarray:
     tol = float(tol)
     if not np.isfinite(tol) or tol < 0:
         raise ValueError(f"tolerance must be a non-negative number, got {tol:g}")
-    hit = np.flatnonzero(_measure(trace, objective) <= tol)
+    return _measure(trace, objective) <= tol
+
+
+def steps_to_tolerance(trace: Trace, objective: Objective, tol: float) -> int | None:
+    """The first step t (0 = the start) from which the run stays within the tolerance to its
+    last recorded iterate: f(x_s) - f* <= tol for every s >= t, or ||∇f(x_s)|| <= tol when the
+    objective knows no minimiser (see :func:`criterion`). None if its last iterate is not within
+    (a run that diverged or stopped is judged on the iterates before it stopped). A run that only
+    passes through the tolerance (RMSProp at a constant η, which dips to it and climbs back) has
+    not reached it; :func:`first_within` says when it passed."""
+    ok = _within(trace, objective, tol)
+    if not ok[-1]:
+        return None
+    outside = np.flatnonzero(~ok)
+    return int(outside[-1]) + 1 if outside.size else 0
+
+
+def first_within(trace: Trace, objective: Objective, tol: float) -> int | None:
+    """The first step t at which the run is within the tolerance, whether or not it stays."""
+    hit = np.flatnonzero(_within(trace, objective, tol))
     return int(hit[0]) if hit.size else None
 
 
@@ -150,7 +166,8 @@ def summary(name: str, trace: Trace, objective: Objective, tol: float) -> dict:
 
     Keys: ``method`` (the name), ``status`` ("ok" | "diverged" | "singular"), ``stopped_at``
     (1-based step that failed, or None), ``final_x`` (list), ``final_f``, ``steps`` (steps taken),
-    ``steps_to_tol`` (int or None), ``criterion`` ("gap" | "grad") and ``distance`` (to the nearest
+    ``steps_to_tol`` (int or None: reached and kept), ``first_within`` (int or None: touched),
+    ``criterion`` ("gap" | "grad") and ``distance`` (to the nearest
     known minimiser, or None).
     """
     return {
@@ -161,6 +178,7 @@ def summary(name: str, trace: Trace, objective: Objective, tol: float) -> dict:
         "final_f": float(trace.fs[-1]),
         "steps": trace.steps,
         "steps_to_tol": steps_to_tolerance(trace, objective, tol),
+        "first_within": first_within(trace, objective, tol),
         "criterion": criterion(objective),
         "distance": distance_to_minimum(trace.final, objective),
     }

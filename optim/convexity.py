@@ -91,19 +91,34 @@ def convexity(x: np.ndarray, f: np.ndarray, f2: np.ndarray, rtol: float = RTOL) 
     return Convexity(defined, by_f2, by_curve, convex, tuple(kinks))
 
 
-def lower_nearby(f: Callable[[float], float], x: float, delta: float) -> bool:
+def lower_nearby(f: Callable[[float], float], x: float, delta: float,
+                 reach: float | None = None) -> bool:
     """Whether f is lower than at x at x − delta or at x + delta (beyond rounding): then x is no
     minimum but a maximum, the top of a kink or a saddle, even where f′(x) = 0 and gradient
     descent stays put. ``delta`` should be well above the distance to the minimum at which a run
     counts as converged (the Convexity page takes 1% of the interval). A flat stretch (a
-    constant f) is a minimum."""
+    constant f) is a minimum. With ``reach``, a side on which f is flat (equal to f(x) within
+    rounding) is looked at further out, at 2δ, 4δ, … up to ``reach``: the first value that
+    differs decides, so a shelf that f falls off (tanh(100x) at x = 2: flat to x ≈ 0.2, lower
+    beyond) is no minimum, a flat bottom is one."""
     with np.errstate(all="ignore"):
         here = float(f(x))
-        around = [float(f(x - delta)), float(f(x + delta))]
     if not np.isfinite(here):
         return False
     tol = 1e-12 * (1.0 + abs(here))
-    return any(np.isfinite(v) and v < here - tol for v in around)
+    for side in (-1.0, 1.0):
+        step = delta
+        while True:
+            with np.errstate(all="ignore"):
+                v = float(f(x + side * step))
+            if not np.isfinite(v) or v > here + tol:
+                break
+            if v < here - tol:
+                return True
+            step *= 2.0
+            if reach is None or step > reach:
+                break
+    return False
 
 
 Vec = Callable[[np.ndarray], np.ndarray]

@@ -129,6 +129,17 @@ def test_a_link_with_secant_points_outside_the_interval_says_so():
     assert at.toast and "cv_a=7" in at.toast[0].value and "cv_b=abc" in at.toast[0].value
 
 
+def test_the_secant_midpoint_on_a_pole_is_the_pole_not_its_rounding():
+    # 1/x with the default a = −1.8, b = 1.8, λ = ½ (browser review): λa + (1−λ)b came out as
+    # 4e-16, and the page read "Violated here: f(λa+(1−λ)b) = 2251799813685248.0000"
+    at = open_page("convexity", cv_function="custom", cv_expr="1/x")
+    assert any("f is not a finite number at λa+(1−λ)b" in s for s in texts(at.warning))
+    assert not any("Violated here" in s for s in texts(at.error))
+    at.slider(key="cv_lam").set_value(0.4).run()  # off the pole the test reads as before
+    assert any("Violated here: f(λa+(1−λ)b) = 2.7778 > λf(a)+(1−λ)f(b) = 0.1111" in s
+               for s in texts(at.error)), texts(at.error)
+
+
 # ---- the function select: names shown, ids in the link, through a switch of language ---------------
 
 
@@ -233,6 +244,29 @@ def test_lower_nearby_tells_minima_from_maxima_and_saddles():
     assert not lower_nearby(lambda x: x * x, 5e-5, 0.2)  # near the minimum, where runs stop
     assert not lower_nearby(lambda x: 1.0, 0.3, 0.06)  # flat: a minimum
     assert not lower_nearby(np.log, -1.0, 0.06)  # f undefined there: nothing to say
+
+
+def test_lower_nearby_follows_a_flat_stretch_when_given_a_reach():
+    shelf = lambda v: float(np.tanh(100 * v))  # noqa: E731
+    assert not lower_nearby(shelf, 2.0, 0.06)  # flat as far as 0.06 looks: read as a minimum
+    assert lower_nearby(shelf, 2.0, 0.06, reach=6.0)  # it falls off the shelf near 0.2
+    assert not lower_nearby(shelf, -2.0, 0.06, reach=6.0)  # the floor: a flat bottom
+    assert not lower_nearby(lambda v: 1.0, 0.3, 0.06, reach=6.0)
+    assert not lower_nearby(lambda v: v * v, 1e-5, 0.06, reach=6.0)  # it rises: stop there
+    assert lower_nearby(lambda v: -v * v, 0.0, 0.06, reach=6.0)
+
+
+def test_a_shelf_is_no_minimum_and_a_flat_floor_one_minimum():
+    # tanh(100x) (browser review): the nine runs never move; the page said nine distinct end
+    # points and "on a non-convex function a local minimum need not be the global one"
+    at = open_page("convexity", cv_function="custom", cv_expr="tanh(100*x)")
+    status = at.dataframe[-1].value.iloc[:, 3].tolist()
+    assert status[:5] == ["converged"] * 5 and status[5:] == ["f′ ≈ 0, but not a minimum"] * 4
+    infos = texts(at.info)
+    assert any("stopped at different points with the same value, f ≈ -1: a flat bottom" in s
+               for s in infos), infos
+    assert not any(s.startswith("Different runs converged") for s in infos)
+    assert any("a flat shelf or gentle slope" in s for s in texts(at.warning))
 
 
 def _way(expr, x0):

@@ -286,11 +286,17 @@ ZH: dict[str, str] = {
     "not convex elsewhere.":
         "在 {p:.0f}% 的区间上是凸的（阴影部分）：那里 f″(x) ≥ 0，且曲线本身向上弯；其余部分不是凸的。",
     "f′ ≈ 0, but not a minimum": "f′ ≈ 0，但不是最小值",
-    "At x ≈ {xs} the slope is about 0 (|f′(x)| ≤ {tol:g}), yet f is lower right beside it: a "
-    "maximum, a saddle or the top of a kink, not a minimum. Gradient descent stays there only "
-    "because its step, η times the slope, is about 0.":
-        "在 x ≈ {xs} 处斜率约为 0（|f′(x)| ≤ {tol:g}），但紧挨着它的 f 值更低：这是最大值、鞍点"
-        "或折点的顶端，而不是最小值。梯度下降停在那里，只是因为它的步长（η 乘以斜率）约为 0。",
+    "At x ≈ {xs} the slope is about 0 (|f′(x)| ≤ {tol:g}), yet f is lower close by, on one side "
+    "or both: a maximum, a saddle, the top of a kink, or a flat shelf or gentle slope that f falls "
+    "away from further on; not a minimum. Gradient descent stays there only because its step, η "
+    "times the slope, is about 0.":
+        "在 x ≈ {xs} 处斜率约为 0（|f′(x)| ≤ {tol:g}），但附近（一侧或两侧）的 f 值更低：这是最大值、"
+        "鞍点、折点的顶端，或是 f 在更远处才下降的平台或缓坡，而不是最小值。梯度下降停在那里，只是因为"
+        "它的步长（η 乘以斜率）约为 0。",
+    "The runs that ended at a minimum stopped at different points with the same value, f ≈ {v:.4g}: "
+    "a flat bottom, every point of which is a minimum.":
+        "停在最小值处的各次运行终点不同，但 f 值相同（f ≈ {v:.4g}）：这是一个平坦的谷底，其上每一点都是"
+        "最小值。",
     "Holds here: f(λa+(1−λ)b) = {fm:.4f} ≤ λf(a)+(1−λ)f(b) = {ch:.4f}":
         "此处成立：f(λa+(1−λ)b) = {fm:.4f} ≤ λf(a)+(1−λ)f(b) = {ch:.4f}",
     "Violated here: f(λa+(1−λ)b) = {fm:.4f} > λf(a)+(1−λ)f(b) = {ch:.4f}, so f is not convex on "
@@ -382,23 +388,23 @@ ZH: dict[str, str] = {
         "在狭窄的山谷两侧来回振荡，动量法抑制了振荡、更快到达，Adam 在每个坐标上的步长约为 η，"
         "并在最小值附近徘徊。",
     "Tolerance": "容差",
-    "A run reaches the tolerance when f(x_t) − f(x*) ≤ tolerance (for a function without a known "
-    "minimum: when the gradient norm ≤ tolerance).":
-        "当 f(x_t) − f(x*) ≤ 容差时，认为一次运行达到了容差（对于最小值未知的函数：当梯度范数 ≤ "
-        "容差时）。",
+    "A run reaches the tolerance at the step from which f(x_t) − f(x*) stays ≤ tolerance (for a "
+    "function without a known minimum: the gradient norm). A run that dips below it and climbs "
+    "back has not reached it.":
+        "从某一步起 f(x_t) − f(x*) 始终 ≤ 容差，一次运行就在这一步达到了容差（对于最小值未知的函数："
+        "看梯度范数）。先降到容差以下、又升回去的运行不算达到。",
     "Number of optimizers": "优化方法个数",
     "Optimizer {i}": "优化方法 {i}",
-    "Optimizer {i} ({name}) diverged at step {k}: the iterate left |x| ≤ 1e8, so its run stopped "
-    "there. Try a smaller learning rate.":
-        "优化方法 {i}（{name}）在第 {k} 步发散：迭代点超出了 |x| ≤ 1e8 的范围，它的运行在此停止。"
+    "{name} diverged at step {k}: the iterate left |x| ≤ 1e8, so its run stopped there. Try a "
+    "smaller learning rate.":
+        "{name}在第 {k} 步发散：迭代点超出了 |x| ≤ 1e8 的范围，它的运行在此停止。"
         "请尝试更小的学习率。",
-    "Optimizer {i} ({name}) stopped at step {k}: f or its gradient is not a finite number there "
-    "(a value too large for floating point), so its run stopped. Try a smaller learning rate.":
-        "优化方法 {i}（{name}）在第 {k} 步停止：那里 f 或其梯度不是有限数（数值超出浮点数范围），"
+    "{name} stopped at step {k}: f or its gradient is not a finite number there (a value too "
+    "large for floating point), so its run stopped. Try a smaller learning rate.":
+        "{name}在第 {k} 步停止：那里 f 或其梯度不是有限数（数值超出浮点数范围），"
         "它的运行在此停止。请尝试更小的学习率。",
-    "Optimizer {i} ({name}) stopped at step {k}: the Hessian is singular there, so Newton's step "
-    "is undefined.":
-        "优化方法 {i}（{name}）在第 {k} 步停止：那里的黑塞矩阵是奇异的，牛顿法的步长无定义。",
+    "{name} stopped at step {k}: the Hessian is singular there, so Newton's step is undefined.":
+        "{name}在第 {k} 步停止：那里的黑塞矩阵是奇异的，牛顿法的步长无定义。",
     "Optimizer {i}'s path leaves the plot after step {k}; the loss curve and the table show its "
     "whole run.":
         "优化方法 {i} 的路径在第 {k} 步之后离开了绘图区域；目标函数曲线和表格给出了它的完整运行。",
@@ -418,8 +424,9 @@ ZH: dict[str, str] = {
     "diverged at step {k}": "在第 {k} 步发散",
     "singular at step {k}": "在第 {k} 步遇到奇异点",
     "steps to {tol}": "达到 {tol} 的步数",
-    "steps until f − f* ≤ {tol}": "达到 f − f* ≤ {tol} 的步数",
-    "steps until ‖∇f‖ ≤ {tol}": "达到 ‖∇f‖ ≤ {tol} 的步数",
+    "steps until f − f* stays ≤ {tol}": "f − f* 从此保持 ≤ {tol} 的步数",
+    "steps until ‖∇f‖ stays ≤ {tol}": "‖∇f‖ 从此保持 ≤ {tol} 的步数",
+    "at {k}, left again": "第 {k} 步达到，后又离开",
     "optimizer": "优化方法",
     "status": "状态",
     "final x": "最终 x",
