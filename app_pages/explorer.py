@@ -127,6 +127,10 @@ def _slide(param: str) -> None:
         def schedule_of(v):
             return get_schedule(sid, eta, steps, **sparams)
         mark = best_gamma(analysis, mid, eta) if analysis and sid == "constant" else None
+        if analysis and sid == "constant" and mark is None:
+            st.caption(t("No γ converges at η = {eta}: the step is too long for this quadratic "
+                         "with any momentum, so there is no best γ to mark. Try a smaller η.",
+                         eta=f"{eta:g}"))
     settings = repr((param, fid, objective.title, fparams, mid, fixed, sid, sparams, steps, x0))
     kept = st.session_state.get("_ex_sweep")
     if kept and kept[0] == settings:
@@ -136,7 +140,7 @@ def _slide(param: str) -> None:
         st.session_state["_ex_sweep"] = (settings, runs)
     st.plotly_chart(sweep_figure(objective, values, runs, current, critical=mark, x0=x0,
                                  labels=sweep_labels(sid == "constant", param),
-                                 log_axis=param == "eta"),
+                                 log_axis=param == "eta", steps=steps),
                     key="ex_sweep" if param == "eta" else "ex_sweep_gamma")
 
 

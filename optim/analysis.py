@@ -222,13 +222,15 @@ def best_gamma(analysis: Analysis, method: str, eta: float, hyper: Mapping[str, 
                grid: int = 1000) -> float | None:
     """The momentum γ in [0, 1) that makes ``method`` (momentum or Nesterov) converge fastest at
     the constant step size ``eta``: the smallest largest factor per step over the eigendirections
-    (:func:`factors`), on a grid of ``grid`` values. None for a method without a γ."""
+    (:func:`factors`), on a grid of ``grid`` values. None for a method without a γ, and where no
+    γ converges (every largest factor ≥ 1: η is too large for any momentum)."""
     if method not in MOMENTUM:
         return None
     gammas = np.linspace(0.0, 0.999, grid)
     rates = [float(np.max(factors(analysis, method, eta, {**(hyper or {}), "gamma": g})))
              for g in gammas]
-    return float(gammas[int(np.argmin(rates))])
+    best = int(np.argmin(rates))
+    return float(gammas[best]) if rates[best] < 1.0 else None
 
 
 # ---- measured against predicted -------------------------------------------------------------------

@@ -53,7 +53,7 @@ def sweep(objective: Objective, method: Method | Callable[[float], Method],
 def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[Trace],
                  eta: float, labels: Mapping[str, str] | None = None,
                  critical: float | None = None, n: int = 60, x0=None,
-                 log_axis: bool = True) -> PlaybackFigure:
+                 log_axis: bool = True, steps: int | None = None) -> PlaybackFigure:
     """The runs of :func:`sweep` as animation frames, one per value, and a plotly slider over them.
 
     ``etas`` is the swept value's grid: η on a log axis by default, or with ``log_axis`` False any
@@ -61,7 +61,9 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
     of the grid nearest ``eta``. ``critical`` is drawn as a line on the last panel under
     ``labels["critical"]``: the largest stable constant η of a quadratic, or the best γ
     (:mod:`optim.analysis`). ``x0``, the runs' start (by default the first run's), stretches the
-    view as on the other figures. ``labels`` translates :data:`LABELS`.
+    view as on the other figures. ``steps``: the steps each run was given (the step axis and
+    the "after n steps" title; by default the longest run's, which is short when every run
+    diverges early). ``labels`` translates :data:`LABELS`.
     """
     labels = {**LABELS, **(labels or {})}
     etas = [float(e) for e in etas]
@@ -71,7 +73,7 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
         i0 = int(np.argmin([abs(np.log(e) - np.log(eta)) for e in etas])) if eta > 0 else 0
     else:
         i0 = int(np.argmin([abs(e - eta) for e in etas]))
-    steps = max(len(tr.lrs) for tr in traces)
+    steps = int(steps) if steps is not None else max(len(tr.lrs) for tr in traces)
 
     # A run that ever leaves the view (the function's domain, stretched to the start point, and
     # VIEW_PAD of its width beyond) is drawn up to where it left, one point past the edge: a large
@@ -203,8 +205,13 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
     layout["xaxis2"] = _readable(dict(domain=[0.64, 1.0], anchor="y2", range=[0, steps],
                                       title=dict(text=labels["step t"])))
     power = dict(exponentformat="power", showexponent="all")  # 10⁻¹², not "1p"
+    # the gap's log axes: under two decades plotly labels every digit (2 … 9) as well, which
+    # overlap in the small panels; 2 and 5 there, else at most about five decades labelled
+    decades = y_range[1] - y_range[0]
+    ypower = {**power, **({"dtick": "D2" if decades < 2 else max(1, int(np.ceil(decades / 5)))}
+                          if log else {})}
     layout["yaxis2"] = _readable(dict(domain=[0.64, 1.0], anchor="x2", type="log" if log else "linear",
-                                      range=y_range, title=dict(text=subscripts(gap_title)), **power))
+                                      range=y_range, title=dict(text=subscripts(gap_title)), **ypower))
     if log_axis:
         value_axis = dict(type="log", range=[np.log10(min(etas)) - 0.1, np.log10(max(etas)) + 0.1])
     else:
@@ -213,16 +220,18 @@ def sweep_figure(objective: Objective, etas: Sequence[float], traces: Sequence[T
     layout["xaxis3"] = _readable(dict(domain=[0.64, 1.0], anchor="y3", **value_axis, **power,
                                       title=dict(text=labels["final"].format(n=steps))))
     layout["yaxis3"] = _readable(dict(domain=[0.0, 0.34], anchor="x3", type="log" if log else "linear",
-                                      range=y_range, title=dict(text=subscripts(end_title)), **power))
+                                      range=y_range, title=dict(text=subscripts(end_title)), **ypower))
     layout["annotations"] = []
     if critical is not None and np.isfinite(critical) and (critical > 0 or not log_axis):
         layout["shapes"] = [dict(type="line", xref="x3", yref="y3 domain", x0=critical,
                                  x1=critical, y0=0, y1=1, line=dict(color="#D55E00", dash="dash",
                                                                     width=1.5))]
-        layout["annotations"].append(dict(
-            xref="x3", yref="y3 domain", x=float(np.log10(critical) if log_axis else critical),
-            y=1, text=labels["critical"],
-            showarrow=False, xanchor="left", yanchor="bottom", font=dict(color="#D55E00")))
+        at = float(np.log10(critical) if log_axis else critical)
+        lo_x, hi_x = value_axis["range"]
+        layout["annotations"].append(dict(  # right of the line, or left of it near the right end
+            xref="x3", yref="y3 domain", x=at, y=1, text=labels["critical"], showarrow=False,
+            xanchor="left" if at < lo_x + 0.6 * (hi_x - lo_x) else "right", yanchor="bottom",
+            font=dict(color="#D55E00")))
     still = dict(frame=dict(duration=0, redraw=False), mode="immediate",
                  transition=dict(duration=0))
     layout["sliders"] = [dict(

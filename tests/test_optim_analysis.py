@@ -285,6 +285,11 @@ def test_best_gamma_is_the_heavy_balls_closed_form_and_what_runs_find():
                 60).fs[-1] for g in GAMMAS]
     assert GAMMAS[int(np.argmin(ends))] == 0.3
     assert best_gamma(a, "gd", 0.1) is None
+    # λ_max = 4: the heavy ball converges only for η < 2(1 + γ)/4 < 0.9995, so at η = 1 no γ
+    # does (no best γ to mark); Nesterov's bound is tighter (gradient descent's 0.5 at γ = 0)
+    assert best_gamma(a, "momentum", 0.99) is not None
+    assert best_gamma(a, "momentum", 1.0) is None
+    assert best_gamma(a, "nesterov", 0.45) is not None and best_gamma(a, "nesterov", 0.9) is None
 
 
 @pytest.mark.parametrize("lang, words", [

@@ -462,6 +462,24 @@ def test_slide_gamma_is_offered_to_the_momentum_methods_only():
         GAMMAS.index(0.5)
 
 
+def test_slide_gamma_marks_no_best_gamma_where_none_converges():
+    # ill-conditioned quadratic, momentum, η = 0.6, 1000 steps (browser review): every γ
+    # diverges by step 13, yet a "best γ" line stood at 0.999 and the axis said "after 13 steps"
+    at = open_page("explorer", ex_function="ill", ex_method="momentum", ex_eta="0.6",
+                   ex_steps="1000", ex_view="Slide γ")
+    spec = chart_by_key(at, "ex_sweep_gamma")
+    assert not spec["layout"].get("shapes") and not spec["layout"]["annotations"]
+    assert "after 1000 steps" in spec["layout"]["xaxis3"]["title"]["text"]
+    assert any("No γ converges at η = 0.6" in c.value for c in at.caption)
+    # the gap's log axes label 2 and 5 per decade, not every digit, in their small panels
+    assert spec["layout"]["yaxis3"]["dtick"] == "D2"
+    # where some γ converges the line is there, its label inside the panel
+    at = open_page("explorer", ex_function="ill", ex_method="momentum", ex_eta="0.1",
+                   ex_view="Slide γ")
+    spec = chart_by_key(at, "ex_sweep_gamma")
+    assert spec["layout"]["shapes"] and not any("No γ converges" in c.value for c in at.caption)
+
+
 @pytest.mark.parametrize("page, query, shown, hidden", [
     ("explorer", {"ex_function": "rosenbrock"}, "x ← x − η H(x)⁻¹∇f(x)", "f'(x) / f''(x)"),
     ("explorer", {"ex_function": "cosh", "ex_method": "newton"}, "f'(x) / f''(x)", "H(x)⁻¹"),

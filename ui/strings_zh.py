@@ -973,6 +973,10 @@ ZH: dict[str, str] = {
     "Use momentum": "改用动量法",
     "γ: where each run ends after {n} steps": "γ：各次运行 {n} 步后停在哪里",
     "best γ at this η": "此 η 下最佳的 γ",
+    "No γ converges at η = {eta}: the step is too long for this quadratic with any momentum, so "
+    "there is no best γ to mark. Try a smaller η.":
+        "在 η = {eta} 下没有哪个 γ 能收敛：对这个二次函数来说，无论动量取多少，步长都太长，所以没有可标出的"
+        "最佳 γ。请尝试更小的 η。",
     "Drag the slider under the chart: every momentum γ of the grid is already computed at "
     "η = {eta}, so the path follows as you drag. The sidebar, the other charts and the link stay "
     "at γ = {gamma}.":
