@@ -36,6 +36,12 @@ CASES = {
 }
 
 
+def four(v: float) -> str:
+    """Four decimals, as the book prints a run, or four digits where that grows long: a run that
+    ran away read x = -3514082.0000, f(x) = -43394598471100956672.0000."""
+    return f"{v:.4f}" if abs(v) < 1e5 else f"{v:.4g}"
+
+
 def _pick_start(case: str) -> None:
     """Clicking the curve drops the start point there (the curve carries invisible markers, so a
     click anywhere on it selects a point; clicking an iterate works too)."""
@@ -75,8 +81,8 @@ for tab, case in zip([tabs[0], tabs[1], tabs[3]], ["local", "cube", "tanh"]):
                         key=f"ch_{case}_chart", on_select=lambda case=case: _pick_start(case),
                         selection_mode="points")
         show_status(trace)
-        st.markdown(t("After {n} steps: x = {x:.4f}, f(x) = {f:.4f}, |f′(x)| = {g:.2e}",
-                      n=trace.steps, x=trace.final[0], f=trace.fs[-1],
+        st.markdown(t("After {n} steps: x = {x}, f(x) = {f}, |f′(x)| = {g:.2e}",
+                      n=trace.steps, x=four(trace.final[0]), f=four(trace.fs[-1]),
                       g=abs(float(obj.grad(trace.final)[0]))))
 
 with tabs[2]:
@@ -96,8 +102,8 @@ with tabs[2]:
                                    mark=[(0.0, 0.0, t("saddle point"))], labels=plot_labels()),
                     key="ch_saddle_chart")
     show_status(trace)
-    st.markdown(t("After {n} steps: x = ({x:.4f}, {y:.4f}), f = {f:.4f}", n=trace.steps,
-                  x=trace.final[0], y=trace.final[1], f=trace.fs[-1]))
+    st.markdown(t("After {n} steps: x = ({x}, {y}), f = {f}", n=trace.steps,
+                  x=four(trace.final[0]), y=four(trace.final[1]), f=four(trace.fs[-1])))
 
 with tabs[4]:  # the chapter's 优化与估计: training loss against the loss on new data
     st.caption(t("Training minimizes the empirical risk g, the average loss on the training set; "

@@ -143,7 +143,11 @@ def run_table(rows) -> pd.DataFrame:
         t("created"): [dt.datetime.fromtimestamp(r.created) for r in rows],
         t("model"): [r.model for r in rows],
         t("dataset"): [r.dataset for r in rows],
-        t("test accuracy"): [r.final_test_acc for r in rows],
+        # text, as the expanders below write it: a run stopped before its first test pass has
+        # none, and a number column wrote that "None" (in English on a Chinese page too); four
+        # decimals sort as the numbers do, and "–" after them
+        t("test accuracy"): [f"{r.final_test_acc:.4f}" if r.final_test_acc is not None else "–"
+                             for r in rows],
         t("status"): [t(STATUS_WORDS.get(r.status, r.status)) for r in rows],
         t("seconds"): [r.seconds for r in rows],
         t("epochs"): [r.epochs for r in rows],
@@ -196,7 +200,6 @@ event = st.dataframe(
     column_config={
         t("created"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
         t("learning rate"): st.column_config.NumberColumn(format="%g"),
-        t("test accuracy"): st.column_config.NumberColumn(format="%.4f"),
         t("seconds"): st.column_config.NumberColumn(format="%.1f"),
     })
 picked = sorted({i for i in event.selection.rows if 0 <= i < len(rows)})

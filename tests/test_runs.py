@@ -534,6 +534,19 @@ def test_the_runs_table_puts_what_tells_runs_apart_first(data_dir):
     assert columns[:5] == ["created", "model", "dataset", "test accuracy", "status"], columns
 
 
+def test_a_run_without_a_test_accuracy_reads_a_dash_not_none(data_dir):
+    """A run stopped before its first test pass has no test accuracy: the table wrote "None" (in
+    English on a Chinese page too) where its expander says "–" (browser review)."""
+    store, id1, id2 = two_runs()
+    c3, h3, sd3 = make_run("resnet18", acc=0.7)
+    h3.final_test_acc = None
+    store.add(c3, h3, sd3)
+    table = page().dataframe(key="runs_table").value
+    assert dict(zip(table["model"], table["test accuracy"])) == {
+        "lenet": "0.6000", "lenet-bn": "0.9000", "resnet18": "–"}
+    assert sorted(table["test accuracy"]) == ["0.6000", "0.9000", "–"]  # as the numbers sort
+
+
 def test_the_ticked_runs_are_in_the_link_and_survive_a_page_trip(data_dir):
     """Review 19: the ticked runs and the filters were lost on a trip to another page, and no
     link could show them (the URL stayed /runs)."""

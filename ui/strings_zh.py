@@ -171,8 +171,8 @@ ZH: dict[str, str] = {
     "Start y₀ (x₀ = 1)": "起点 y₀（x₀ = 1）",
     "Learning rate η": "学习率 η",
     "Steps": "步数",
-    "After {n} steps: x = ({x:.4f}, {y:.4f}), f = {f:.4f}":
-        "{n} 步之后：x = ({x:.4f}, {y:.4f})，f = {f:.4f}",
+    "After {n} steps: x = ({x}, {y}), f = {f}":
+        "{n} 步之后：x = ({x}, {y})，f = {f}",
     "Local vs global minimum: f(x) = x·cos(πx)": "局部最小值与全局最小值：f(x) = x·cos(πx)",
     "From the left of x ≈ 0.3 gradient descent settles in the local minimum near −0.3; start right "
     "of it and it finds the global one near 1.1.":
@@ -186,8 +186,8 @@ ZH: dict[str, str] = {
     "At x = 4 the gradient is 1 − tanh²(4) ≈ 0.0013: twenty steps barely move.":
         "在 x = 4 处梯度为 1 − tanh²(4) ≈ 0.0013：走二十步也几乎纹丝不动。",
     "Start x₀": "起点 x₀",
-    "After {n} steps: x = {x:.4f}, f(x) = {f:.4f}, |f′(x)| = {g:.2e}":
-        "{n} 步之后：x = {x:.4f}，f(x) = {f:.4f}，|f′(x)| = {g:.2e}",
+    "After {n} steps: x = {x}, f(x) = {f}, |f′(x)| = {g:.2e}":
+        "{n} 步之后：x = {x}，f(x) = {f}，|f′(x)| = {g:.2e}",
     "Saddle surface: f(x, y) = x² − y²": "鞍面：f(x, y) = x² − y²",
     "gradient descent": "梯度下降",
     "local minimum": "局部最小值",
