@@ -10,7 +10,8 @@ import sys
 USAGE = """\
 usage: python -m nets.train   [--model ID] [--dataset ID] [--epochs N] [--batch-size B] [--lr L]
                               [--optimizer adam|sgd] [--schedule ID] [--resize R]
-                              [--device auto|cpu|cuda] [--seed S] [--save PATH] [--fast] [--json]
+                              [--device auto|cpu|cuda] [--seed S] [--save PATH [--overwrite]]
+                              [--fast] [--json]
        python -m nets.inspect --model ID --input N,C,H,W [--json]   (layer output shapes)
        python -m nets.inspect --block residual|dense|transition --input N,C,H,W [...] [--json]
                                                                      (one block of the chapter)

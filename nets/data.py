@@ -81,50 +81,74 @@ _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
+MAX_IDX_BYTES = 1 << 31  # 2 GiB of data: Fashion-MNIST's largest file holds 47 MB
+
+
 def read_idx(path, expect_ndim: int | None = None) -> np.ndarray:
     """Read an IDX file (gzipped if its name ends in ``.gz``) into a numpy array.
 
     Raises :class:`DataUnavailable` if it does not exist and :class:`DataError` naming the file
     for a bad magic number, truncated or oversized payload, corrupt gzip stream, or a number of
-    dimensions other than ``expect_ndim``.
+    dimensions other than ``expect_ndim``. The header is read first and then only the bytes it
+    declares (and one more, to tell a file with more): a small gzip that inflates to gigabytes
+    of zeros behind an honest header costs no more memory than the header's shape.
     """
     path = Path(path)
     try:
-        if path.name.endswith(".gz"):
-            with gzip.open(path, "rb") as fh:
-                data = fh.read()
-        else:
-            data = path.read_bytes()
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            return _parse_idx(path, fh, expect_ndim)
     except FileNotFoundError:
         raise DataUnavailable(f"{path}: file not found") from None
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise DataError(f"{path} is truncated or not a valid gzip file ({exc})") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if len(data) < 4:
-        raise DataError(f"{path} is not an IDX file: only {len(data)} bytes")
-    zero1, zero2, code, ndim = data[0], data[1], data[2], data[3]
+
+
+def _read_at_most(fh, n: int) -> bytes:
+    chunks = []
+    while n > 0:
+        chunk = fh.read(min(n, 1 << 24))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _parse_idx(path: Path, fh, expect_ndim: int | None) -> np.ndarray:
+    magic = _read_at_most(fh, 4)
+    if len(magic) < 4:
+        raise DataError(f"{path} is not an IDX file: only {len(magic)} bytes")
+    zero1, zero2, code, ndim = magic[0], magic[1], magic[2], magic[3]
     if zero1 != 0 or zero2 != 0 or code not in _IDX_TYPES:
-        raise DataError(f"{path} is not an IDX file: bad magic number 0x{data[:4].hex()} "
+        raise DataError(f"{path} is not an IDX file: bad magic number 0x{magic.hex()} "
                         f"(expected 0x0000 then a type code such as 08, then the dimension count)")
     if ndim < 1:
         raise DataError(f"{path}: IDX file declares 0 dimensions")
     if expect_ndim is not None and ndim != expect_ndim:
         raise DataError(f"{path}: expected {expect_ndim} dimension(s), the file has {ndim}")
     header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{path} is truncated: the header needs {header} bytes, found {len(data)}")
-    dims = struct.unpack(f">{ndim}I", data[4:header])
+    raw = _read_at_most(fh, 4 * ndim)
+    if len(raw) < 4 * ndim:
+        raise DataError(f"{path} is truncated: the header needs {header} bytes, found "
+                        f"{4 + len(raw)}")
+    dims = struct.unpack(f">{ndim}I", raw)
     dtype = _IDX_TYPES[code]
     expected = math.prod(dims) * dtype.itemsize  # Python ints: a forged header cannot wrap to 0
-    found = len(data) - header
+    if expected > MAX_IDX_BYTES:
+        raise DataError(f"{path}: shape {dims} would need {expected} bytes, more than the "
+                        f"{MAX_IDX_BYTES >> 30} GiB this app reads")
+    data = _read_at_most(fh, expected + 1)
+    found = len(data)
     if found < expected:
         raise DataError(f"{path} is truncated: expected {expected} bytes of data for shape "
                         f"{dims}, found {found}")
     if found > expected:
         raise DataError(f"{path}: dimensions {dims} do not match the data: expected {expected} "
-                        f"bytes, found {found}")
-    arr = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize, offset=header)
+                        f"bytes, found more")
+    arr = np.frombuffer(data, dtype=dtype, count=expected // dtype.itemsize)
     return arr.reshape(dims).astype(dtype.newbyteorder("="), copy=True)
 
 

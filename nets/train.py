@@ -64,8 +64,9 @@ def prewarm() -> threading.Thread:
     return t
 
 
+_PREWARM: threading.Thread | None = None
 if not os.environ.get("D2L_LAB_NO_PREWARM") and "torch._dynamo" not in sys.modules:
-    prewarm()
+    _PREWARM = prewarm()
 
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
@@ -1225,7 +1226,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input side length (default: the model's own)")
     p.add_argument("--device", default=TrainConfig.device, help="auto, cpu or cuda")
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
-    p.add_argument("--save", default=None, metavar="PATH", help="write a checkpoint here")
+    p.add_argument("--save", default=None, metavar="PATH",
+                   help="write a checkpoint here (a new file, unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let --save replace a file that is already there")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
     p.add_argument("--eval-every", type=int, default=None,
                    help="also measure test accuracy every N steps")
@@ -1274,8 +1278,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Ctrl-C is ours from the start, not only from the first step: Python's own KeyboardInterrupt
+    # could land inside an import (torch's, while the data loads) and leave its lock held, and
+    # the prewarm thread importing torch._dynamo waited on it for good (a hang, review)
+    stop, training = threading.Event(), threading.Event()
+    restore = _install_sigint(stop, training)
     try:
-        return _main(argv)
+        return _main(argv, stop, training)
     except UsageError as e:
         print(f"python -m nets.train: error: {e}", file=sys.stderr)
         return 2
@@ -1291,9 +1300,11 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return 141
+    finally:
+        restore()
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, stop: threading.Event, training: threading.Event) -> int:
     from nets.data import DataError, DataUnavailable, load_dataset
     from nets.models import build_model
 
@@ -1311,6 +1322,9 @@ def _main(argv: list[str] | None) -> int:
             raise UsageError("--save needs a file name, e.g. --save model.pt")
         if os.path.isdir(args.save) or args.save.endswith(("/", os.sep)):
             raise UsageError(f"--save: '{args.save}' is a directory; give a file name in it")
+        if os.path.lexists(args.save) and not args.overwrite:  # someone's notes, a better run
+            raise UsageError(f"--save: '{args.save}' already exists; give a new name, or add "
+                             "--overwrite to replace it")
         if not os.path.isdir(target):
             raise UsageError(f"--save: folder '{target}' does not exist")
         try:  # before training, not after it: try a file there (os.access says yes to root)
@@ -1331,8 +1345,9 @@ def _main(argv: list[str] | None) -> int:
     model = build_model(config.model, num_classes=len(data.classes), seed=config.seed)
 
     rank = _init_distributed(config) if args.distributed else 0
-    stop = threading.Event()
-    restore = _install_sigint(stop)
+    if stop.is_set():  # Ctrl-C while the data loaded: nothing trained, nothing to save
+        raise KeyboardInterrupt
+    training.set()
 
     def on_epoch(e: dict) -> None:
         if rank != 0:
@@ -1359,7 +1374,6 @@ def _main(argv: list[str] | None) -> int:
                 if not args.json:
                     print(f"saved {saved}")
     finally:
-        restore()
         if args.distributed:
             import torch.distributed as dist
 
@@ -1431,17 +1445,22 @@ def _one_line(e: BaseException) -> str:
     return " ".join(text.split()) if text else type(e).__name__
 
 
-def _install_sigint(stop: threading.Event) -> Callable[[], None]:
-    """First Ctrl-C: finish the current batch and stop cleanly. Second: interrupt at once."""
+def _install_sigint(stop: threading.Event, training: threading.Event) -> Callable[[], None]:
+    """First Ctrl-C: set ``stop`` (the run finishes its current batch and stops cleanly, or
+    never starts when ``training`` is not set yet). Second: interrupt at once."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous = signal.getsignal(signal.SIGINT)
 
     def handler(signum, frame):
         if stop.is_set():
+            if _PREWARM is not None and _PREWARM.is_alive():  # an exception now could land in an
+                print("python -m nets.train: interrupted", file=sys.stderr)  # import the prewarm
+                os._exit(130)  # thread waits on; nothing is written yet this early
             raise KeyboardInterrupt
         stop.set()
-        print("stopping after the current batch (Ctrl-C again to abort)", file=sys.stderr)
+        print("stopping after the current batch (Ctrl-C again to abort)" if training.is_set()
+              else "stopping before training starts (Ctrl-C again to abort)", file=sys.stderr)
 
     signal.signal(signal.SIGINT, handler)
     return lambda: signal.signal(signal.SIGINT, previous)

@@ -5,6 +5,7 @@ import hashlib
 import http.server
 import os
 import socket
+import struct
 import threading
 
 import numpy as np
@@ -72,8 +73,34 @@ def test_idx_truncated_and_wrong_dims(tmp_path):
         read_idx(tmp_path / "missing.idx")
     huge = tmp_path / "huge.idx"  # 65536^4 = 2^64 elements: an int64 product wraps to 0
     huge.write_bytes(bytes([0, 0, 8, 4]) + bytes([0, 1, 0, 0]) * 4)
-    with pytest.raises(DataError, match=r"huge.idx is truncated: expected 18446744073709551616 "):
+    with pytest.raises(DataError, match=r"huge.idx: shape \(65536, 65536, 65536, 65536\) would "
+                                        r"need 18446744073709551616 bytes, more than the 2 GiB"):
         read_idx(huge)
+
+
+def test_idx_reads_no_more_than_its_header_declares(tmp_path, monkeypatch):
+    # a 200×28×28 header and then 1 GB of zeros, gzipped to 1 MB (review): the whole file was
+    # inflated (6.6 GB of memory, 29 s) before its size was checked; now reading stops one byte
+    # past what the header declares
+    import nets.data as data_mod
+
+    bomb = tmp_path / "bomb-images-idx3-ubyte.gz"
+    with gzip.open(bomb, "wb", compresslevel=1) as fh:
+        fh.write(bytes([0, 0, 8, 3]) + struct.pack(">3I", 200, 28, 28))
+        zeros = bytes(1 << 20)
+        for _ in range(1024):
+            fh.write(zeros)
+    asked = []
+    real = data_mod._read_at_most
+    monkeypatch.setattr(data_mod, "_read_at_most",
+                        lambda fh, n: asked.append(n) or real(fh, n))
+    with pytest.raises(DataError, match=r"dimensions \(200, 28, 28\) do not match the data: "
+                                        r"expected 156800 bytes, found more"):
+        read_idx(bomb)
+    assert sum(asked) <= 16 + 156800 + 1, asked
+    monkeypatch.setattr(data_mod, "MAX_IDX_BYTES", 100)  # a header past the cap is refused
+    with pytest.raises(DataError, match=r"would need 156800 bytes, more than the 0 GiB"):
+        read_idx(bomb)
 
 
 def test_write_idx_rejects_non_uint8(tmp_path):

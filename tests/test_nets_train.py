@@ -719,6 +719,51 @@ def test_cli_ctrl_c_stops_cleanly_and_saves(capsys, tmp_path, monkeypatch):
     assert raw["history"]["steps"] <= 3
 
 
+def test_cli_save_never_replaces_a_file_unless_told(capsys, tmp_path):
+    # a user's notes (or last week's better run) were replaced by the new checkpoint, rc 0; a
+    # run stopped with Ctrl-C replaced a finished one (review)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    code, out, err = run_main(capsys, "--dataset", "digits", "--max-steps", "2", "--device",
+                              "cpu", "--save", str(notes))
+    assert code == 2 and notes.read_text() == "my notes" and not out
+    assert err.strip().splitlines() == [
+        f"python -m nets.train: error: --save: '{notes}' already exists; give a new name, or "
+        "add --overwrite to replace it"]
+    code, out, err = run_main(capsys, "--dataset", "digits", "--max-steps", "2", "--device",
+                              "cpu", "--save", str(notes), "--overwrite")
+    assert code == 0 and read_checkpoint(notes)["history"]["steps"] == 2
+
+
+def test_cli_ctrl_c_while_the_data_loads_ends_the_run_before_it_trains(capsys, tmp_path,
+                                                                        monkeypatch):
+    # Ctrl-C is the trainer's from the start: Python's KeyboardInterrupt landing inside an
+    # import could leave a lock held that the prewarm thread waited on for good (a hang, review)
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals need the main thread")
+    import nets.data
+    import nets.train as train_mod
+
+    real_load = nets.data.load_dataset
+    trained = []
+
+    def load_then_interrupt(*a, **kw):
+        os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C during the load
+        return real_load(*a, **kw)  # it goes on: the first Ctrl-C raises nothing
+
+    monkeypatch.setattr(nets.data, "load_dataset", load_then_interrupt)
+    monkeypatch.setattr(train_mod, "fit", lambda *a, **kw: trained.append(1))
+    before = signal.getsignal(signal.SIGINT)
+    save = tmp_path / "w.pt"
+    code, out, err = run_main(capsys, "--dataset", "digits", "--device", "cpu", "--save",
+                              str(save))
+    assert code == 130 and not trained and not save.exists()
+    assert err.strip().splitlines()[-2:] == [
+        "stopping before training starts (Ctrl-C again to abort)",
+        "python -m nets.train: interrupted"]
+    assert signal.getsignal(signal.SIGINT) is before
+
+
 def test_python_m_nets_usage():
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "nets"], cwd=REPO, capture_output=True,
