@@ -41,6 +41,7 @@ from torch import nn
 
 from nets.step import (COMPILE_NOT_DISTRIBUTED, GRAPH_WARMUP_STEPS, Step, autocast_context,
                        no_cudnn_autotune)
+from optim.cli import reader_gone
 from optim.schedules import SCHEDULES, get_schedule
 
 def _import_dynamo() -> None:
@@ -1294,12 +1295,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("python -m nets.train: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # the reader went away (| head): stop quietly, as a Unix tool does
-        try:  # no second error when Python flushes stdout at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
-        return 141
+    except BrokenPipeError:  # the reader went away (| head)
+        return reader_gone()
     finally:
         restore()
 

@@ -11,6 +11,7 @@ import json
 import math
 import sys
 
+from .cli import reader_gone
 from .expr import function_from_args
 from .functions import FUNCTIONS, get_function
 from .methods import METHODS, get_method
@@ -147,7 +148,13 @@ def parse(argv: list[str]):
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:  # the reader went away (| head -1)
+        return reader_gone()
+
+
+def _main(argv: list[str]) -> int:
     try:
         args, objective, method, schedule, x0, eta, steps = parse(argv)
     except UsageError as exc:

@@ -20,6 +20,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from .cli import number
+
 Array = np.ndarray
 
 
@@ -47,9 +49,10 @@ def resolve_params(kind: str, owner: str, params: Mapping[str, Param],
     for name, value in overrides.items():
         value, p = float(value), params[name]
         if not np.isfinite(value) or value < p.lo or value > p.hi:
-            raise ValueError(f"{name} must be between {p.lo:g} and {p.hi:g}, got {value:g}")
+            raise ValueError(f"{name} must be between {number(p.lo)} and {number(p.hi)}, got "
+                             f"{number(value)}")
         if p.integer and value != int(value):
-            raise ValueError(f"{name} must be a whole number, got {value:g}")
+            raise ValueError(f"{name} must be a whole number, got {number(value)}")
         values[name] = value
     return values
 

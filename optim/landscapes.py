@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .cli import number
 from .functions import FunctionSpec, Objective, Param
 
 TWO_PI = 2.0 * math.pi
@@ -28,7 +29,8 @@ def _check(spec_params: dict[str, Param], **values: float) -> None:
     for name, value in values.items():
         p = spec_params[name]
         if not (p.lo <= value <= p.hi):
-            raise ValueError(f"{name} must be between {p.lo:g} and {p.hi:g}, got {value:g}")
+            raise ValueError(f"{name} must be between {number(p.lo)} and {number(p.hi)}, got "
+                             f"{number(value)}")
 
 
 def _matrix(a, b, c, d):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cli import number
 from .functions import Objective, get_function, global_minima_on_interval
 
 DOMAIN = (0.5, 1.5)  # the book's x range for this figure
@@ -26,7 +27,7 @@ def empirical_risk(a: float = BOOK_A) -> Objective:
     wiggle; a = 0 gives the risk f itself."""
     a = float(a)
     if not np.isfinite(a) or not 0.0 <= a <= MAX_A:
-        raise ValueError(f"a must be between 0 and {MAX_A:g}, got {a:g}")
+        raise ValueError(f"a must be between 0 and {number(MAX_A)}, got {number(a)}")
     base = get_function("xcos", c=np.pi)
 
     def f(x):

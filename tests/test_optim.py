@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -406,3 +407,32 @@ def test_cli_expr_followed_by_an_option_is_still_missing_its_value(capsys):
     code, out, err = _cli(["--expr", "--function", "square"], capsys)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert "--expr" in err and "Traceback" not in err
+
+
+def test_cli_output_into_a_closed_pipe_ends_quietly():
+    # python -m optim ... | head -1 (review): a BrokenPipeError traceback, exit code 1
+    proc = subprocess.Popen([sys.executable, "-m", "optim", "--function", "square", "--steps",
+                             "100000", "--eta", "0.0001"], cwd=os.path.dirname(os.path.dirname(
+                                 os.path.abspath(__file__))),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.wait(timeout=120)
+    assert first.startswith("epoch 1, x: ")
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert proc.returncode == 141
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--method", "sgd", "--seed", "2147483648"],
+     "seed must be between 0 and 2147483647, got 2147483648"),
+    (["--method", "sgd", "--noise", "1000001"], "noise must be between 0 and 1000000, got 1000001"),
+    (["--function", "xcos", "--param", "c=10.0000001"],
+     "c must be between 0.05 and 10, got 10.0000001"),
+])
+def test_cli_range_errors_show_the_value_as_typed(args, says, capsys):
+    # :g rounded to six digits: "seed must be between 0 and 2.14748e+09, got 2.14748e+09"
+    code, out, err = _cli(["--function", "square", *args] if "--function" not in args else args,
+                          capsys)
+    assert code == 2 and err.strip() == f"python -m optim: error: {says}"
