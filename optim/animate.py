@@ -9,6 +9,7 @@ fast. No streamlit here.
 from __future__ import annotations
 
 import base64
+import math
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -23,7 +24,9 @@ LABELS = {"play": "▶ Play", "pause": "❚❚ Pause", "step": "step "}  # "step
 
 def frame_steps(n_steps: int, max_frames: int = 120) -> list[int]:
     """The steps k that get a frame: every step 0..n_steps when they fit in ``max_frames``,
-    otherwise ``max_frames`` steps spread evenly, always including 0 and n_steps."""
+    otherwise every s-th, s the roundest stride (1, 2 or 5 times a power of ten) that keeps
+    them within ``max_frames``, and n_steps itself: 0, 2, 4, … 200, whose slider labels read
+    0 10 20 …, not 0 … 50 61 71 (steps spread exactly evenly, review)."""
     n_steps, max_frames = int(n_steps), int(max_frames)
     if n_steps < 0:
         raise ValueError("n_steps must be >= 0")
@@ -31,8 +34,11 @@ def frame_steps(n_steps: int, max_frames: int = 120) -> list[int]:
         raise ValueError("max_frames must be at least 2")
     if n_steps + 1 <= max_frames:
         return list(range(n_steps + 1))
-    # evenly spaced and strictly increasing: rounding n/(m-1)*i never repeats as n >= m - 1
-    return [int(v) for v in np.round(np.linspace(0, n_steps, max_frames)).astype(int)]
+    need = n_steps / (max_frames - 1)  # the least stride that fits (n_steps + 1 > max_frames)
+    power = 10 ** math.floor(math.log10(need))
+    stride = next(m * power for m in (1, 2, 5, 10) if m * power >= need)
+    ks = list(range(0, n_steps + 1, stride))
+    return ks if ks[-1] == n_steps else [*ks[:max_frames - 1], n_steps]
 
 
 def _span(lo: float, hi: float, pts: np.ndarray, pad: float) -> list[float]:

@@ -287,11 +287,22 @@ def test_frame_steps(n, m):
     ks = frame_steps(n, m)
     assert ks[0] == 0 and ks[-1] == n
     assert all(b > a for a, b in zip(ks, ks[1:]))
-    assert len(ks) == min(n + 1, m)
+    assert len(ks) <= min(n + 1, m)
     if n + 1 <= m:
         assert ks == list(range(n + 1))
-    else:  # evenly spread: no gap more than one step wider than the average
-        assert max(np.diff(ks)) <= math.ceil(n / (m - 1)) + 1
+    else:  # every s-th step, s a round stride (1, 2 or 5 × 10^k), the least that fits, and n
+        s = ks[1]
+        digits = s / 10 ** math.floor(math.log10(s))
+        assert digits in (1, 2, 5) and ks[:-1] == list(range(0, n, s))[:len(ks) - 1]
+        assert 0 < n - ks[-2] <= s
+        smaller = {1: 0.5, 2: 1, 5: 2}[digits] * 10 ** math.floor(math.log10(s))
+        assert smaller < n / (m - 1)  # a rounder stride one notch down would not fit
+
+
+def test_frame_steps_at_the_pages_sizes_read_as_round_numbers():
+    assert frame_steps(200, 120) == list(range(0, 201, 2))  # 0 … 50 61 71 before
+    assert frame_steps(1000, 120) == list(range(0, 1001, 10))
+    assert frame_steps(1003, 120)[-3:] == [990, 1000, 1003]
 
 
 def test_frame_steps_refuses_nonsense():
