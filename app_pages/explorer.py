@@ -71,26 +71,6 @@ trace = run(objective, get_method(mid, **mparams), get_schedule(sid, eta, steps,
             steps)
 
 show_status(trace)
-# Final x on a row of its own, written as the book prints it (-0.057646, -0.000073): in a third
-# of a projector-sized page it was cut off. f(x) in 4 significant digits (all in the table).
-st.metric(t("Final x"), ", ".join(book_number(v) for v in trace.final))
-c2, c3 = st.columns(2)
-c2.metric(t("Final f(x)"), f"{trace.fs[-1]:.4g}" if np.isfinite(trace.fs[-1]) else "–")
-c3.metric(t("Steps taken"), trace.steps)
-book = book_run_shown(P, fid, fparams, mid, mparams, eta, steps, x0, sid, sparams)
-if book and BOOK_RUNS[book]["printed"]:  # the book's line beside ours
-    r = BOOK_RUNS[book]
-    st.caption("📖 " + t("The book's run “{title}”. The book prints: `{line}`; here: `{ours}`.",
-                        title=t(r["title"]), line=r["printed"],
-                        ours=trace.book_line())
-               + (f" {t(r['note'])}" if r["note"] else ""))
-elif book and BOOK_RUNS[book]["sample"]:  # a noisy run: the book's one draw, ours with its seed
-    r = BOOK_RUNS[book]
-    st.caption("📖 " + t("The book's run “{title}”. Its gradient noise is random, so the numbers "
-                        "differ from run to run: one run of the book printed `{line}`; here "
-                        "(seed {seed}): `{ours}`.", title=t(r["title"]), line=r["sample"],
-                        seed=int(mparams["seed"]), ours=trace.book_line()))
-
 name, labels = t(METHODS[mid].title), plot_labels()
 # a run that runs away is drawn up to the edge of the view, with a note saying when it left
 analysis = analyse(objective)
@@ -182,6 +162,28 @@ for tab, param in zip(tab_slides, ["eta", "gamma"]):
                           on_click=lambda: st.session_state.update({f"{P}method": "momentum"}))
             else:
                 _slide(param)
+
+# The numbers under the chart, not above it: with them above, a 720-px projector showed the title, the
+# start and the three metrics, and the chart began below the fold (browser review).
+# Final x on a row of its own, written as the book prints it (-0.057646, -0.000073): in a third
+# of a projector-sized page it was cut off. f(x) in 4 significant digits (all in the table).
+st.metric(t("Final x"), ", ".join(book_number(v) for v in trace.final))
+c2, c3 = st.columns(2)
+c2.metric(t("Final f(x)"), f"{trace.fs[-1]:.4g}" if np.isfinite(trace.fs[-1]) else "–")
+c3.metric(t("Steps taken"), trace.steps)
+book = book_run_shown(P, fid, fparams, mid, mparams, eta, steps, x0, sid, sparams)
+if book and BOOK_RUNS[book]["printed"]:  # the book's line beside ours
+    r = BOOK_RUNS[book]
+    st.caption("📖 " + t("The book's run “{title}”. The book prints: `{line}`; here: `{ours}`.",
+                        title=t(r["title"]), line=r["printed"],
+                        ours=trace.book_line())
+               + (f" {t(r['note'])}" if r["note"] else ""))
+elif book and BOOK_RUNS[book]["sample"]:  # a noisy run: the book's one draw, ours with its seed
+    r = BOOK_RUNS[book]
+    st.caption("📖 " + t("The book's run “{title}”. Its gradient noise is random, so the numbers "
+                        "differ from run to run: one run of the book printed `{line}`; here "
+                        "(seed {seed}): `{ours}`.", title=t(r["title"]), line=r["sample"],
+                        seed=int(mparams["seed"]), ours=trace.book_line()))
 
 # why it converges, zig-zags or runs away: eigenvalues, critical and best η (quadratics only)
 explain_run(objective, analysis, name, mid, eta, mparams, trace, f"{P}why",

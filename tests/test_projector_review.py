@@ -229,3 +229,22 @@ def test_a_runaway_note_grows_toward_the_middle_of_the_plot():
         tr = run(obj, get_method("gd"), get_schedule("constant", 0.7, 20), x0, 20)
         notes = contour_figure(obj, [("gd", tr)]).to_dict()["layout"]["annotations"]
         assert [n["xanchor"] for n in notes if "ran away" in n["text"]] == [anchor]
+
+
+def _kinds_in_order(node, out):
+    out.append(getattr(node, "type", None))
+    children = getattr(node, "children", None)
+    for child in (children.values() if isinstance(children, dict) else []):
+        _kinds_in_order(child, out)
+    return out
+
+
+def test_explorer_draws_its_chart_before_the_numbers():
+    # at 720 px the title, the start, Final x and Final f(x) / Steps filled the screen and the
+    # chart began below the fold (browser review): the start inputs, then the chart, then the
+    # metrics
+    at = open_page("explorer")
+    order = [k for k in _kinds_in_order(at.main, []) if k in ("metric", "plotly_chart",
+                                                             "number_input")]
+    assert order[:6] == ["number_input", "number_input", "plotly_chart", "metric", "metric",
+                         "metric"], order
