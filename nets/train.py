@@ -1310,7 +1310,7 @@ def _main(argv: list[str] | None, stop: threading.Event, training: threading.Eve
     try:
         config.validate()
     except ValueError as e:
-        raise UsageError(str(e)) from None
+        raise UsageError(_as_flags(str(e))) from None
     if args.distributed:
         _check_distributed_env()  # before the data is loaded: a mistake is reported at once
     if args.save is not None:
@@ -1435,6 +1435,20 @@ def _init_distributed(config: TrainConfig) -> int:
         backend = "gloo"
     dist.init_process_group(backend=backend)
     return dist.get_rank()
+
+
+# the settings' names in TrainConfig's messages (the page's words) and the flags that set them
+FLAGS = {"epochs": "--epochs", "batch size": "--batch-size", "learning rate": "--lr",
+         "resize": "--resize", "seed": "--seed", "max steps": "--max-steps",
+         "eval every": "--eval-every"}
+
+
+def _as_flags(message: str) -> str:
+    """"learning rate must be …" on the command line as "--lr must be …": the option to fix."""
+    for name, flag in FLAGS.items():
+        if message.startswith(f"{name} must "):
+            return flag + message[len(name):]
+    return message
 
 
 def _one_line(e: BaseException) -> str:
