@@ -1433,7 +1433,11 @@ def _init_distributed(config: TrainConfig) -> int:
         backend = "nccl"
     else:
         backend = "gloo"
-    dist.init_process_group(backend=backend)
+    try:
+        dist.init_process_group(backend=backend)
+    except (ValueError, RuntimeError) as e:  # MASTER_PORT=abc, RANK=x, a port in use
+        raise UsageError(f"--distributed: cannot join the process group ({_one_line(e)}); "
+                         f"check {', '.join(DIST_ENV)}") from None
     return dist.get_rank()
 
 

@@ -85,3 +85,15 @@ def test_distributed_without_torchrun_is_a_clear_error():
                        capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
     assert r.returncode == 2
     assert "torchrun" in r.stderr and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("bad", [{"MASTER_PORT": "abc"}, {"RANK": "x"}])
+def test_distributed_with_a_garbled_environment_is_one_line(bad):
+    # MASTER_PORT=abc or RANK=x: a 27-line traceback from init_process_group (review)
+    env = {**_env(), "RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": "29555", **bad}
+    r = subprocess.run([sys.executable, "-m", "nets.train", "--distributed", *ARGS],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--distributed: cannot join the process group" in lines[0], lines
