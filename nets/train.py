@@ -1155,15 +1155,27 @@ def load_model(path: str | os.PathLike) -> tuple[nn.Module, TrainConfig, tuple[s
     from nets.models import build_model
 
     payload = read_checkpoint(path)
+    # a hand-made checkpoint (review): no configuration (it took the default model and said the
+    # weights were for another), one that is not a mapping (AttributeError), an unknown model
+    # (UnknownModel): each a CheckpointError, as every other fault of the file is
+    raw = payload.get("config")
+    if raw is None:
+        raw = {"model": payload.get("model_id")}
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{os.fspath(path)}: its configuration cannot be read (not a "
+                              f"mapping)")
     try:
-        config = TrainConfig.from_dict(payload.get("config") or {})
+        config = TrainConfig.from_dict(raw)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{os.fspath(path)}: its configuration cannot be read ({e})"
                               ) from None
     stored = payload.get("classes")
     classes = tuple(stored) if isinstance(stored, list) and stored else tuple(
         str(i) for i in range(10))
-    model = build_model(config.model, num_classes=len(classes))
+    try:
+        model = build_model(config.model, num_classes=len(classes))
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{os.fspath(path)}: {_one_line(e)}") from None
     model.load_state_dict(_checked_weights(payload, path, config.model))
     return model.eval(), config, classes
 

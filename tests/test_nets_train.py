@@ -7,6 +7,7 @@ import json
 import math
 import os
 import pickle
+import re
 import signal
 import socket
 import subprocess
@@ -446,6 +447,27 @@ def test_checkpoint_loading_never_unpickles_code(tmp_path):
         with pytest.raises(CheckpointError):
             read_checkpoint(p)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"config": None}, None),  # no configuration: the model its weights are labelled with
+    ({"config": [1, 2]}, "its configuration cannot be read (not a mapping)"),
+    ({"model_id": "alexnet", "config": {"model": "alexnet"}}, "unknown model 'alexnet'"),
+])
+def test_load_model_on_a_hand_made_checkpoint(tmp_path, change, says):
+    # review: AttributeError for a list, UnknownModel for an unknown id, and without a
+    # configuration "checkpoint is for model 'lenet-bn', not 'lenet-bn-scratch'"
+    from nets.train import load_model
+
+    path = tmp_path / "w.pt"
+    save_checkpoint(path, seeded_model("lenet-bn"), small(model="lenet-bn"))
+    torch.save({**torch.load(path, weights_only=True), **change}, path)
+    if says is None:
+        model, config, _ = load_model(path)
+        assert config.model == "lenet-bn" and not model.training
+    else:
+        with pytest.raises(CheckpointError, match=re.escape(says)):
+            load_model(path)
 
 
 def test_checkpoint_of_another_model(tmp_path):
