@@ -18,7 +18,6 @@ bf16). Prints one line per run and a JSON summary on the last line.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -31,8 +30,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 
 import nets.train as train  # noqa: E402
-from nets.data import Dataset, load_dataset  # noqa: E402
+from _args import Parser, UsageError, usage_error  # noqa: E402
+from nets.data import DataError, DataUnavailable, Dataset, load_dataset  # noqa: E402
 from nets.models import build_model  # noqa: E402
+
+MODES = ("default", "fast", "default+bf16", "fast-fp32")
 
 
 def synthetic(n_train: int, n_test: int = 10000, seed: int = 0) -> Dataset:
@@ -67,8 +69,35 @@ def one_run(data, cfg: train.TrainConfig, mode: str):
         train.AUTOCAST_DEFAULT, train.AUTOCAST_FAST = saved
 
 
+def _seeds(raw: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in raw.split(",")]
+    except ValueError:
+        seeds = []
+    if not seeds or min(seeds) < 0 or max(seeds) > 2**63 - 1:
+        raise UsageError(f"--seeds must be whole numbers from 0 to 2**63-1, comma-separated, "
+                         f"got '{raw}'")
+    return seeds
+
+
+def _check(args) -> list[str]:
+    """The checks nets.train's TrainConfig.validate does not make; returns the modes."""
+    args.seeds = _seeds(args.seeds)
+    if not 1 <= args.repeats <= 100:
+        raise UsageError(f"--repeats must be between 1 and 100, got {args.repeats}")
+    if args.synthetic is not None and not 2 <= args.synthetic <= 10**6:
+        raise UsageError(f"--synthetic must be between 2 and 1000000, got {args.synthetic}")
+    if args.threads is not None and not 1 <= args.threads <= 256:
+        raise UsageError(f"--threads must be between 1 and 256, got {args.threads}")
+    modes = args.modes.split(",")
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise UsageError(f"--modes: unknown mode '{bad[0]}' (choose from: {', '.join(MODES)})")
+    return modes
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = Parser(prog="bench_train.py", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu")
     p.add_argument("--model", default="lenet-bn")
     p.add_argument("--dataset", default="digits")
@@ -85,24 +114,24 @@ def main(argv=None) -> int:
     p.add_argument("--synthetic", type=int, default=None, metavar="N",
                    help="use N random training images instead of --dataset")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
-    args = p.parse_args(argv)
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    data = synthetic(args.synthetic) if args.synthetic else load_dataset(args.dataset)
-    base = train.TrainConfig(
-        model=args.model, dataset="digits" if args.synthetic else args.dataset,
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-        schedule=args.schedule, resize=args.resize, device=args.device,
-        max_steps=args.max_steps,
-    )
-    modes = args.modes.split(",")
     try:
+        args = p.parse_args(argv)
+        modes = _check(args)
+        base = train.TrainConfig(
+            model=args.model, dataset="digits" if args.synthetic else args.dataset,
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+            optimizer=args.optimizer, schedule=args.schedule, resize=args.resize,
+            device=args.device, max_steps=args.max_steps,
+        )
         device = train.resolve_device(args.device)
-        base.validate()
-    except ValueError as exc:  # an unknown model or device, 0 epochs: one line, not a traceback
-        print(f"bench_train: error: {exc}", file=sys.stderr)
-        return 2
+        base.validate()  # an unknown model, dataset or device, 0 epochs: one line
+        data = synthetic(args.synthetic) if args.synthetic else load_dataset(args.dataset)
+    except DataUnavailable as exc:  # Fashion-MNIST without a network
+        return usage_error("bench_train.py", f"{exc} (or --synthetic N for random images)")
+    except (UsageError, ValueError, DataError) as exc:
+        return usage_error("bench_train.py", exc)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
     print(f"# torch {torch.__version__}, device {name}, threads {torch.get_num_threads()}, "
           f"data {data.id} ({data.train_x.shape[0]} train)")
@@ -111,7 +140,7 @@ def main(argv=None) -> int:
         one_run(data, dataclasses.replace(base, max_steps=3), mode)
 
     summary = {}
-    for seed in [int(s) for s in args.seeds.split(",")]:
+    for seed in args.seeds:
         for mode in modes:
             times, hist = [], None
             for _ in range(args.repeats):

@@ -10,7 +10,6 @@ gradient, and the first parameter it hit. Bad arguments: one line on stderr, exi
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -18,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+
+from _args import Parser, UsageError, usage_error  # noqa: E402
 
 
 def trial(size: int, steps: int = 6) -> str | None:
@@ -44,7 +45,7 @@ def trial(size: int, steps: int = 6) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python bench/bf16_nan_check.py")
+    p = Parser(prog="python bench/bf16_nan_check.py")
     p.add_argument("--sizes", default="16,24,32")
     p.add_argument("--trials", type=int, default=20)
     p.add_argument("--threads", type=int, default=1)
@@ -54,14 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         if not sizes or min(sizes) < 1 or max(sizes) > 256:
             raise ValueError
     except ValueError:
-        print("bf16_nan_check: error: --sizes must be sides 1..256, comma-separated",
-              file=sys.stderr)
-        return 2
-    except SystemExit as exc:  # --help (0), or argparse's own one-line error (2)
+        return usage_error("bf16_nan_check.py", "--sizes must be sides 1..256, comma-separated")
+    except UsageError as exc:  # argparse's own message: "argument --trials: invalid int value"
+        return usage_error("bf16_nan_check.py", exc)
+    except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    if not 1 <= a.trials <= 1000 or not 1 <= a.threads <= 256:
-        print("bf16_nan_check: error: --trials and --threads must be positive", file=sys.stderr)
-        return 2
+    if not 1 <= a.trials <= 1000:
+        return usage_error("bf16_nan_check.py", f"--trials must be from 1 to 1000, got {a.trials}")
+    if not 1 <= a.threads <= 256:
+        return usage_error("bf16_nan_check.py", f"--threads must be from 1 to 256, got {a.threads}")
     torch.set_num_threads(a.threads)
     print(f"torch {torch.__version__}, {a.threads} thread(s)")
     for size in sizes:

@@ -9,7 +9,6 @@ AppTest.run(): the script's execution plus AppTest's own bookkeeping. AppTest ru
 script; the server reruns only the playback fragment on a step, so that figure is an upper bound.
 """
 
-import argparse
 import json
 import math
 import logging
@@ -22,9 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the page imports optim/ and ui/, wherever this is run from
     sys.path.insert(0, str(ROOT))
 
+from _args import Parser, UsageError, usage_error  # noqa: E402
+
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = Parser()
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--lanes", type=int, default=3)
@@ -33,7 +34,10 @@ def main() -> int:
     ap.add_argument("--change", choices=["eta", "step"], default="eta",
                     help="what each rerun changes (step: opens the Playback tab)")
     ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+    try:
+        args = ap.parse_args()
+    except UsageError as exc:  # "argument --runs: invalid int value: 'abc'", one line
+        return usage_error("compare_rerun.py", exc)
     from optim.compare import MAX_LANES, MIN_LANES
     from optim.functions import FUNCTIONS
     bad = ("--runs must be at least 1" if args.runs < 1 else
@@ -44,8 +48,7 @@ def main() -> int:
            else "--view must be Contour, 3D surface or Playback"
            if args.view not in ("Contour", "3D surface", "Playback") else None)
     if bad:
-        print(f"compare_rerun: error: {bad}", file=sys.stderr)
-        return 2
+        return usage_error("compare_rerun.py", bad)
     logging.disable(logging.WARNING)
     from streamlit.testing.v1 import AppTest
 

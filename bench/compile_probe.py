@@ -13,7 +13,6 @@ Bad arguments: one line on stderr, exit code 2.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -26,6 +25,7 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from _args import Parser, UsageError, usage_error  # noqa: E402
 from nets.models import MODELS, build_model  # noqa: E402
 
 
@@ -63,17 +63,24 @@ def measure(model_id: str, batch: int, size: int, steps: int, compiled: bool) ->
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = Parser(prog="compile_probe.py", description=__doc__.splitlines()[0])
     p.add_argument("--model", default="resnet18")
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--size", type=int, default=96)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--json", action="store_true")
-    a = p.parse_args(argv)
+    try:
+        a = p.parse_args(argv)
+    except UsageError as exc:  # "argument --steps: invalid int value: 'x'", one line
+        return usage_error("compile_probe.py", exc)
     if a.model not in MODELS or not torch.cuda.is_available() or a.batch_size < 2:
-        print("compile_probe.py: error: needs CUDA, a model from nets.models and a batch of 2 "
-              "or more", file=sys.stderr)
-        return 2
+        return usage_error("compile_probe.py", "needs CUDA, a model from nets.models and a batch "
+                                               "of 2 or more")
+    spec, hi = MODELS[a.model], 256  # nets.train's MAX_RESIZE
+    if not spec.min_input <= a.size <= min(spec.max_input or hi, hi) or a.steps < 1:
+        return usage_error("compile_probe.py", f"--size must fit {a.model} ({spec.min_input}.."
+                                               f"{min(spec.max_input or hi, hi)}) and --steps be "
+                                               f"1 or more")
     out = [measure(a.model, a.batch_size, a.size, a.steps, c) for c in (False, True)]
     out[1]["speedup"] = round(out[1]["examples_per_s"] / out[0]["examples_per_s"], 2)
     print(json.dumps(out) if a.json else "\n".join(map(str, out)), flush=True)

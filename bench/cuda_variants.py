@@ -38,6 +38,7 @@ import torch  # noqa: E402
 
 import nets.train as train  # noqa: E402
 import train_speed as ts  # noqa: E402
+from _args import Parser, UsageError, usage_error  # noqa: E402
 
 # name -> (fast, settings of nets.train for the run)
 VARIANTS = {
@@ -85,7 +86,7 @@ def run_variant(a, data, device, model: str, resize: int, name: str) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = Parser(prog="cuda_variants.py", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cuda")
     p.add_argument("--models", default=",".join(DEFAULT_MODELS))
     p.add_argument("--variants", default=",".join(VARIANTS))
@@ -96,16 +97,25 @@ def main(argv=None) -> int:
     p.add_argument("--no-chapter", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="tiny sizes (on a CPU)")
     p.add_argument("--json", action="store_true")
-    a = p.parse_args(argv)
+    try:
+        a = p.parse_args(argv)
+        ts.check_device(a.device)  # cpu, or cuda where there is a GPU
+        if not 0 < a.seconds <= 3600:  # nan too
+            raise UsageError(f"--seconds must be in (0, 3600], got {a.seconds:g}")
+        if not 0 <= a.warmup_steps <= 1000:
+            raise UsageError(f"--warmup-steps must be between 0 and 1000, got {a.warmup_steps}")
+        if not 2 <= a.batch_size <= 65536:
+            raise UsageError(f"--batch-size must be between 2 and 65536, got {a.batch_size}")
+        if not a.batch_size <= a.n_train <= 10**6:
+            raise UsageError(f"--n-train must be between --batch-size ({a.batch_size}) and "
+                             f"1000000, got {a.n_train}")
+    except UsageError as exc:
+        return usage_error("cuda_variants.py", exc)
     models = [m for m in a.models.split(",") if m]
     names = [v for v in a.variants.split(",") if v]
     bad = [m for m in models if m not in DEFAULT_MODELS] + [v for v in names if v not in VARIANTS]
     if bad:
-        print(f"cuda_variants.py: error: unknown model or variant '{bad[0]}'", file=sys.stderr)
-        return 2
-    if a.device == "cuda" and not torch.cuda.is_available():
-        print("cuda_variants.py: error: no CUDA GPU here", file=sys.stderr)
-        return 2
+        return usage_error("cuda_variants.py", f"unknown model or variant '{bad[0]}'")
     if a.dry_run:
         a.n_train, a.batch_size, a.seconds, a.warmup_steps = 512, 32, 0.3, 1
     device = torch.device(a.device)

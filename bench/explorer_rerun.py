@@ -9,7 +9,6 @@ it (what a rerun costs the server); ``apptest``: the whole AppTest.run() call, w
 harness's polling and parsing of the result tree.
 """
 
-import argparse
 import json
 import math
 import logging
@@ -22,16 +21,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _args import Parser, UsageError, usage_error  # noqa: E402
+
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = Parser()
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--function", default="quadratic")
     ap.add_argument("--view", default="Contour",
                     help="the open tab (Slide η: 39 runs per rerun, one per η of the grid)")
     ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+    try:
+        args = ap.parse_args()
+    except UsageError as exc:  # "argument --runs: invalid int value: 'abc'", one line
+        return usage_error("explorer_rerun.py", exc)
     from optim.functions import FUNCTIONS
     bad = ("--runs must be at least 1" if args.runs < 1 else
            "--steps must be between 1 and 1000" if not 1 <= args.steps <= 1000 else
@@ -39,8 +43,7 @@ def main() -> int:
            else "--view must be Contour, 3D surface or Slide η"
            if args.view not in ("Contour", "3D surface", "Slide η") else None)
     if bad:
-        print(f"explorer_rerun: error: {bad}", file=sys.stderr)
-        return 2
+        return usage_error("explorer_rerun.py", bad)
     logging.disable(logging.WARNING)
     import streamlit.runtime.scriptrunner.script_runner as sr
     from streamlit.testing.v1 import AppTest

@@ -57,7 +57,14 @@ import time
 DRY = os.environ["GPU_CHECK_DRY"] == "1"
 DEVICE = os.environ["GPU_CHECK_DEVICE"]
 OUT = os.environ["GPU_CHECK_OUT"]
-BUDGET = float(os.environ.get("GPU_CHECK_BUDGET", "900" if DRY else "285"))
+try:  # before any step: a bad budget is one line and exit code 2, not a traceback
+    BUDGET = float(os.environ.get("GPU_CHECK_BUDGET", "900" if DRY else "285"))
+    if not 1 <= BUDGET <= 86400:  # nan too
+        raise ValueError
+except ValueError:
+    print(f"gpu_check.sh: error: GPU_CHECK_BUDGET must be seconds from 1 to 86400, got "
+          f"'{os.environ['GPU_CHECK_BUDGET']}'", file=sys.stderr)
+    sys.exit(2)
 SPEED_SECONDS = os.environ.get("SPEED_SECONDS", "0.5" if DRY else "5")
 T0 = time.monotonic()
 PY = sys.executable

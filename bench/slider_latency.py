@@ -11,39 +11,21 @@ writes that object to FILE (atomically).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 import st_browser as sb  # noqa: E402
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
-
-
-def local_url(raw: str) -> str:
-    u = urlparse(raw)
-    if u.scheme != "http" or u.hostname not in ("127.0.0.1", "localhost") or not u.port:
-        raise UsageError(f"--url must be http://127.0.0.1:PORT or http://localhost:PORT, "
-                         f"got '{raw}'")
-    return f"http://{u.hostname}:{u.port}"
+from _args import Parser, UsageError, local_url, out_file, usage_error  # noqa: E402
 
 
 def parse(argv):
-    p = _Parser(prog="python bench/slider_latency.py", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python bench/slider_latency.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--reps", default="15", help="number of slider steps (1..500, default 15)")
     p.add_argument("--function", default="square", help="explorer function id (default square)")
     p.add_argument("--url", default=None, help="a running app on localhost instead of a new one")
@@ -63,6 +45,7 @@ def parse(argv):
                          f"(choose from: {', '.join(FUNCTIONS)})")
     if args.url is not None:
         args.url = local_url(args.url)
+    args.out = out_file(args.out)  # before the measurement, not after it
     return args
 
 
@@ -92,23 +75,28 @@ def main(argv=None) -> int:
     try:
         args = parse(sys.argv[1:] if argv is None else argv)
     except UsageError as exc:
-        print(f"slider_latency: error: {exc}", file=sys.stderr)
-        return 2
+        return usage_error("slider_latency.py", exc)
     why = sb.browser_missing()
     if why:
-        print(f"slider_latency: error: {why}", file=sys.stderr)
-        return 2
+        return usage_error("slider_latency.py", why)
     if args.url:
         out = measure(args.url, args.function, args.reps)
     else:
         with tempfile.TemporaryDirectory() as tmp, sb.AppServer(Path(tmp) / "server.log") as srv:
             out = measure(srv.url, args.function, args.reps)
-    if args.out:
-        sb.write_atomic(Path(args.out), (json.dumps(out, indent=2) + "\n").encode())
-    print(json.dumps(out) if args.json else
+    print(json.dumps(out) if args.json else  # first: a failed write below loses nothing
           f"slider step -> redrawn chart ({args.function}, {out['n']} steps, {out['cpus']} CPUs): "
           f"median {out['median_ms']} ms, p95 {out['p95_ms']} ms, min {out['min_ms']} ms, "
-          f"max {out['max_ms']} ms, errors {out['errors']}")
+          f"max {out['max_ms']} ms, errors {out['errors']}", flush=True)
+    if args.out:
+        try:
+            sb.write_atomic(args.out, (json.dumps(out, indent=2) + "\n").encode())
+        except OSError as e:
+            if not args.json:  # the samples too, not only the summary line
+                print(json.dumps(out), flush=True)
+            print(f"slider_latency.py: error: could not write --out '{args.out}': "
+                  f"{e.strerror or e} (the results are printed above)", file=sys.stderr)
+            return 1
     return 1 if out["errors"] else 0
 
 

@@ -19,7 +19,6 @@ per-session counts, error samples). Exit 0 without errors, 1 with, 2 on bad inpu
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -27,25 +26,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 import st_browser as sb  # noqa: E402
+from _args import Parser, UsageError, local_url, out_file, usage_error  # noqa: E402
 
 REDRAW_TIMEOUT_MS = 60_000
 LOAD_TIMEOUT_MS = 300_000
 OPEN_AT_ONCE = 4  # sessions loading the page at the same time (the soak starts when all are up)
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
 
 
 def _int(raw: str, what: str, lo: int, hi: int) -> int:
@@ -59,7 +49,7 @@ def _int(raw: str, what: str, lo: int, hi: int) -> int:
 
 
 def parse(argv):
-    p = _Parser(prog="python bench/soak.py", description="N browser sessions against one server.")
+    p = Parser(prog="python bench/soak.py", description="N browser sessions against one server.")
     p.add_argument("--sessions", default="20", help="simultaneous sessions (1..64, default 20)")
     p.add_argument("--seconds", default="60", help="length of the soak (1..3600 s, default 60)")
     p.add_argument("--url", default=None, help="a running app on localhost instead of a new one")
@@ -69,11 +59,8 @@ def parse(argv):
     args.sessions = _int(args.sessions, "--sessions", 1, 64)
     args.seconds = _int(args.seconds, "--seconds", 1, 3600)
     if args.url is not None:
-        u = urlparse(args.url)
-        if u.scheme != "http" or u.hostname not in ("127.0.0.1", "localhost") or not u.port:
-            raise UsageError(f"--url must be http://127.0.0.1:PORT or http://localhost:PORT, "
-                             f"got '{args.url}'")
-        args.url = f"http://{u.hostname}:{u.port}"
+        args.url = local_url(args.url)
+    args.out = out_file(args.out)  # before the soak, not after it
     if args.pid is not None:
         if args.url is None:
             raise UsageError("--pid only applies with --url (a server started here is sampled)")
@@ -263,21 +250,24 @@ def main(argv=None) -> int:
     try:
         args = parse(sys.argv[1:] if argv is None else argv)
     except UsageError as exc:
-        print(f"soak: error: {exc}", file=sys.stderr)
-        return 2
+        return usage_error("soak.py", exc)
     why = sb.browser_missing()
     if why:
-        print(f"soak: error: {why}", file=sys.stderr)
-        return 2
+        return usage_error("soak.py", why)
     if args.url:
         out = asyncio.run(soak(args.url, args.sessions, args.seconds, args.pid))
     else:
         with tempfile.TemporaryDirectory() as tmp:
             with sb.AppServer(Path(tmp) / "server.log") as server:
                 out = asyncio.run(soak(server.url, args.sessions, args.seconds, server.pid))
+    print(json.dumps(out), flush=True)  # first: a failed write below loses nothing
     if args.out:
-        sb.write_atomic(Path(args.out), (json.dumps(out, indent=2) + "\n").encode())
-    print(json.dumps(out))
+        try:
+            sb.write_atomic(args.out, (json.dumps(out, indent=2) + "\n").encode())
+        except OSError as e:
+            print(f"soak.py: error: could not write --out '{args.out}': {e.strerror or e} "
+                  f"(the results are printed above)", file=sys.stderr)
+            return 1
     return 1 if out["errors"] else 0
 
 

@@ -49,12 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_args(a: argparse.Namespace) -> argparse.Namespace:
     from nets.models import MODELS
+    from nets.train import MAX_RESIZE
 
     check_device(a.device)
     if a.model not in MODELS:
         raise UsageError(f"unknown model '{a.model}' (choose from: {', '.join(MODELS)})")
-    if not MODELS[a.model].accepts(a.resize):
-        raise UsageError(f"--resize {a.resize} does not fit {a.model}")
+    spec = MODELS[a.model]
+    hi = min(spec.max_input or MAX_RESIZE, MAX_RESIZE)  # the trainer's own cap
+    if not spec.min_input <= a.resize <= hi:
+        raise UsageError(f"--resize must be between {spec.min_input} and {hi} for {a.model}, "
+                         f"got {a.resize}")
     if a.layout not in ("auto", "nchw", "channels-last"):
         raise UsageError(f"--layout must be auto, nchw or channels-last, got '{a.layout}'")
     if a.precision not in ("auto", "fp32"):
@@ -62,6 +66,8 @@ def check_args(a: argparse.Namespace) -> argparse.Namespace:
     for name in ("batch_size", "warmup", "steps", "profile_steps", "top"):
         if getattr(a, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    if a.batch_size > 65536:
+        raise UsageError(f"--batch-size must be between 1 and 65536, got {a.batch_size}")
     return a
 
 

@@ -44,19 +44,12 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
+from _args import Parser as _Parser, UsageError  # noqa: E402,F401 (the other scripts import them)
+
 MODES = ("chapter", "default", "fast", "default-compiled", "fast-compiled")
 DEFAULT_MODES = MODES[:3]  # the compiled modes only when --modes names them
 FASHION_SHAPE = (1, 28, 28)
 NUM_CLASSES = 10
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,8 @@ exist or for 9 lanes)."""
 
 from __future__ import annotations
 
+import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +26,38 @@ ROOT = Path(__file__).resolve().parents[1]
     ("bench_train.py", ["--model", "nope"], "unknown model 'nope'"),
     ("bench_train.py", ["--device", "tpu"], "unknown device 'tpu'"),
     ("bench_train.py", ["--epochs", "0"], "epochs must be between 1 and 1000, got 0"),
+    # review 20: tracebacks, runs that went on anyway, argparse's usage dump, a wrong range
+    ("explorer_rerun.py", ["--runs", "abc"],
+     "explorer_rerun.py: error: argument --runs: invalid int value: 'abc'"),
+    ("compare_rerun.py", ["--lanes", "x"], "compare_rerun.py: error: argument --lanes: invalid"),
+    ("bench_train.py", ["--repeats", "abc"], "bench_train.py: error: argument --repeats: invalid"),
+    ("bench_train.py", ["--seeds", "a,b"], "--seeds must be whole numbers"),
+    ("bench_train.py", ["--seeds", ""], "--seeds must be whole numbers"),
+    ("bench_train.py", ["--seeds", "-1"], "--seeds must be whole numbers"),
+    ("bench_train.py", ["--repeats", "0"], "--repeats must be between 1 and 100, got 0"),
+    ("bench_train.py", ["--synthetic", "-1"], "--synthetic must be between 2 and 1000000"),
+    ("bench_train.py", ["--synthetic", "0"], "--synthetic must be between 2 and 1000000"),
+    ("bench_train.py", ["--threads", "-1"], "--threads must be between 1 and 256, got -1"),
+    ("bench_train.py", ["--threads", "0"], "--threads must be between 1 and 256, got 0"),
+    ("bench_train.py", ["--dataset", "nope"], "unknown dataset 'nope'"),
+    ("bench_train.py", ["--modes", "nope"], "--modes: unknown mode 'nope'"),
+    ("bf16_nan_check.py", ["--threads", "1000000"], "--threads must be from 1 to 256"),
+    ("bf16_nan_check.py", ["--trials", "abc"], "bf16_nan_check.py: error: argument --trials"),
+    ("compile_probe.py", ["--steps", "x"], "compile_probe.py: error: argument --steps: invalid"),
+    ("cuda_variants.py", ["--device", "tpu"], "cuda_variants.py: error: --device must be cpu"),
+    ("cuda_variants.py", ["--device", "cpu", "--n-train", "-5"], "--n-train must be between"),
+    ("cuda_variants.py", ["--device", "cpu", "--seconds", "nan"], "--seconds must be in (0, 3600]"),
+    ("cuda_variants.py", ["--seconds", "abc"], "argument --seconds: invalid float value: 'abc'"),
+    ("step_profile.py", ["--device", "cpu", "--resize", "100000"],
+     "--resize must be between 1 and 256 for resnet18, got 100000"),
+    ("slider_latency.py", ["--url", "http://localhost:99999"], "--url must be http://127.0.0.1"),
+    ("slider_latency.py", ["--url", "http://localhost:abc"], "--url must be http://127.0.0.1"),
+    ("slider_latency.py", ["--out", str(ROOT), "--reps", "1"], "is a directory"),
+    ("soak.py", ["--url", "http://localhost:99999"], "--url must be http://127.0.0.1"),
+    ("soak.py", ["--out", "/proc/x", "--seconds", "1", "--sessions", "1"],
+     "soak.py: error: --out: cannot write in folder '/proc'"),
+    ("soak.py", ["--out", str(ROOT / "no-such-folder" / "x.json"), "--seconds", "1",
+                 "--sessions", "1"], "does not exist"),
 ])
 def test_a_bad_argument_is_one_line_and_exit_2(script, args, says):
     out = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args],
@@ -38,3 +72,55 @@ def test_bf16_check_help_exits_0():
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "bf16_nan_check.py"), "--help"],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0 and "--trials" in out.stdout and not out.stderr
+
+
+def test_bench_train_without_the_data_is_one_line_and_exit_2(tmp_path):
+    # Fashion-MNIST not on disk and no network: nets.data's DataUnavailable, not a traceback
+    env = {**os.environ, "D2L_LAB_DATA_DIR": str(tmp_path),
+           "D2L_LAB_FASHION_MNIST_URL": "http://127.0.0.1:9/"}
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_train.py"),
+                          "--dataset", "fashion-mnist"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bench_train.py: error: could not download")
+    assert not out.stdout.strip()
+
+
+def test_gpu_check_refuses_a_bad_budget_in_one_line(tmp_path):
+    out = subprocess.run(["bash", str(ROOT / "bench" / "gpu_check.sh"), "--dry-run"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60,
+                         env={**os.environ, "GPU_CHECK_BUDGET": "abc", "OUT": str(tmp_path)})
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip() == ("gpu_check.sh: error: GPU_CHECK_BUDGET must be seconds from 1 "
+                                  "to 86400, got 'abc'")
+    assert not list(tmp_path.iterdir())  # no step ran
+
+
+@pytest.mark.parametrize("script", ["slider_latency", "soak"])
+def test_results_are_printed_before_a_failed_out_write(script, tmp_path, monkeypatch, capsys):
+    """--out's folder was fine when checked but the write fails (a full disk): the JSON is on
+    stdout already, the failure is one line, exit code 1."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    mod = importlib.import_module(script)
+    result = {"function": "square", "n": 1, "median_ms": 12.5, "p95_ms": 12.5, "min_ms": 12.5,
+              "max_ms": 12.5, "errors": 0, "cpus": 2, "samples_ms": [12.5]}
+
+    async def fake_soak(*a):
+        return result
+
+    monkeypatch.setattr(mod.sb, "browser_missing", lambda: None)
+    monkeypatch.setattr(mod, "measure" if script == "slider_latency" else "soak",
+                        (lambda *a: result) if script == "slider_latency" else fake_soak)
+
+    def full_disk(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mod.sb, "write_atomic", full_disk)
+    target = tmp_path / "r.json"
+    rc = mod.main(["--url", "http://127.0.0.1:8501", "--out", str(target)])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert '"median_ms": 12.5' in out
+    assert err.count("\n") == 1 and err.startswith(f"{script}.py: error: could not write --out")
+    assert "No space left on device" in err

@@ -1,0 +1,66 @@
+"""Command-line plumbing shared by the bench scripts: a bad argument is one line on stderr and exit
+code 2 (no usage dump, no traceback), checked before any benchmark work starts. No torch here: the
+browser benchmarks import it too."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+class UsageError(Exception):
+    """A bad command-line argument: the script prints it as one line and exits with code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises :class:`UsageError` with its one-line message ("argument --runs:
+    invalid int value: 'abc'") instead of printing the usage; --help still exits 0."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def usage_error(prog: str, message) -> int:
+    """Print ``prog: error: message`` as one line on stderr; return exit code 2."""
+    print(f"{prog}: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return 2
+
+
+def local_url(raw: str) -> str:
+    """``--url``: http://127.0.0.1:PORT or http://localhost:PORT (a port from 1 to 65535)."""
+    u = urlparse(raw)
+    try:
+        port = u.port  # ValueError for a port out of range or not a number
+    except ValueError:
+        port = None
+    if u.scheme != "http" or u.hostname not in ("127.0.0.1", "localhost") or not port:
+        raise UsageError(f"--url must be http://127.0.0.1:PORT or http://localhost:PORT "
+                         f"(PORT 1..65535), got '{raw}'")
+    return f"http://{u.hostname}:{port}"
+
+
+def out_file(raw: str | None, flag: str = "--out") -> Path | None:
+    """``--out FILE``, checked before the benchmark runs: a file name (not a folder) in a folder
+    that exists and can be written in (a file is created and removed there: os.access says yes to
+    root on a read-only mount)."""
+    if raw is None:
+        return None
+    if not raw.strip():
+        raise UsageError(f"{flag} needs a file name")
+    path = Path(raw)
+    if path.is_dir() or raw.endswith(("/", os.sep)):
+        raise UsageError(f"{flag}: '{raw}' is a directory; give a file name in it")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"{flag}: folder '{folder}' does not exist")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".out-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UsageError(f"{flag}: cannot write in folder '{folder}': {e.strerror or e}") from None
+    return path
