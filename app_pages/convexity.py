@@ -14,7 +14,7 @@ from optim.functions import FUNCTIONS
 from optim.plots import (CURVE, PALETTE, curve_figure, figure, make_layout,
                          second_derivative_figure, sublevel_figure)
 from ui.controls import BOOK_VALUES, CUSTOM, function_select, inert, keep_in_link, param_widgets
-from ui.i18n import colon, list_sep, plot_labels, sentences, t, t_error
+from ui.i18n import N_, colon, list_sep, plot_labels, sentences, t, t_error
 
 st.title(t("Convexity"))
 st.markdown(t("A function is convex when every chord lies above its graph: "
@@ -297,10 +297,20 @@ elif len(ends.points) > 1 and share == 1.0:
               "them (every point of a flat bottom is a global minimum), or its slope fell below "
               "{tol:g} on a flat stretch that has no minimum.", tol=TOL))
 elif len(minima) > 1 and np.ptp([f_at(p[0]) for p in minima]) <= 1e-9 * (
-        1.0 + abs(f_at(minima[0][0]))):  # tanh(100x)'s floor, -1 from x = −3 to −0.2
-    st.info(t("The runs that ended at a minimum stopped at different points with the same value, "
-              "f ≈ {v:.4g}: a flat bottom, every point of which is a minimum.",
-              v=f_at(minima[0][0])))
+        1.0 + abs(f_at(minima[0][0]))):
+    bottom = f_at(minima[0][0])
+    ends_x = sorted(p[0] for p in minima)
+    between = x[(x > ends_x[0]) & (x < ends_x[-1])]
+    with np.errstate(all="ignore"):
+        rises = bool(np.any(obj.f(between[None]) > bottom + 1e-9 * (1.0 + abs(bottom))))
+    if rises:  # cos(πx) at ±1 and ±3, x⁴ − 2x² at ±1: separate minima, equally low
+        st.info(t("The runs ended at different minima, all equally low (f ≈ {v:.4g}): f rises "
+                  "between them, so each is a minimum of its own valley, and none is lower than "
+                  "the others.", v=bottom))
+    else:  # tanh(100x)'s floor, -1 from x = −3 to −0.2
+        st.info(t("The runs that ended at a minimum stopped at different points with the same "
+                  "value, f ≈ {v:.4g}: a flat bottom, every point of which is a minimum.",
+                  v=bottom))
 elif len(minima) > 1:
     st.info(t("Different runs converged to different points: on a non-convex function a local "
               "minimum need not be the global one."))
@@ -308,8 +318,8 @@ moving = [tr for kind, (_, tr) in zip(ends.kinds, traces) if kind == "moving"]
 if moving:
     # where each is going: toward a minimum, out past an end f keeps falling through (exp(x/2)),
     # or into a pole or the edge of f's domain (log(x + 3) at −3, 1/x at 0), where no f′ = 0 is
-    ways = [heading(tr.xs, lambda v: obj.f(v[None]), lambda v: obj.grad(v[None])[0], lo, hi)
-            for tr in moving]
+    ways = [heading(tr.xs, lambda v: obj.f(v[None]), lambda v: obj.grad(v[None])[0], lo, hi,
+                    tol=TOL) for tr in moving]
     to_min = sum(w.kind == "minimum" for w in ways)
     if to_min == len(moving):
         st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
@@ -325,13 +335,24 @@ if moving:
                 lines.append((t("out past the end x = {edge:g}, where f keeps falling: no minimum "
                                 "lies that way on [{lo:g}, {hi:g}] (one, if f has any, lies past "
                                 "x = {edge:g})", edge=edge, lo=lo, hi=hi), k))
-        poles: dict[str, int] = {}
+        places: dict[tuple[str, str], int] = {}
         for w in ways:
-            if w.kind == "undefined":
-                at = f"{0.0 if abs(w.at) < 1e-9 * (hi - lo) else w.at:.3g}"  # 1/x's pole: 0
-                poles[at] = poles.get(at, 0) + 1
-        lines += [(t("toward x ≈ {at}, where f or its slope stops being a finite number: no "
-                     "point with f′ = 0 lies that way", at=at), k) for at, k in poles.items()]
+            if w.kind in ("undefined", "flat"):
+                # 1/x's pole (bisected to -4e-22) and x³'s saddle (its flattest sample, 0.002,
+                # 0.0008 … as the runs' grids fall) are both 0 to the grid's resolution
+                v = round(w.at / (x[1] - x[0])) * (x[1] - x[0]) if w.kind == "flat" else w.at
+                at = f"{0.0 if abs(v) < 1e-9 * (hi - lo) else v:.3g}"
+                places[w.kind, at] = places.get((w.kind, at), 0) + 1
+        words = {"undefined": N_("toward x ≈ {at}, where f or its slope stops being a finite "
+                                 "number: no point with f′ = 0 lies that way"),
+                 "flat": N_("toward x ≈ {at}, where the slope falls to about 0 without turning "
+                            "(a saddle, as x³ has at 0, or a flat stretch): it may crawl there "
+                            "for good")}
+        for kind in words:  # one line a kind, its places listed (x + 0.1·sin(10x): seven)
+            here = [(at, k) for (what, at), k in places.items() if what == kind]
+            if here:
+                lines.append((t(words[kind], at=list_sep().join(at for at, _ in here)),
+                              sum(k for _, k in here)))
         st.info(t("{m} run(s) have not converged yet after {steps} steps (|f′(x)| is still above "
                   "{tol:g}), so they are not counted as end points. Where they are heading:",
                   m=n_moving, steps=STEPS, tol=TOL)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import io
 import json
 import math
@@ -41,7 +42,7 @@ from torch import nn
 
 from nets.step import (COMPILE_NOT_DISTRIBUTED, GRAPH_WARMUP_STEPS, Step, autocast_context,
                        no_cudnn_autotune)
-from optim.cli import reader_gone
+from optim.cli import number, reader_gone
 from optim.schedules import SCHEDULES, get_schedule
 
 def _import_dynamo() -> None:
@@ -186,7 +187,8 @@ class TrainConfig:
         if not _is_number(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
             raise ValueError(f"learning rate must be a positive number, got {self.lr!r}")
         if self.lr > MAX_LR:
-            raise ValueError(f"learning rate must be at most {MAX_LR:g}, got {self.lr:g}")
+            raise ValueError(f"learning rate must be at most {number(MAX_LR)}, got "
+                             f"{number(self.lr)}")
         if self.resize is not None:
             spec = MODELS[self.model]
             _check_int("resize", self.resize, 1, MAX_RESIZE)
@@ -1160,10 +1162,11 @@ def load_model(path: str | os.PathLike) -> tuple[nn.Module, TrainConfig, tuple[s
     # (UnknownModel): each a CheckpointError, as every other fault of the file is
     raw = payload.get("config")
     if raw is None:
-        raw = {"model": payload.get("model_id")}
+        raw = {}
     if not isinstance(raw, dict):
         raise CheckpointError(f"{os.fspath(path)}: its configuration cannot be read (not a "
                               f"mapping)")
+    raw = {"model": payload.get("model_id"), **raw}  # {} or {"epochs": 3}: the weights' model
     try:
         config = TrainConfig.from_dict(raw)
     except (TypeError, ValueError) as e:
@@ -1379,7 +1382,8 @@ def _main(argv: list[str] | None, stop: threading.Event, training: threading.Eve
             if hist.stopped:
                 print(f"stopped after {hist.steps} steps", file=sys.stderr)
             if args.save is not None:
-                saved = _save_or_fall_back(args.save, model, config, hist, data.classes)
+                saved = _save_or_fall_back(args.save, model, config, hist, data.classes,
+                                           overwrite=args.overwrite)
                 if not args.json:
                     print(f"saved {saved}")
     finally:
@@ -1392,11 +1396,15 @@ def _main(argv: list[str] | None, stop: threading.Event, training: threading.Eve
 
 
 def _save_or_fall_back(path: str, model: nn.Module, config: TrainConfig, hist: History,
-                       classes: Any) -> str:
+                       classes: Any, overwrite: bool = True) -> str:
     """Save the checkpoint to ``path``; if that fails after all (the disk filled up, the folder
-    went away during the run), save it in the temporary folder instead and say so on stderr: a
-    finished run's weights are never lost."""
+    went away during the run, or, without ``overwrite``, a file of that name appeared since the
+    start), save it in the temporary folder instead and say so on stderr: a finished run's
+    weights are never lost, nor is the other file."""
     try:
+        if not overwrite and os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "a file of that name appeared during the run; "
+                                  "--overwrite replaces it")
         save_checkpoint(path, model, config, hist, classes=classes)
         return path
     except OSError as e:

@@ -7,7 +7,8 @@ this module only iterates over the entries and measures the results.
     traces = compare(objective, [lane.entry(steps) for lane in lanes], x0, steps)
     rows = [summary(name, tr, objective, tol=1e-6) for name, tr in traces]
 
-"Reaching the tolerance" (:func:`steps_to_tolerance`) means
+"Reaching the tolerance" (:func:`steps_to_tolerance`) means entering it for good, from step t to the
+last recorded iterate (:func:`first_within` is the first step within it at all), where "within" is
 
 * ``f(x_t) - f* <= tol`` when the objective knows a minimiser (``f* = f(objective.minima[0])``,
   the global one), otherwise

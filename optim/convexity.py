@@ -115,9 +115,9 @@ def lower_nearby(f: Callable[[float], float], x: float, delta: float,
                 break
             if v < here - tol:
                 return True
-            step *= 2.0
-            if reach is None or step > reach:
+            if reach is None or step >= reach:
                 break
+            step = min(2.0 * step, reach)  # the last look at reach itself
     return False
 
 
@@ -136,14 +136,18 @@ class Heading:
     at: float
 
 
-def heading(xs: np.ndarray, f: Vec, g: Vec, lo: float, hi: float, n: int = 400) -> Heading:
+def heading(xs: np.ndarray, f: Vec, g: Vec, lo: float, hi: float, n: int = 400,
+            tol: float = 0.0) -> Heading:
     """Read a 1D gradient-descent run's way on: its next step goes against the slope at its last
     point x (``xs[-1]``), so walk from x that way on the grid of spacing (hi − lo)/(n − 1) to the
     end of [lo, hi], with f and f′ (``f``, ``g``: vectorized over x) at each sample, until the
     slope turns (a minimum), f or f′ is not finite, or f rises though the slope says it falls
     and a finer look finds no turn between (a pole: "undefined"). At the end f must be lower one
     spacing past it for "end" (cos(πx) has its minimum right at 3, |x − 3| its kink). A run
-    already outside the interval and still heading out is "end"."""
+    already outside the interval and still heading out is "end"; one outside and heading back
+    is walked from the interval's end (its way there is not sampled: a run at −6e5 would take
+    minutes). A sample where |f′| ≤ ``tol`` without the slope turning is "flat": a saddle or
+    a flat stretch the run may crawl toward for good (x³ at 0, from the right)."""
     def value(v: float) -> tuple[float, float]:
         with np.errstate(all="ignore"):
             return float(f(np.array([v]))[0]), float(g(np.array([v]))[0])
@@ -159,6 +163,14 @@ def heading(xs: np.ndarray, f: Vec, g: Vec, lo: float, hi: float, n: int = 400) 
     if (x0 - edge) * d >= 0:  # at or past the end, heading out
         return Heading("end", edge)
     h = (hi - lo) / (n - 1)
+    start = min(max(x0, lo), hi)  # outside, heading back in: from the end it comes in by
+    if start != x0:
+        f1, g1 = value(start)
+        if not (np.isfinite(f1) and np.isfinite(g1)):
+            return Heading("undefined", start)
+        if d * g1 >= 0:  # the slope turned before the interval: a minimum out there
+            return Heading("minimum", start)
+        x0, f0 = start, f1
     k = int(np.floor((edge - x0) * d / h))
     pts = np.concatenate([x0 + d * h * np.arange(1, k + 1), [edge]])
     with np.errstate(all="ignore"):
@@ -181,11 +193,10 @@ def heading(xs: np.ndarray, f: Vec, g: Vec, lo: float, hi: float, n: int = 400) 
         return 0.5 * (a + b)
 
     def turn(a: float, b: float) -> Heading:
-        # the slope turns between a (pointing on) and b (not): bisected to where, a minimum if f
-        # is no lower there than the slope at a allows, else a pole that f falls into
-        # (−1/(x − 1)² at 1, whose slope flips there too)
-        fa, ga = value(a)
-        reach = fa - 2.0 * abs(ga) * abs(b - a) - 1e-9 * (1.0 + abs(fa))
+        # the slope turns between a (pointing on) and b (not): bisected to where. A minimum if f
+        # is continuous there, its change over δ shrinking with δ (a narrow well, −1/(|x| +
+        # 0.001), whose bottom lies between two samples); a pole that f falls into if not
+        # (−1/(x − 1)² at 1, whose slope flips there too: f(m ± δ) − f(m) stays ~1e30)
         for _ in range(64):
             m = 0.5 * (a + b)
             fm, gm = value(m)
@@ -194,7 +205,14 @@ def heading(xs: np.ndarray, f: Vec, g: Vec, lo: float, hi: float, n: int = 400) 
             a, b = (m, b) if d * gm < -gtol else (a, m)
         m = 0.5 * (a + b)
         fm = value(m)[0]
-        return Heading("minimum" if np.isfinite(fm) and fm >= reach else "undefined", m)
+
+        def change(delta: float) -> float:
+            return max(abs(value(m - delta)[0] - fm), abs(value(m + delta)[0] - fm))
+
+        far, near = change(1e-4 * h), change(1e-8 * h)
+        continuous = np.isfinite(fm) and np.isfinite(far) and (near <= 1e-2 * far or far <= 1e-9 * (
+            1.0 + abs(fm)))
+        return Heading("minimum" if continuous else "undefined", m)
 
     prev_x, prev_f = x0, f0
     for xi, fi, gi in zip(pts, fs, gs):
@@ -202,6 +220,13 @@ def heading(xs: np.ndarray, f: Vec, g: Vec, lo: float, hi: float, n: int = 400) 
             return Heading("undefined", boundary(prev_x, float(xi)))
         if d * gi >= -gtol:
             return turn(prev_x, float(xi)) if d * gi > gtol else Heading("minimum", float(xi))
+        if abs(gi) <= tol:  # about flat, and the slope has not turned: a saddle, a plateau;
+            # at its flattest sample (x³ from the right: the one nearest 0, whichever the start)
+            flat = np.flatnonzero((np.abs(gs) > tol) | ~np.isfinite(gs))
+            i = int(np.flatnonzero(pts == xi)[0])
+            stop = int(flat[flat > i][0]) if (flat > i).any() else len(pts)
+            j = i + int(np.argmin(np.abs(gs[i:stop])))
+            return Heading("flat", float(pts[j]))
         if fi > prev_f + 1e-12 * (1.0 + abs(prev_f)):  # up, though the slope says down
             fine = np.linspace(prev_x, xi, 66)
             with np.errstate(all="ignore"):

@@ -451,6 +451,8 @@ def test_checkpoint_loading_never_unpickles_code(tmp_path):
 
 @pytest.mark.parametrize("change, says", [
     ({"config": None}, None),  # no configuration: the model its weights are labelled with
+    ({"config": {}}, None),
+    ({"config": {"epochs": 3}}, None),  # a configuration without its model
     ({"config": [1, 2]}, "its configuration cannot be read (not a mapping)"),
     ({"model_id": "alexnet", "config": {"model": "alexnet"}}, "unknown model 'alexnet'"),
 ])
@@ -561,6 +563,7 @@ def test_cli_compile_flag_compiles_and_says_so(capsys):
     (["--dataset", "digits", "--batch-size", "many"], "--batch-size"),
     (["--dataset", "digits", "--lr", "-1"], "--lr must be a positive number, got -1.0"),
     (["--dataset", "digits", "--lr", "11"], "--lr must be at most 10, got 11"),
+    (["--dataset", "digits", "--lr", "10.0000001"], "--lr must be at most 10, got 10.0000001"),
     (["--dataset", "digits", "--batch-size", "0"], "--batch-size must be between 1 and"),
     (["--dataset", "digits", "--seed", "-1"], "--seed must be between 0 and"),
     (["--dataset", "digits", "--max-steps", "0"], "--max-steps must be between 1 and"),
@@ -758,6 +761,27 @@ def test_cli_save_never_replaces_a_file_unless_told(capsys, tmp_path):
     code, out, err = run_main(capsys, "--dataset", "digits", "--max-steps", "2", "--device",
                               "cpu", "--save", str(notes), "--overwrite")
     assert code == 0 and read_checkpoint(notes)["history"]["steps"] == 2
+
+
+def test_cli_save_keeps_a_file_that_appeared_during_the_run(capsys, tmp_path, monkeypatch):
+    # checked before training only, a file made meanwhile was replaced (review of the change)
+    import nets.train as train
+
+    real_fit, target = train.fit, tmp_path / "w.pt"
+
+    def fit_and_meanwhile(*a, **kw):
+        target.write_text("written by someone else during the run")
+        return real_fit(*a, **kw)
+
+    monkeypatch.setattr(train, "fit", fit_and_meanwhile)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "spare"))
+    (tmp_path / "spare").mkdir()
+    code, out, err = run_main(capsys, "--dataset", "digits", "--max-steps", "2", "--device",
+                              "cpu", "--save", str(target))
+    spare = list((tmp_path / "spare").glob("d2l-lab-*.pt"))
+    assert code == 0 and target.read_text() == "written by someone else during the run"
+    assert len(spare) == 1 and read_checkpoint(spare[0])["history"]["steps"] == 2
+    assert "appeared during the run" in err and str(spare[0]) in err
 
 
 def test_cli_ctrl_c_while_the_data_loads_ends_the_run_before_it_trains(capsys, tmp_path,

@@ -239,6 +239,14 @@ ZH: dict[str, str] = {
     "toward x ≈ {at}, where f or its slope stops being a finite number: no point with f′ = 0 lies "
     "that way":
         "朝向 x ≈ {at}，在那里 f 或其斜率不再是有限数：那个方向上没有 f′ = 0 的点",
+    "toward x ≈ {at}, where the slope falls to about 0 without turning (a saddle, as x³ has at 0, "
+    "or a flat stretch): it may crawl there for good":
+        "朝向 x ≈ {at}，在那里斜率降到约为 0 但不改变符号（鞍点，如 x³ 在 0 处，或一段平坦区域）："
+        "运行可能一直在那里缓慢爬行",
+    "The runs ended at different minima, all equally low (f ≈ {v:.4g}): f rises between them, so "
+    "each is a minimum of its own valley, and none is lower than the others.":
+        "各次运行停在不同的最小值处，它们一样低（f ≈ {v:.4g}）：f 在它们之间会升高，所以每个都是各自山谷"
+        "的最小值，没有哪个比其他的更低。",
     "{d} run(s) diverged: they ran away (off the plot) and stopped, so they have no end point. A "
     "function unbounded below has no minimum to find that way; elsewhere, try a smaller η.":
         "{d} 次运行发散：它们跑出了绘图区域并停止，因此没有终点。函数在那个方向上无下界时没有最小值"
