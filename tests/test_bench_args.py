@@ -8,6 +8,7 @@ import importlib
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -118,7 +119,14 @@ def test_results_are_printed_before_a_failed_out_write(script, tmp_path, monkeyp
 
     monkeypatch.setattr(mod.sb, "write_atomic", full_disk)
     target = tmp_path / "r.json"
-    rc = mod.main(["--url", "http://127.0.0.1:8501", "--out", str(target)])
+    # in a thread of its own: soak's asyncio.run refuses to start in a thread whose event loop
+    # is running, as the browser tests' Playwright leaves the main thread's in a full run
+    rcs = []
+    worker = threading.Thread(target=lambda: rcs.append(
+        mod.main(["--url", "http://127.0.0.1:8501", "--out", str(target)])))
+    worker.start()
+    worker.join(timeout=60)
+    rc = rcs[0]
     out, err = capsys.readouterr()
     assert rc == 1
     assert '"median_ms": 12.5' in out
