@@ -501,6 +501,16 @@ def run_main(capsys, *argv):
     return code, out, err
 
 
+def run_with_spare(capsys, tmp_path, monkeypatch, steps: int, target):
+    """A short CLI run saving to ``target``, the temporary folder (where a save that cannot go
+    to ``target`` falls back) at tmp_path/spare: (code, out, err, the checkpoints there)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "spare"))
+    (tmp_path / "spare").mkdir()
+    code, out, err = run_main(capsys, "--dataset", "digits", "--max-steps", str(steps),
+                              "--device", "cpu", "--save", str(target))
+    return code, out, err, list((tmp_path / "spare").glob("d2l-lab-*.pt"))
+
+
 def test_cli_json_lines(capsys, tmp_path):
     save = tmp_path / "cli.pt"
     code, out, err = run_main(capsys, "--model", "lenet-bn", "--dataset", "digits", "--epochs",
@@ -617,11 +627,7 @@ def test_cli_a_save_that_fails_after_training_keeps_the_weights(capsys, tmp_path
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(train, "save_checkpoint", disk_full)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "spare"))
-    (tmp_path / "spare").mkdir()
-    code, out, err = run_main(capsys, "--dataset", "digits", "--max-steps", "3", "--device",
-                              "cpu", "--save", str(target))
-    spare = list((tmp_path / "spare").glob("d2l-lab-*.pt"))
+    code, out, err, spare = run_with_spare(capsys, tmp_path, monkeypatch, 3, target)
     assert code == 0 and len(spare) == 1 and not target.exists()
     assert "No space left on device" in err and str(spare[0]) in err
     assert f"saved {spare[0]}" in out
@@ -774,11 +780,7 @@ def test_cli_save_keeps_a_file_that_appeared_during_the_run(capsys, tmp_path, mo
         return real_fit(*a, **kw)
 
     monkeypatch.setattr(train, "fit", fit_and_meanwhile)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "spare"))
-    (tmp_path / "spare").mkdir()
-    code, out, err = run_main(capsys, "--dataset", "digits", "--max-steps", "2", "--device",
-                              "cpu", "--save", str(target))
-    spare = list((tmp_path / "spare").glob("d2l-lab-*.pt"))
+    code, out, err, spare = run_with_spare(capsys, tmp_path, monkeypatch, 2, target)
     assert code == 0 and target.read_text() == "written by someone else during the run"
     assert len(spare) == 1 and read_checkpoint(spare[0])["history"]["steps"] == 2
     assert "appeared during the run" in err and str(spare[0]) in err
