@@ -154,17 +154,30 @@ def _shown(paths, objective: Objective) -> list[tuple[str, Trace, Look, Trace | 
     return out
 
 
+# A path whose farthest iterate lies more than this many view widths outside the view is cut at
+# the view's edge even where it settles: the axes stretched to it would squash the function and
+# every other path into a line (exp(exp(x)) on [-3, 3]: one step from 3 lands at -6258, on the
+# flat where f = 1, and the convexity page's chart ran from -6258 to 3 and up to 5e8).
+FAR_OUT = 5.0
+
+
 def _runs_away(tr: Trace, objective: Objective) -> bool:
-    """Whether a path runs away rather than settles somewhere beyond the view: it diverged, or
-    its last step still spans more than 1% of the view. A path that settles far out is drawn
-    whole, the axes stretched to it, as the book draws it (Newton on x·cos(0.15πx) from 10
-    settles at 26.83, a local maximum: the chapter's point about Newton on a non-convex f)."""
+    """Whether a path runs away rather than settles somewhere beyond the view: it diverged, its
+    last step still spans more than 1% of the view, or it went more than :data:`FAR_OUT` view
+    widths out. A path that settles not far out is drawn whole, the axes stretched to it, as the
+    book draws it (Newton on x·cos(0.15πx) from 10 settles at 26.83, 1.4 view widths out, a
+    local maximum: the chapter's point about Newton on a non-convex f)."""
     if tr.status == "diverged":
         return True
     if len(tr.xs) < 2:
         return False
     box = view_box(objective, start=tr.xs[0])
-    last = np.abs(tr.xs[-1] - tr.xs[-2]) / np.maximum(box[:, 1] - box[:, 0], 1e-300)
+    width = np.maximum(box[:, 1] - box[:, 0], 1e-300)
+    with np.errstate(all="ignore"):
+        out = np.maximum(box[:, 0] - np.min(tr.xs, axis=0), np.max(tr.xs, axis=0) - box[:, 1])
+    if np.max(out / width) > FAR_OUT:
+        return True
+    last = np.abs(tr.xs[-1] - tr.xs[-2]) / width
     return bool(np.max(last) > 0.01)
 
 

@@ -662,6 +662,24 @@ def test_a_path_that_settles_beyond_the_view_is_drawn_whole_as_the_book_draws_it
     assert any("ran away" in (a.text or "") for a in fig.layout.annotations)
 
 
+def test_a_path_that_lands_far_beyond_the_view_is_cut_at_its_edge():
+    # exp(exp(x)) on [-3, 3] (the convexity page's starts): one step from 2.25 at eta 0.05 lands
+    # at -6258, where f is flat at 1 and the run stays; drawn whole, the axes ran from -6258 to 3
+    from optim.expr import compile_expression
+
+    obj = compile_expression("exp(exp(x))")
+    far = run(obj, get_method("gd"), get_schedule("constant", 0.05, 200), [2.25], 200)
+    assert far.status == "ok" and far.final[0] < -6000
+    near = run(obj, get_method("gd"), get_schedule("constant", 0.05, 200), [-1.0], 200)
+    fig = curve_figure(obj, [("far", far), ("near", near)])
+    drawn = np.concatenate([np.asarray(d.x, dtype=float) for d in fig.data
+                            if d.name in ("far", "near")])
+    lo, hi = view_box(obj)[0]
+    assert drawn.min() >= lo and drawn.max() <= hi
+    assert any("ran away" in (a.text or "") for a in fig.layout.annotations)
+    assert len(next(d for d in fig.data if d.name == "near").x) == 201  # the other run whole
+
+
 def test_the_lanes_parameters_fold_away_so_the_charts_come_up():
     # Adam's three boxes made its card 480 px tall: at 1280 x 720 the contour started at 886 px,
     # below the screen (690 px with the parameters in an expander); the widgets stay in the link
