@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -381,16 +382,20 @@ TOKENS = ["x", "y", "pi", "e", "2", "0", "1e3", ".5", "1e13", "+", "-", "*", "/"
 
 
 class _Spy:
-    """Records code compilation/execution; the hook stays installed but is idle when off."""
+    """Records code compilation/execution on the thread that switched it on (``active`` is that
+    thread's id); the hook stays installed but is idle when off. Audit hooks see every thread:
+    under pytest-xdist a thread left from an earlier test file in the same worker (a training
+    job finishing, a lazy import) once showed up here as ('exec', None) and ('open', None)."""
 
     events: list = []
-    active = False
+    active: int | None = None
     installed = False
 
     @classmethod
     def hook(cls, event, args):
-        if cls.active and event in ("exec", "compile", "os.system", "subprocess.Popen", "open",
-                                    "import", "builtins.input"):
+        if cls.active == threading.get_ident() and event in (
+                "exec", "compile", "os.system", "subprocess.Popen", "open", "import",
+                "builtins.input"):
             cls.events.append((event, args[1] if event == "compile" else None))
 
     @classmethod
@@ -445,7 +450,7 @@ def test_fuzz_random_text_gives_an_objective_or_an_expression_error():
     texts += ["".join(rng.choice(TOKENS) for _ in range(rng.randint(1, 30))) for _ in range(3000)]
     texts += [_mutate(rng, _random_expression(rng)) for _ in range(1500)]
     _Spy.events = []
-    _Spy.active = True
+    _Spy.active = threading.get_ident()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -457,7 +462,7 @@ def test_fuzz_random_text_gives_an_objective_or_an_expression_error():
                 except Exception as exc:  # noqa: BLE001 - the point of the test
                     pytest.fail(f"{type(exc).__name__} for {text!r}: {exc}")
     finally:
-        _Spy.active = False
+        _Spy.active = None
     assert accepted > 500  # the fuzz does reach the evaluator, not only the parser
     assert all(event == "compile" and name == "<expression>" for event, name in _Spy.events), \
         sorted(set(_Spy.events))[:5]
@@ -467,9 +472,13 @@ def test_the_spy_would_see_an_eval():
     """The fuzz test's audit hook does catch execution, so its assertion can fail."""
     _Spy.install()
     _Spy.events = []
-    _Spy.active = True
+    _Spy.active = threading.get_ident()
     try:
+        other = threading.Thread(target=eval, args=("2 + 2",))  # noqa: S307
+        other.start()
+        other.join()
+        assert _Spy.events == []  # another thread's exec is not this test's
         eval("1 + 1")  # noqa: S307 - deliberately, to check the spy
     finally:
-        _Spy.active = False
+        _Spy.active = None
     assert ("exec", None) in _Spy.events
