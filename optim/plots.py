@@ -156,7 +156,7 @@ def _shown(paths, objective: Objective) -> list[tuple[str, Trace, Look, Trace | 
 
 # A path whose farthest iterate lies more than this many view widths outside the view is cut at
 # the view's edge even where it settles: the axes stretched to it would squash the function and
-# every other path into a line (exp(exp(x)) on [-3, 3]: one step from 3 lands at -6258, on the
+# every other path into a line (exp(exp(x)) on [-3, 3]: one step from 2.25 lands at -6258, on the
 # flat where f = 1, and the convexity page's chart ran from -6258 to 3 and up to 5e8).
 FAR_OUT = 5.0
 
