@@ -680,6 +680,25 @@ def test_a_path_that_lands_far_beyond_the_view_is_cut_at_its_edge():
     assert len(next(d for d in fig.data if d.name == "near").x) == 201  # the other run whole
 
 
+def test_a_path_that_widens_one_side_leaves_the_other_sides_margin_as_it_was():
+    # exp(exp(x)) from 1.5 at eta 0.05 settles at -18.3, one view width out on the left, and is
+    # drawn whole. A margin of 8% of the whole span on both sides sampled f up to x = 4.7 on the
+    # right, where f = 8e47, and the y axis went with it; the right side keeps the domain's margin.
+    from optim.expr import compile_expression
+
+    obj = compile_expression("exp(exp(x))")
+    tr = run(obj, get_method("gd"), get_schedule("constant", 0.05, 200), [1.5], 200)
+    assert tr.status == "ok" and -20 < tr.final[0] < -15
+    fig = curve_figure(obj, [("left", tr)])
+    curve = np.asarray(next(d for d in fig.data if d.name == "f(x)").x, dtype=float)
+    lo, hi = obj.domain[0]
+    assert len(next(d for d in fig.data if d.name == "left").x) == 201  # drawn whole
+    assert curve.min() < tr.final[0]  # the widened side holds the run, with a margin
+    assert curve.max() == pytest.approx(hi + 0.08 * (hi - lo))  # the other side as without it
+    plain = np.asarray(curve_figure(obj).data[0].x, dtype=float)
+    assert plain.min() == pytest.approx(lo) and plain.max() == pytest.approx(hi)
+
+
 def test_the_lanes_parameters_fold_away_so_the_charts_come_up():
     # Adam's three boxes made its card 480 px tall: at 1280 x 720 the contour started at 886 px,
     # below the screen (690 px with the parameters in an expander); the widgets stay in the link
