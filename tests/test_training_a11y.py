@@ -120,9 +120,13 @@ def test_a_single_runs_chart_keeps_its_look():
 
     fig = history_figure([("lenet · adam lr 0.001 · bs 64", points(0.8))]).to_dict()
     names = [tr["name"] for tr in fig["data"]]
-    assert names == ["lenet · adam lr 0.001 · bs 64: train loss",
-                     "lenet · adam lr 0.001 · bs 64: train acc",
-                     "lenet · adam lr 0.001 · bs 64: test acc"]
+    # the curves as the book's animator names them: "name: curve" three times made two legend
+    # rows at 1280 px, and the modebar covered the first row's right end
+    assert names == ["train loss", "train acc", "test acc"]
+    # the run's name on hover
+    assert {tr["meta"] for tr in fig["data"]} == {"lenet · adam lr 0.001 · bs 64"}
+    assert all(tr["hovertemplate"].startswith("%{meta}<br>" + name + ": ")
+               for tr, name in zip(fig["data"], names))
     assert all(tr.get("showlegend", True) for tr in fig["data"])
     assert [tr["mode"] for tr in fig["data"]] == ["lines", "lines", "lines+markers"]
     assert {tr["line"]["color"] for tr in fig["data"]} == {RUN_COLORS[0]}

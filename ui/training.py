@@ -252,7 +252,10 @@ def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float
     """Train loss (dotted, right axis), train accuracy (thin) and test accuracy (thick, with
     markers) of one or more runs.
 
-    One run (the live chart): its three curves in one colour, each named in the legend.
+    One run (the live chart): its three curves in one colour, named in the legend as the book's
+    animator names them ("train loss", "train acc", "test acc"); the run's name shows on hover.
+    "name: train loss" three times made two legend rows at 1280 px, and plotly's modebar, shown
+    while the pointer is on the chart, sat on the first row's right end.
     Several runs (an overlay): each run gets a colour from :data:`RUN_COLORS` and a marker symbol
     from :data:`RUN_SYMBOLS` on all three of its curves. The legend below the plot has one entry
     per run, named by ``labels`` (short: model and id tail; the full name shows on hover, and
@@ -276,15 +279,15 @@ def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float
                     continue
             trace = dict(type="scatter", x=[x for x, _ in pts], y=[y for _, y in pts],
                          yaxis=axis, line=dict(color=color, **line), meta=name,
-                         name=f"{label if several else name}{colon()}{t(what)}", mode="lines")
+                         name=f"{label}{colon()}{t(what)}" if several else t(what), mode="lines")
             if key == "test_acc":
                 trace.update(mode="lines+markers", marker=dict(size=8))
             elif len(pts) < FEW_POINTS:  # a line through the live chart's first point drew nothing
                 trace.update(mode="lines+markers", marker=dict(size=6))
+            trace["hovertemplate"] = ("%{meta}<br>" + t(what) + colon() + "%{y:.3f}<br>"
+                                      + t("epoch") + " %{x:.2f}<extra></extra>")
             if several:
                 trace.update(mode="lines+markers", legendgroup=f"run{i}", showlegend=False,
-                             hovertemplate="%{meta}<br>" + t(what) + colon() + "%{y:.3f}<br>"
-                             + t("epoch") + " %{x:.2f}<extra></extra>",
                              marker=dict(symbol=symbol, color=color,
                                          size=9 if key == "test_acc" else 7,
                                          maxdisplayed=0 if key == "test_acc" else CURVE_MARKERS))
@@ -583,7 +586,8 @@ def live(job, prefix: str) -> None:
             st.info(t("Queued: position {n}. Another session is training; yours starts next.",
                       n=pos))
         frac = (p.step / p.total_steps) if p is not None and p.total_steps else 0.0
-        st.progress(min(max(frac, 0.0), 1.0), text=_status_line(p))
+        # the run's name leads (the chart's legend names only the curves)
+        st.progress(min(max(frac, 0.0), 1.0), text=f"{job.label} · {_status_line(p)}")
         st.plotly_chart(history_figure([(job.label, _live_points(job))],
                                        epochs=job.meta.get("epochs")), key=f"{prefix}live")
 

@@ -205,8 +205,8 @@ PLOT_JS = """
 (key) => {""" + _DECODE + _GD + """
   const gd = gdOf(key);
   return (gd && gd.data) ? gd.data.map(t => ({
-      name: t.name === undefined ? null : t.name, mode: t.mode || null, type: t.type || null,
-      x: dec(t.x), y: dec(t.y)})) : null;
+      name: t.name === undefined ? null : t.name, meta: t.meta === undefined ? null : t.meta,
+      mode: t.mode || null, type: t.type || null, x: dec(t.x), y: dec(t.y)})) : null;
 }
 """
 
@@ -303,7 +303,7 @@ def open_app(page, base_url: str, path: str = "", timeout_ms: float = 60_000) ->
 
 
 def plot(page, key: str) -> list | None:
-    """The traces of chart ``key`` (name, mode, type, x, y with typed arrays decoded)."""
+    """The traces of chart ``key`` (name, meta, mode, type, x, y with typed arrays decoded)."""
     return page.evaluate(PLOT_JS, key)
 
 

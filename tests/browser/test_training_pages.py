@@ -283,6 +283,8 @@ def test_start_live_stop_then_full_run(sessions, data_dir, test_size, tmp_path):
         timeout=TIMEOUT_MS)
     speed = [t for t in main_progress(page) if "examples/s" in t]
     assert speed, main_progress(page)
+    # the run's name leads the line: the chart's legend names only its three curves
+    assert speed[0].startswith("lenet-bn-scratch · Epoch "), speed
     assert runs_of(data_dir, 11) == [], "a run was recorded before it ended"
 
     click(page, "bn_stop")
@@ -552,8 +554,8 @@ def test_two_sessions_train_their_own_runs(sessions, data_dir):
     assert "lenet-bn:" not in a_badge, a_badge
     assert "lenet-bn:" in b_badge or not b_badge, b_badge
     for s, model in ((a, "lenet"), (b, "lenet-bn")):  # each live chart draws its own run
-        names = [t["name"] for t in sb.plot(s.page, "bn_live") or []]
-        assert all(n.startswith(f"{model}: ") for n in names), names
+        runs = [t["meta"] for t in sb.plot(s.page, "bn_live") or []]
+        assert all(r == model for r in runs), runs
 
     for s in (a, b):
         s.page.wait_for_selector(".st-key-bn_weights button", timeout=TIMEOUT_MS)
