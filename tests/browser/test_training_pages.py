@@ -567,8 +567,8 @@ def test_two_sessions_train_their_own_runs(sessions, data_dir):
     assert "lenet-bn · adam lr 0.001 · bs 64" in b_runs and "bs 16" not in b_runs, b_runs
     for s in (a, b):
         assert not any("Stopped after" in t for t in alerts(s.page)), alerts(s.page)
-        names = [t["name"] for t in sb.plot(s.page, "bn_final") or []]
-        assert names and all(("bs 16" in n) == (s is a) for n in names), names
+        runs = [t["meta"] for t in sb.plot(s.page, "bn_final") or []]
+        assert runs and all(("bs 16" in r) == (s is a) for r in runs), runs
     ra, rb = runs_of(data_dir, 41), runs_of(data_dir, 42)
     assert [(r.model, r.batch_size, r.status) for r in ra] == [("lenet", 16, "done")], ra
     assert [(r.model, r.batch_size, r.status) for r in rb] == [("lenet-bn", 64, "done")], rb
