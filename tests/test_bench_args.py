@@ -60,6 +60,14 @@ ROOT = Path(__file__).resolve().parents[1]
      "soak.py: error: --out: cannot write in folder '/proc'"),
     ("soak.py", ["--out", str(ROOT / "no-such-folder" / "x.json"), "--seconds", "1",
                  "--sessions", "1"], "does not exist"),
+    ("page_overhead.py", ["--model", "resnet18"], "trains at 96x96 on the page"),
+    ("page_overhead.py", ["--model", "nope"], "--model: unknown 'nope'"),
+    ("page_overhead.py", ["--batch-size", "17"], "--batch-size: the page offers 16, 32"),
+    ("page_overhead.py", ["--epochs", "1"], "--epochs must be from 2 to 50, got 1"),
+    ("page_overhead.py", ["--sessions", "x"], "--sessions must be a whole number"),
+    ("page_overhead.py", ["--option", "postScriptGC"], "--option must be KEY=VALUE"),
+    ("page_overhead.py", ["--option=--runner.postScriptGC=1"], "--option must be KEY=VALUE"),
+    ("page_overhead.py", ["--out", str(ROOT)], "is a directory"),
 ])
 def test_a_bad_argument_is_one_line_and_exit_2(script, args, says, monkeypatch, capsys):
     # in this process, as `python bench/<script>` runs it but without a fresh interpreter that
@@ -105,7 +113,7 @@ def test_gpu_check_refuses_a_bad_budget_in_one_line(tmp_path):
     assert not list(tmp_path.iterdir())  # no step ran
 
 
-@pytest.mark.parametrize("script", ["slider_latency", "soak"])
+@pytest.mark.parametrize("script", ["slider_latency", "soak", "page_overhead"])
 def test_results_are_printed_before_a_failed_out_write(script, tmp_path, monkeypatch, capsys):
     """--out's folder was fine when checked but the write fails (a full disk): the JSON is on
     stdout already, the failure is one line, exit code 1."""
@@ -118,8 +126,12 @@ def test_results_are_printed_before_a_failed_out_write(script, tmp_path, monkeyp
         return result
 
     monkeypatch.setattr(mod.sb, "browser_missing", lambda: None)
-    monkeypatch.setattr(mod, "measure" if script == "slider_latency" else "soak",
-                        (lambda *a: result) if script == "slider_latency" else fake_soak)
+    if script == "page_overhead":
+        result = {**result, "model": "lenet", "batch_size": 16, "sessions": 1,
+                  "page_examples_per_s": 10.0, "cli_examples_per_s": 10.0, "page_over_cli": 1.0,
+                  "page_runs": [10.0], "cli_runs": [10.0]}
+    monkeypatch.setattr(mod, "measure" if script != "soak" else "soak",
+                        (lambda *a: result) if script != "soak" else fake_soak)
 
     def full_disk(path, data):
         raise OSError(28, "No space left on device")
@@ -130,7 +142,8 @@ def test_results_are_printed_before_a_failed_out_write(script, tmp_path, monkeyp
     # is running, as the browser tests' Playwright leaves the main thread's in a full run
     rcs = []
     worker = threading.Thread(target=lambda: rcs.append(
-        mod.main(["--url", "http://127.0.0.1:8501", "--out", str(target)])))
+        mod.main(([] if script == "page_overhead" else ["--url", "http://127.0.0.1:8501"])
+                 + ["--out", str(target)])))
     worker.start()
     worker.join(timeout=60)
     rc = rcs[0]

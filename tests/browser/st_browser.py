@@ -39,12 +39,13 @@ class AppServer:
     """``python -m streamlit run app.py`` on 127.0.0.1 and a free port, output into ``log_path``.
 
     ``env``: extra environment variables for the server (e.g. ``D2L_LAB_DATA_DIR``), on top of
-    this process's environment."""
+    this process's environment; ``args``: more options for ``streamlit run``."""
 
     def __init__(self, log_path: Path, root: Path = ROOT, port: int | None = None,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, args: list[str] | None = None):
         self.root, self.log_path, self.port = Path(root), Path(log_path), port or free_port()
         self.extra_env = dict(env or {})
+        self.extra_args = list(args or [])  # more ``streamlit run`` options ("--runner.x", "y")
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
         self._log = None
@@ -57,7 +58,8 @@ class AppServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.headless", "true", "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+             *self.extra_args],
             cwd=self.root, stdout=self._log, stderr=subprocess.STDOUT, env=env,
             start_new_session=True)
         deadline = time.monotonic() + timeout
