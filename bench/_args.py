@@ -30,6 +30,17 @@ def usage_error(prog: str, message) -> int:
     return 2
 
 
+def whole(raw: str, flag: str, lo: int, hi: int) -> int:
+    """A whole-number argument from lo to hi: ``--sessions must be a whole number, got 'x'``."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UsageError(f"{flag} must be a whole number, got '{raw}'") from None
+    if not lo <= value <= hi:
+        raise UsageError(f"{flag} must be from {lo} to {hi}, got {value}")
+    return value
+
+
 def local_url(raw: str) -> str:
     """``--url``: http://127.0.0.1:PORT or http://localhost:PORT (a port from 1 to 65535)."""
     u = urlparse(raw)
@@ -64,3 +75,22 @@ def out_file(raw: str | None, flag: str = "--out") -> Path | None:
     except OSError as e:
         raise UsageError(f"{flag}: cannot write in folder '{folder}': {e.strerror or e}") from None
     return path
+
+
+def write_out(prog: str, path: Path | None, result: dict, write, json_printed: bool) -> int:
+    """``--out``, written after the results are printed (``write(path, bytes)``, atomic), so that
+    a failed write loses nothing: one line on stderr and exit code 1, with the JSON printed too
+    where only a summary line was. 0 when written or not asked for."""
+    if path is None:
+        return 0
+    import json
+
+    try:
+        write(path, (json.dumps(result, indent=2) + "\n").encode())
+    except OSError as e:
+        if not json_printed:
+            print(json.dumps(result), flush=True)
+        print(f"{prog}: error: could not write --out '{path}': {e.strerror or e} (the results "
+              f"are printed above)", file=sys.stderr)
+        return 1
+    return 0

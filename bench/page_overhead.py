@@ -33,20 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 import st_browser as sb  # noqa: E402
-from _args import Parser, UsageError, out_file, usage_error  # noqa: E402
+from _args import Parser, UsageError, out_file, usage_error, whole, write_out  # noqa: E402
 
 PROG = "python bench/page_overhead.py"
 RUN_TIMEOUT_MS = 600_000
-
-
-def _int(raw: str, flag: str, lo: int, hi: int) -> int:
-    try:
-        v = int(raw)
-    except ValueError:
-        raise UsageError(f"{flag} must be a whole number from {lo} to {hi}, got '{raw}'") from None
-    if not lo <= v <= hi:
-        raise UsageError(f"{flag} must be from {lo} to {hi}, got {v}")
-    return v
 
 
 def parse(argv):
@@ -72,13 +62,13 @@ def parse(argv):
     if size not in (None, 28):
         raise UsageError(f"--model: '{args.model}' trains at {size}x{size} on the page; choose a "
                          f"28x28 model ({', '.join(m for m, s in MODELS.items() if s.default_resize in (None, 28))})")
-    args.batch_size = _int(args.batch_size, "--batch-size", 1, 1 << 20)
+    args.batch_size = whole(args.batch_size, "--batch-size", 1, 1 << 20)
     if args.batch_size not in BATCHES:
         raise UsageError(f"--batch-size: the page offers {', '.join(map(str, BATCHES))}, "
                          f"got {args.batch_size}")
-    args.epochs = _int(args.epochs, "--epochs", 2, 50)
-    args.sessions = _int(args.sessions, "--sessions", 1, 4)
-    args.repeats = _int(args.repeats, "--repeats", 1, 20)
+    args.epochs = whole(args.epochs, "--epochs", 2, 50)
+    args.sessions = whole(args.sessions, "--sessions", 1, 4)
+    args.repeats = whole(args.repeats, "--repeats", 1, 20)
     options = []
     for raw in args.option:
         key, sep, value = raw.partition("=")
@@ -198,16 +188,7 @@ def main(argv=None) -> int:
           f"{result['cli_examples_per_s']:,.0f} examples/s, page/command line "
           f"{result['page_over_cli']:.3f} (runs: page {result['page_runs']}, command line "
           f"{result['cli_runs']})", flush=True)
-    if args.out is not None:
-        try:
-            sb.write_atomic(args.out, (text + "\n").encode())
-        except OSError as e:
-            if not args.json:
-                print(text, flush=True)
-            print(f"page_overhead.py: error: could not write --out '{args.out}': "
-                  f"{e.strerror or e} (the results are printed above)", file=sys.stderr)
-            return 1
-    return 0
+    return write_out("page_overhead.py", args.out, result, sb.write_atomic, args.json)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 import st_browser as sb  # noqa: E402
-from _args import Parser, UsageError, local_url, out_file, usage_error  # noqa: E402
+from _args import Parser, UsageError, local_url, out_file, usage_error, write_out  # noqa: E402
 
 
 def parse(argv):
@@ -88,15 +88,8 @@ def main(argv=None) -> int:
           f"slider step -> redrawn chart ({args.function}, {out['n']} steps, {out['cpus']} CPUs): "
           f"median {out['median_ms']} ms, p95 {out['p95_ms']} ms, min {out['min_ms']} ms, "
           f"max {out['max_ms']} ms, errors {out['errors']}", flush=True)
-    if args.out:
-        try:
-            sb.write_atomic(args.out, (json.dumps(out, indent=2) + "\n").encode())
-        except OSError as e:
-            if not args.json:  # the samples too, not only the summary line
-                print(json.dumps(out), flush=True)
-            print(f"slider_latency.py: error: could not write --out '{args.out}': "
-                  f"{e.strerror or e} (the results are printed above)", file=sys.stderr)
-            return 1
+    if write_out("slider_latency.py", args.out, out, sb.write_atomic, args.json):
+        return 1
     return 1 if out["errors"] else 0
 
 

@@ -31,21 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 import st_browser as sb  # noqa: E402
-from _args import Parser, UsageError, local_url, out_file, usage_error  # noqa: E402
+from _args import Parser, UsageError, local_url, out_file, usage_error, whole, write_out  # noqa: E402
 
 REDRAW_TIMEOUT_MS = 60_000
 LOAD_TIMEOUT_MS = 300_000
 OPEN_AT_ONCE = 4  # sessions loading the page at the same time (the soak starts when all are up)
-
-
-def _int(raw: str, what: str, lo: int, hi: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise UsageError(f"{what} must be a whole number, got '{raw}'") from None
-    if not lo <= value <= hi:
-        raise UsageError(f"{what} must be from {lo} to {hi}, got {value}")
-    return value
 
 
 def parse(argv):
@@ -56,15 +46,15 @@ def parse(argv):
     p.add_argument("--pid", default=None, help="with --url: the server's process id, for memory")
     p.add_argument("--out", default=None, help="also write the JSON summary to this file")
     args = p.parse_args(argv)
-    args.sessions = _int(args.sessions, "--sessions", 1, 64)
-    args.seconds = _int(args.seconds, "--seconds", 1, 3600)
+    args.sessions = whole(args.sessions, "--sessions", 1, 64)
+    args.seconds = whole(args.seconds, "--seconds", 1, 3600)
     if args.url is not None:
         args.url = local_url(args.url)
     args.out = out_file(args.out)  # before the soak, not after it
     if args.pid is not None:
         if args.url is None:
             raise UsageError("--pid only applies with --url (a server started here is sampled)")
-        args.pid = _int(args.pid, "--pid", 1, 2**22)
+        args.pid = whole(args.pid, "--pid", 1, 2**22)
         if not os.path.exists(f"/proc/{args.pid}/status"):
             raise UsageError(f"--pid: no process {args.pid}")
     return args
@@ -261,13 +251,8 @@ def main(argv=None) -> int:
             with sb.AppServer(Path(tmp) / "server.log") as server:
                 out = asyncio.run(soak(server.url, args.sessions, args.seconds, server.pid))
     print(json.dumps(out), flush=True)  # first: a failed write below loses nothing
-    if args.out:
-        try:
-            sb.write_atomic(args.out, (json.dumps(out, indent=2) + "\n").encode())
-        except OSError as e:
-            print(f"soak.py: error: could not write --out '{args.out}': {e.strerror or e} "
-                  f"(the results are printed above)", file=sys.stderr)
-            return 1
+    if write_out("soak.py", args.out, out, sb.write_atomic, json_printed=True):
+        return 1
     return 1 if out["errors"] else 0
 
 
