@@ -169,6 +169,18 @@ def train_acc_trace(page, key: str) -> dict | None:
     raise AssertionError(f"no train-accuracy trace in {key}: {[t.get('name') for t in traces]}")
 
 
+def drawn_train_acc(page, key: str, timeout_s: float = 30.0) -> dict:
+    """The train-accuracy trace of a chart that is on the page: a rerun can take the chart away
+    for a moment between two reads (a two-worker run read None right after a count of 12)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        t = train_acc_trace(page, key)
+        if t is not None or time.monotonic() > deadline:
+            assert t is not None, f"chart {key} not on the page for {timeout_s:.0f} s"
+            return t
+        time.sleep(0.1)
+
+
 def n_points(page, key: str) -> int:
     t = train_acc_trace(page, key)
     return len(t["x"] or []) if t else 0
@@ -194,16 +206,16 @@ def assert_live_chart_grows(page, key: str = "bn_live") -> tuple[int, int]:
     fragment redraws every second; a busy machine gets up to 30 s of grace: in a CI run on 2
     loaded cores a tab just shown again took more than 10 s, with its page mid-redraw)."""
     wait_points_above(page, key, 0)
-    first = n_points(page, key)
+    first = len(drawn_train_acc(page, key)["x"] or [])
     time.sleep(1.5)
     try:
         wait_points_above(page, key, first, timeout_ms=30_000)
     except Exception:
         pass  # the assertion below says what happened
-    second = n_points(page, key)
+    t = drawn_train_acc(page, key)
+    xs, ys = t["x"] or [], t["y"] or []
+    second = len(xs)
     assert second > first, f"live chart {key} did not grow: {first} -> {second} points"
-    t = train_acc_trace(page, key)
-    xs, ys = t["x"], t["y"]
     assert all(b >= a for a, b in zip(xs, xs[1:])), f"epochs not increasing: {xs}"
     assert all(0.0 <= y <= 1.0 for y in ys), f"accuracy outside [0, 1]: {ys}"
     return first, second
