@@ -171,7 +171,7 @@ def train_acc_trace(page, key: str) -> dict | None:
 
 def drawn_train_acc(page, key: str, timeout_s: float = 30.0) -> dict:
     """The train-accuracy trace of a chart that is on the page: a rerun can take the chart away
-    for a moment between two reads (a two-worker run read None right after a count of 12)."""
+    for a moment between two reads (a two-worker run counted its points, then read None)."""
     deadline = time.monotonic() + timeout_s
     while True:
         t = train_acc_trace(page, key)
