@@ -15,7 +15,8 @@ option to the server (``--runner.postScriptGC true``), to measure a setting agai
 A run's speed is the examples/s of its epochs after the first (the first holds the warm-up), from
 the page's stored run and the command line's JSON lines. Prints the median of each and their ratio
 (page / command line); --json prints one JSON object instead; --out also writes it to FILE.
-Exit 0, 1 if a run failed or --out could not be written, 2 on bad input. Uses the offline digits dataset.
+Exit 0, 1 if a run failed or --out could not be written, 2 on bad input. Uses the offline digits
+dataset.
 """
 
 from __future__ import annotations
@@ -43,28 +44,31 @@ def parse(argv):
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="lenet-bn-scratch", help="a 28x28 model id (default "
                    "lenet-bn-scratch)")
-    p.add_argument("--batch-size", default="16", help="batch size, one the page offers (default 16)")
+    p.add_argument("--batch-size", default="16",
+                   help="batch size, one the page offers (default 16)")
     p.add_argument("--epochs", default="6", help="epochs per run, 2..50 (default 6)")
-    p.add_argument("--sessions", default="1", help="browser sessions pressing Start, 1..4 (default 1)")
-    p.add_argument("--repeats", default="3", help="page and command-line runs each, 1..20 (default 3)")
+    p.add_argument("--sessions", default="1",
+                   help="browser sessions pressing Start, 1..4 (default 1)")
+    p.add_argument("--repeats", default="3",
+                   help="page and command-line runs each, 1..20 (default 3)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a Streamlit option for the server, e.g. runner.postScriptGC=true")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", default=None, help="also write the JSON object to FILE (atomically)")
     args = p.parse_args(argv)
     from nets.models import MODELS
-
-    BATCHES = (16, 32, 64, 128, 256, 512, 1024)  # ui.training.BATCHES (that module needs a page)
+    from nets.train import BATCH_SIZES  # the page's choices
 
     if args.model not in MODELS:
         raise UsageError(f"--model: unknown '{args.model}' (choose from: {', '.join(MODELS)})")
-    size = MODELS[args.model].default_resize
-    if size not in (None, 28):
+    native = [m for m, spec in MODELS.items() if spec.default_resize in (None, 28)]
+    if args.model not in native:
+        size = MODELS[args.model].default_resize
         raise UsageError(f"--model: '{args.model}' trains at {size}x{size} on the page; choose a "
-                         f"28x28 model ({', '.join(m for m, s in MODELS.items() if s.default_resize in (None, 28))})")
+                         f"28x28 model ({', '.join(native)})")
     args.batch_size = whole(args.batch_size, "--batch-size", 1, 1 << 20)
-    if args.batch_size not in BATCHES:
-        raise UsageError(f"--batch-size: the page offers {', '.join(map(str, BATCHES))}, "
+    if args.batch_size not in BATCH_SIZES:
+        raise UsageError(f"--batch-size: the page offers {', '.join(map(str, BATCH_SIZES))}, "
                          f"got {args.batch_size}")
     args.epochs = whole(args.epochs, "--epochs", 2, 50)
     args.sessions = whole(args.sessions, "--sessions", 1, 4)

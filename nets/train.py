@@ -76,6 +76,7 @@ PRECISIONS = ("auto", "fp32")  # auto: bf16 autocast where it was measured faste
 MAX_EPOCHS = 1000
 MAX_BATCH = 65536
 MAX_RESIZE = 256
+BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024)  # the training pages' choices (ui.training)
 MAX_LR = 10.0
 SGD_MOMENTUM = 0.9
 FAST_BATCH_FACTORS = (4, 2)  # fast mode tries these batch growths, largest first

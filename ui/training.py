@@ -22,7 +22,7 @@ from nets.inspect import ShapeError, inspect_model
 from nets.jobs import FINISHED, JobBusy, JobRunner, train_job
 from nets.models import MODELS
 from nets.runs import RunStore, recording
-from nets.train import TrainConfig, acceleration, resolve_device
+from nets.train import BATCH_SIZES, TrainConfig, acceleration, resolve_device
 from nets.train import checkpoint_bytes as _checkpoint_bytes
 from optim.plots import figure, make_layout
 
@@ -32,7 +32,7 @@ from .inside import show_inside
 from .controls import tab_labels_kept
 
 LRS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
-BATCHES = [16, 32, 64, 128, 256, 512, 1024]
+BATCHES = list(BATCH_SIZES)
 RESIZES = [28, 32, 48, 64, 96, 128, 160, 224]  # input sizes offered, those the model takes
 POLL_SECONDS = 1.0
 
