@@ -129,12 +129,36 @@ def shown(v: float, digits: int = 4) -> float:
     """v rounded as it is printed, without the sign of a negative zero (-0.0000 read as 0.0000)."""
     return round(float(v), digits) + 0.0
 
+
+# The two labels sit on the side of the point away from the other one (the upper one above, the
+# lower one below: with both above, the lower one's label ran through the curve between them), and
+# to the side that its own line (f, or the chord) leaves free: a label above goes where the line
+# falls away, one below where it rises; within a label's width of an end, away from the end.
+f_high = not fm <= chord  # a NaN on either side: the order is moot
+h = 1e-4 * (hi - lo)
+with np.errstate(all="ignore"):
+    f_slope = float(np.diff(obj.f(np.array([[m - h, m + h]])))[0])
+chord_slope = fb - fa
+
+
+def label_place(above: bool, slope: float) -> str:
+    if m > hi - 0.2 * (hi - lo):
+        side = "left"
+    elif m < lo + 0.2 * (hi - lo):
+        side = "right"
+    else:  # a NaN slope (f undefined next to m) reads as rising
+        side = "right" if (slope < 0) == above else "left"
+    return f"{'top' if above else 'bottom'} {side}"
+
+
 fig = figure([dict(type="scatter", x=x, y=f, name="f(x)", line=dict(color=CURVE)),
               dict(type="scatter", x=[a, b], y=[fa, fb], name=t("chord"), mode="lines+markers",
                    line=dict(color=PALETTE[0])),
               dict(type="scatter", x=[m, m], y=[fm, chord], mode="markers+text",
                    name="λa+(1−λ)b", text=["f(λa+(1−λ)b)", "λf(a)+(1−λ)f(b)"],
-                   textposition="top right", marker=dict(size=10, color=PALETTE[2]))],
+                   textposition=[label_place(f_high, f_slope),
+                                 label_place(not f_high, chord_slope)],
+                   marker=dict(size=10, color=PALETTE[2]))],
              make_layout(xaxis_title="x", yaxis_title="f(x)"))
 st.plotly_chart(fig, key="cv_secant")
 if not np.isfinite([fa, fb, fm]).all():

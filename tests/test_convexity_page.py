@@ -141,6 +141,24 @@ def test_the_secant_midpoint_on_a_pole_is_the_pole_not_its_rounding():
                for s in texts(at.error)), texts(at.error)
 
 
+@pytest.mark.parametrize("query, f_label, chord_label", [
+    # x·cos(πx) at the defaults: f(0.5) = 0 over the chord's −0.28; f falls to the right there,
+    # the chord too, so f's label goes up and right, the chord's down and left
+    ({}, "top right", "bottom left"),
+    # x² (convex): f(3.6) under the flat chord; f rises to the right
+    ({"cv_function": "square", "cv_lam": "0.2"}, "bottom right", "top left"),
+    # within a label's width of an end, both labels face into the plot
+    ({"cv_function": "square", "cv_b": "9", "cv_lam": "0"}, "bottom left", "top left"),
+    ({"cv_function": "square", "cv_a": "-9", "cv_lam": "1"}, "bottom right", "top right"),
+])
+def test_the_secant_labels_sit_apart_on_the_open_side(query, f_label, chord_label):
+    # browser review: both labels were "top right", so the lower point's label ran through the
+    # curve between the two points, and one near the right end was cut off by the plot's edge
+    at = open_page("convexity", **query)
+    points = next(d for d in chart(at, "cv_secant")["data"] if d.get("mode") == "markers+text")
+    assert points["textposition"] == [f_label, chord_label]
+
+
 # ---- the function select: names shown, ids in the link, through a switch of language ---------------
 
 
