@@ -476,7 +476,21 @@ def surface_figure(objective: Objective, traces=None, title: str | None = None, 
                          name=text, marker=dict(size=7, color="red")))
     return figure(data, make_layout(title=title, height=480, scene=dict(
         xaxis=dict(title=dict(text="x")), yaxis=dict(title=dict(text="y")),
-        zaxis=dict(title=dict(text="f")))))
+        zaxis=dict(title=dict(text="f")), **_scene_box(gx, gy))))
+
+
+def _scene_box(gx, gy) -> dict:
+    """The 3D box: x and y in the grid's own proportion (an ill-conditioned valley looks narrow,
+    as on the contour), up to 4 : 1, f 0.45 of the longer side, seen from a lower, nearer eye
+    than plotly's, aimed a little below the box's middle. Plotly's own "auto" box is a cube, or
+    the data's proportions where no axis is over 4 times another (x² − y² from (1, 0.05): a box
+    five times taller than wide); either way it stood taller than the chart could show: its foot
+    and the x and y labels were cut off, and the surface filled under half the chart's width."""
+    sx, sy = float(gx[-1] - gx[0]), float(gy[-1] - gy[0])
+    longer = max(sx, sy) or 1.0
+    return dict(aspectmode="manual",
+                aspectratio=dict(x=max(sx / longer, 0.25), y=max(sy / longer, 0.25), z=0.45),
+                camera=dict(eye=dict(x=1.0, y=1.0, z=0.35), center=dict(x=0, y=0, z=-0.1)))
 
 
 def loss_figure(traces, objective: Objective | None = None,

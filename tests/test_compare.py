@@ -278,6 +278,28 @@ def test_a_pickable_curve_has_clickable_points_along_it():
     go.Figure(spec)
 
 
+@pytest.mark.parametrize("function, x0, eta, steps", [
+    ("saddle", (1.0, 0.05), 0.1, 20),  # the Challenges tab: plotly drew a box 5 times taller than wide
+    ("quadratic", (-5.0, -2.0), 0.1, 20),  # the Explorer's opening run: a cube
+    ("ill", (-4.5, 1.5), 0.15, 50),
+])
+def test_the_surface_box_keeps_the_grids_proportions_and_lies_flatter_than_wide(function, x0, eta,
+                                                                              steps):
+    # browser review: plotly's own box (a cube, or the data's proportions) stood taller than the
+    # 480 px chart could show, and cut off the box's foot with the x and y labels
+    obj, tr = gd_run(function, eta, x0, steps)
+    spec = json.loads(surface_figure(obj, [("gd", tr)]).to_json())
+    scene = spec["layout"]["scene"]
+    surface = next(d for d in spec["data"] if d["type"] == "surface")
+    gx, gy = decode(surface["x"]), decode(surface["y"])
+    box = scene["aspectratio"]
+    assert scene["aspectmode"] == "manual"
+    assert box["x"] / box["y"] == pytest.approx(np.ptp(gx) / np.ptp(gy))
+    assert max(box["x"], box["y"]) == 1.0 and box["z"] < 0.5
+    eye = scene["camera"]["eye"]
+    assert eye["z"] < eye["x"] == eye["y"]  # from lower than plotly's (1.25, 1.25, 1.25)
+
+
 # ---- playback ----------------------------------------------------------------------------------
 
 
