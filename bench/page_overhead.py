@@ -141,8 +141,10 @@ def cli_run(args, seed: int, threads: int) -> float:
 def measure(args) -> dict:
     from playwright.sync_api import sync_playwright
 
+    from nets.jobs import worker_threads
+
     cpus = os.cpu_count() or 1
-    threads = max(1, cpus - 1)  # the page's worker (ui.training.job_runner)
+    threads = worker_threads(cpus)  # as the page's worker (ui.training.job_runner)
     page_speeds, cli_speeds = [], []
     with tempfile.TemporaryDirectory(prefix="d2l-page-overhead-") as tmp:
         data_dir = Path(tmp) / "data"

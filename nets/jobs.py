@@ -21,6 +21,7 @@ import copy
 import itertools
 import logging
 import math
+import os
 import threading
 import time
 import traceback
@@ -33,6 +34,14 @@ ACTIVE = ("queued", "running")
 FINISHED = ("done", "stopped", "failed")
 DOWNLOAD_REPORT_EVERY = 0.25  # seconds between a download's progress reports
 MAX_POINTS = 2000  # live-chart points kept per job; older ones are thinned 2:1 beyond this
+
+
+def worker_threads(cpus: int | None = None) -> int:
+    """Torch's threads for a run trained inside a server (the app's worker, and the command line
+    that ``bench/page_overhead.py`` measures against it): one core is left to the server, which
+    keeps drawing pages while the run trains; with every core in torch's pool, training on a busy
+    2-core machine ran up to 20x slower. At least one."""
+    return max(1, ((os.cpu_count() or 1) if cpus is None else cpus) - 1)
 
 
 class JobBusy(RuntimeError):

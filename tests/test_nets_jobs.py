@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from nets.jobs import JobBusy, JobRunner, TrainResult, train_job
+from nets.jobs import JobBusy, JobRunner, TrainResult, train_job, worker_threads
 
 WAIT = 10.0  # generous upper bound for a worker thread to react; tests normally take ms
 
@@ -406,3 +406,24 @@ def test_a_stop_that_comes_after_training_ended_leaves_the_run_done():
         assert j.wait(WAIT) and j.status == "done" and j.result.complete
     finally:
         runner.shutdown(timeout=WAIT)
+
+
+@pytest.mark.parametrize("cpus, threads", [(1, 1), (2, 1), (4, 3), (16, 15), (0, 1)])
+def test_a_server_run_leaves_one_core_to_the_server(cpus, threads):
+    # the one rule behind the app's worker (ui.training.job_runner) and the command line that
+    # bench/page_overhead.py compares it with; (0: os.cpu_count() unknown)
+    assert worker_threads(cpus) == threads
+
+
+def test_the_app_worker_trains_on_that_many_threads(monkeypatch):
+    import torch
+    from ui import training
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(training.os, "cpu_count", lambda: 4)
+    before = torch.get_num_threads()
+    try:
+        training.job_runner.__wrapped__()  # the function under st.cache_resource
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)

@@ -19,7 +19,7 @@ import torch
 
 from nets.data import DATASETS, DataError, default_data_dir, fashion_mnist_available
 from nets.inspect import ShapeError, inspect_model
-from nets.jobs import FINISHED, JobBusy, JobRunner, train_job
+from nets.jobs import FINISHED, JobBusy, JobRunner, train_job, worker_threads
 from nets.models import MODELS
 from nets.runs import RunStore, recording
 from nets.train import BATCH_SIZES, TrainConfig, acceleration, resolve_device
@@ -41,9 +41,7 @@ POLL_SECONDS = 1.0
 def job_runner() -> JobRunner:
     """One runner per server process, shared by every session (it is thread-safe)."""
     if "OMP_NUM_THREADS" not in os.environ and (os.cpu_count() or 1) > 1:
-        # Leave one core to the server, which keeps drawing pages while a run trains: with all
-        # cores in torch's pool, training on a busy 2-core machine ran up to 20x slower.
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
+        torch.set_num_threads(worker_threads())  # one core left to the server
     # a closed tab stops its run within ~10 s; a hidden one (polls throttled) keeps it
     return JobRunner(abandon_after=10.0, watcher_alive=_session_connected)
 
