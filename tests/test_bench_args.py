@@ -68,6 +68,11 @@ ROOT = Path(__file__).resolve().parents[1]
     ("page_overhead.py", ["--option", "postScriptGC"], "--option must be KEY=VALUE"),
     ("page_overhead.py", ["--option=--runner.postScriptGC=1"], "--option must be KEY=VALUE"),
     ("page_overhead.py", ["--out", str(ROOT)], "is a directory"),
+    ("page_startup.py", ["--models", "lenet,nope"], "--models: unknown 'nope' (choose from: lenet"),
+    ("page_startup.py", ["--models", ","], "--models needs at least one model id"),
+    ("page_startup.py", ["--repeats", "0"], "--repeats must be from 1 to 10, got 0"),
+    ("page_startup.py", ["--repeats", "x"], "--repeats must be a whole number"),
+    ("page_startup.py", ["--out", str(ROOT)], "is a directory"),
 ])
 def test_a_bad_argument_is_one_line_and_exit_2(script, args, says, monkeypatch, capsys):
     # in this process, as `python bench/<script>` runs it but without a fresh interpreter that
@@ -113,7 +118,7 @@ def test_gpu_check_refuses_a_bad_budget_in_one_line(tmp_path):
     assert not list(tmp_path.iterdir())  # no step ran
 
 
-@pytest.mark.parametrize("script", ["slider_latency", "soak", "page_overhead"])
+@pytest.mark.parametrize("script", ["slider_latency", "soak", "page_overhead", "page_startup"])
 def test_results_are_printed_before_a_failed_out_write(script, tmp_path, monkeypatch, capsys):
     """--out's folder was fine when checked but the write fails (a full disk): the JSON is on
     stdout already, the failure is one line, exit code 1."""
@@ -130,6 +135,10 @@ def test_results_are_printed_before_a_failed_out_write(script, tmp_path, monkeyp
         result = {**result, "model": "lenet", "batch_size": 16, "sessions": 1,
                   "page_examples_per_s": 10.0, "cli_examples_per_s": 10.0, "page_over_cli": 1.0,
                   "page_runs": [10.0], "cli_runs": [10.0]}
+    if script == "page_startup":
+        result = {**result, "cold": {"model": "lenet", "status_s": 0.5, "first_step_s": 1.5},
+                  "models": {"lenet": {"status_s": 0.4, "first_step_s": 1.2,
+                                       "first_step_max_s": 1.3, "runs": [[0.4, 1.2]]}}}
     monkeypatch.setattr(mod, "measure" if script != "soak" else "soak",
                         (lambda *a: result) if script != "soak" else fake_soak)
 
@@ -142,7 +151,7 @@ def test_results_are_printed_before_a_failed_out_write(script, tmp_path, monkeyp
     # is running, as the browser tests' Playwright leaves the main thread's in a full run
     rcs = []
     worker = threading.Thread(target=lambda: rcs.append(
-        mod.main(([] if script == "page_overhead" else ["--url", "http://127.0.0.1:8501"])
+        mod.main(([] if script.startswith("page_") else ["--url", "http://127.0.0.1:8501"])
                  + ["--out", str(target)])))
     worker.start()
     worker.join(timeout=60)

@@ -620,3 +620,18 @@ def test_the_runs_page_picks_a_run_by_keyboard_and_keeps_it_in_the_link(sessions
     page.wait_for_function(caption, timeout=TIMEOUT_MS)
     assert page.evaluate("new URLSearchParams(location.search).get('runs')") == picked
     s.assert_clean()
+
+
+def test_the_startup_benchmark_reads_this_page(sessions, data_dir, monkeypatch):
+    # bench/page_startup.py times Start to the page's first status line and first counted step
+    # by reading the page's progress lines: if they change, its waits would time out or time the
+    # wrong thing. One press here, on the shared server, as the benchmark presses it.
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "bench"))
+    import page_startup
+
+    s = sessions().open(f"batchnorm?{LONG}&bn_seed=81")
+    status, first_step = page_startup.press_start(s.page, "bn_")
+    assert 0 < status <= first_step < TIMEOUT_MS / 1000
+    wait_training_state(s.page, running=False)  # the benchmark's Stop ended the run
+    assert [r.status for r in runs_of(data_dir, 81)] == ["stopped"]
+    s.assert_clean()
