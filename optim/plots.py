@@ -481,16 +481,18 @@ def surface_figure(objective: Objective, traces=None, title: str | None = None, 
 
 def _scene_box(gx, gy) -> dict:
     """The 3D box: x and y in the grid's own proportion (an ill-conditioned valley looks narrow,
-    as on the contour), up to 4 : 1, f 0.45 of the longer side, seen from a lower, nearer eye
-    than plotly's, aimed a little below the box's middle. Plotly's own "auto" box is a cube, or
+    as on the contour), up to 4 : 1, f 0.45 of the longer side, seen from a nearer eye than
+    plotly's, a little lower, aimed below the box's middle. Plotly's own "auto" box is a cube, or
     the data's proportions where no axis is over 4 times another (x² − y² from (1, 0.05): a box
     five times taller than wide); either way it stood taller than the chart could show: its foot
-    and the x and y labels were cut off, and the surface filled under half the chart's width."""
+    and the x and y labels were cut off, and the surface filled under half the chart's width. The
+    eye stays high enough to see into a valley: from (1, 1, 0.35) the near wall of the
+    ill-conditioned quadratic hid the paths along its floor."""
     sx, sy = float(gx[-1] - gx[0]), float(gy[-1] - gy[0])
     longer = max(sx, sy) or 1.0
     return dict(aspectmode="manual",
                 aspectratio=dict(x=max(sx / longer, 0.25), y=max(sy / longer, 0.25), z=0.45),
-                camera=dict(eye=dict(x=1.0, y=1.0, z=0.35), center=dict(x=0, y=0, z=-0.1)))
+                camera=dict(eye=dict(x=1.0, y=1.0, z=0.9), center=dict(x=0, y=0, z=-0.2)))
 
 
 def loss_figure(traces, objective: Objective | None = None,
