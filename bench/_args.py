@@ -94,3 +94,26 @@ def write_out(prog: str, path: Path | None, result: dict, write, json_printed: b
               f"are printed above)", file=sys.stderr)
         return 1
     return 0
+
+
+def measured_main(prog: str, argv, parse, measure, summary, *, browser_missing, write) -> int:
+    """A browser benchmark's main() around its own ``parse``, ``measure`` and ``summary``: a bad
+    argument or a missing browser is one line and exit 2, a failed measurement (RuntimeError) one
+    line and exit 1; the result is printed (its JSON with --json, else ``summary(result)``) before
+    --out is written (:func:`write_out`)."""
+    import json
+
+    try:
+        args = parse(argv)
+    except UsageError as exc:
+        return usage_error(prog, exc)
+    why = browser_missing()
+    if why:
+        return usage_error(prog, why)
+    try:
+        result = measure(args)
+    except RuntimeError as exc:
+        print(f"{prog}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    print(json.dumps(result) if args.json else summary(result), flush=True)
+    return write_out(prog, args.out, result, write, args.json)

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 import st_browser as sb  # noqa: E402
-from _args import Parser, UsageError, out_file, usage_error, whole, write_out  # noqa: E402
+from _args import Parser, UsageError, measured_main, out_file, whole  # noqa: E402
 
 PROG = "python bench/page_overhead.py"
 RUN_TIMEOUT_MS = 600_000
@@ -173,28 +173,19 @@ def measure(args) -> dict:
             "load_1min": round(os.getloadavg()[0], 2)}
 
 
+def summary(result: dict) -> str:
+    return (f"{result['model']}, batch {result['batch_size']}, {result['sessions']} session(s): "
+            f"page {result['page_examples_per_s']:,.0f} examples/s, command line "
+            f"{result['cli_examples_per_s']:,.0f} examples/s, page/command line "
+            f"{result['page_over_cli']:.3f} (runs: page {result['page_runs']}, command line "
+            f"{result['cli_runs']})")
+
+
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
-    try:
-        args = parse(sys.argv[1:] if argv is None else argv)
-    except UsageError as exc:
-        return usage_error("page_overhead.py", exc)
-    why = sb.browser_missing()
-    if why:
-        return usage_error("page_overhead.py", why)
-    try:
-        result = measure(args)
-    except RuntimeError as exc:
-        print(f"page_overhead.py: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
-    text = json.dumps(result)
-    print(text if args.json else  # first: a failed write below loses nothing
-          f"{result['model']}, batch {result['batch_size']}, {result['sessions']} "
-          f"session(s): page {result['page_examples_per_s']:,.0f} examples/s, command line "
-          f"{result['cli_examples_per_s']:,.0f} examples/s, page/command line "
-          f"{result['page_over_cli']:.3f} (runs: page {result['page_runs']}, command line "
-          f"{result['cli_runs']})", flush=True)
-    return write_out("page_overhead.py", args.out, result, sb.write_atomic, args.json)
+    return measured_main("page_overhead.py", sys.argv[1:] if argv is None else argv, parse,
+                         measure, summary, browser_missing=sb.browser_missing,
+                         write=sb.write_atomic)
 
 
 if __name__ == "__main__":

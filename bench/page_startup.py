@@ -17,7 +17,6 @@ run failed or --out could not be written, 2 on bad input.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import sys
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 import st_browser as sb  # noqa: E402
-from _args import Parser, UsageError, out_file, usage_error, whole, write_out  # noqa: E402
+from _args import Parser, UsageError, measured_main, out_file, whole  # noqa: E402
 
 PROG = "python bench/page_startup.py"
 PAGES = {"batchnorm": "bn_", "resnet": "rn_", "densenet": "dn_"}  # the training pages, prefixes
@@ -135,30 +134,20 @@ def measure(args) -> dict:
             "cpus": os.cpu_count(), "load_1min": round(os.getloadavg()[0], 2)}
 
 
+def summary(result: dict) -> str:
+    c = result["cold"]
+    return "\n".join([f"cold (first press, {c['model']}): status {c['status_s']:.2f} s, first "
+                      f"step {c['first_step_s']:.2f} s"] +
+                     [f"{model}: status {r['status_s']:.2f} s, first step "
+                      f"{r['first_step_s']:.2f} s (max {r['first_step_max_s']:.2f} s)"
+                      for model, r in result["models"].items()])
+
+
 def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
-    try:
-        args = parse(sys.argv[1:] if argv is None else argv)
-    except UsageError as exc:
-        return usage_error("page_startup.py", exc)
-    why = sb.browser_missing()
-    if why:
-        return usage_error("page_startup.py", why)
-    try:
-        result = measure(args)
-    except RuntimeError as exc:
-        print(f"page_startup.py: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(result), flush=True)  # first: a failed write below loses nothing
-    else:
-        c = result["cold"]
-        print(f"cold (first press, {c['model']}): status {c['status_s']:.2f} s, first step "
-              f"{c['first_step_s']:.2f} s")
-        for model, r in result["models"].items():
-            print(f"{model}: status {r['status_s']:.2f} s, first step {r['first_step_s']:.2f} s "
-                  f"(max {r['first_step_max_s']:.2f} s)", flush=True)
-    return write_out("page_startup.py", args.out, result, sb.write_atomic, args.json)
+    return measured_main("page_startup.py", sys.argv[1:] if argv is None else argv, parse,
+                         measure, summary, browser_missing=sb.browser_missing,
+                         write=sb.write_atomic)
 
 
 if __name__ == "__main__":
