@@ -36,10 +36,7 @@ PAGE_OF = {"lenet": "batchnorm", "lenet-bn-scratch": "batchnorm", "lenet-bn": "b
            "resnet18": "resnet", "densenet": "densenet"}  # the page whose model select has it
 TIMEOUT_MS = 120_000
 # the page's own progress lines (not the sidebar's badge): any, then one that counts a step
-PROGRESS_JS = """
-() => Array.from(document.querySelectorAll('[data-testid="stProgress"]'))
-        .filter(e => !e.closest('[data-testid="stSidebar"]')).map(e => e.innerText.trim())
-"""
+PROGRESS_JS = sb.MAIN_PROGRESS_JS
 STEP_RE = r"Epoch \d+, step [1-9][\d,]*\/"  # a JavaScript regex literal's body
 
 

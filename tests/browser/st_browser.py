@@ -244,6 +244,17 @@ ARM_LATENCY_JS = """
 }
 """
 
+# The training pages' progress lines (st.progress texts): the page's own, and the sidebar's badge.
+# Read by the browser tests and by bench/page_startup.py.
+MAIN_PROGRESS_JS = """
+() => Array.from(document.querySelectorAll('[data-testid="stProgress"]'))
+        .filter(e => !e.closest('[data-testid="stSidebar"]')).map(e => e.innerText.trim())
+"""
+SIDEBAR_PROGRESS_JS = """
+() => Array.from(document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stProgress"]'))
+        .map(e => e.innerText.trim())
+"""
+
 
 # ---- page helpers --------------------------------------------------------------------------------
 

@@ -141,14 +141,7 @@ def wait_training_state(page, running: bool, prefix: str = "bn_",
         arg=[f"{prefix}start", f"{prefix}stop", running], timeout=timeout_ms, polling=100)
 
 
-MAIN_PROGRESS_JS = """
-() => Array.from(document.querySelectorAll('[data-testid="stProgress"]'))
-        .filter(e => !e.closest('[data-testid="stSidebar"]')).map(e => e.innerText.trim())
-"""
-SIDEBAR_PROGRESS_JS = """
-() => Array.from(document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stProgress"]'))
-        .map(e => e.innerText.trim())
-"""
+MAIN_PROGRESS_JS, SIDEBAR_PROGRESS_JS = sb.MAIN_PROGRESS_JS, sb.SIDEBAR_PROGRESS_JS
 
 
 def main_progress(page) -> list[str]:
