@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.controls import link_notice, remember_link
+from ui.controls import keep_page_settings, link_notice, remember_link
 from ui.i18n import language_picker, t
 from ui.training import sidebar_status
 
@@ -28,6 +28,7 @@ PAGES = {
     ],
 }
 page = st.navigation({k: v for k, v in PAGES.items() if v}, position="sidebar", expanded=True)
+keep_page_settings(page)
 sidebar_status()
 page.run()
 link_notice()

@@ -506,6 +506,27 @@ def remember_link() -> None:
         st.session_state["_link"] = {k: st.query_params.get_all(k) for k in st.query_params}
 
 
+def keep_page_settings(page) -> None:
+    """Call after ``st.navigation``, before the page runs: a page's settings survive a visit to
+    another page. Its widgets are bound to the URL, and Streamlit drops a page's query
+    parameters when the user leaves it (the sidebar, a link or the Back button), so the page
+    came back at its defaults: the η and steps a student had set on the Explorer were gone after
+    a look at Compare. Each run keeps the page's parameters in the session; arriving at a page
+    (from another one) whose URL holds none of its own, the page is opened again with the kept
+    ones, so the URL, and a copied link, show them too. The interface language (``lang``) is the
+    session's, not the page's: it is left as the URL has it now."""
+    ss, here = st.session_state, page.url_path
+    kept = ss.setdefault("_page_query", {})
+    now = {k: st.query_params.get_all(k) for k in st.query_params}
+    own = {k: v for k, v in now.items() if k != "lang"}
+    arrived = ss.get("_page_shown", here) != here
+    ss["_page_shown"] = here
+    if arrived and not own and kept.get(here):
+        st.query_params.update(kept[here])
+        st.rerun()
+    kept[here] = own
+
+
 def link_notice() -> None:
     """After the page ran: say which values of the opening link were not usable.
 

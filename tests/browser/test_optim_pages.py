@@ -376,3 +376,45 @@ def test_the_open_slide_tab_survives_a_method_a_function_and_a_page_change(st_pa
     sb.wait_chart(page, "ex_sweep")
     assert selected() == "Slide η" and "ex_view=Slide η" in _href(page)
     st_page.assert_clean()
+
+
+def test_a_pages_settings_survive_a_visit_to_another_page_and_the_back_button(st_page):
+    """Review 26: a slider's value was lost on a trip to another page: Streamlit drops a page's
+    query parameters when the user leaves it, and the bound widgets came back at their defaults
+    (the Explorer's steps 21 -> 20 after a look at Compare, by the sidebar or the Back button)."""
+    page = st_page.page
+
+    def steps() -> str:
+        return sb.slider_input(page, "ex_steps").input_value()
+
+    def wait_title(title_part: str) -> None:
+        page.wait_for_function("() => (document.querySelector('h1') || {innerText: ''})"
+                               f".innerText.includes({title_part!r})")
+        sb.wait_idle(page)
+
+    def go(label: str, title_part: str) -> None:
+        page.locator('[data-testid="stSidebarNavLink"]', has_text=label).click()
+        wait_title(title_part)
+
+    st_page.open("explorer?lang=中文")
+    sb.wait_chart(page, "ex_contour")
+    default = int(steps())
+    sb.slider_input(page, "ex_steps").focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('ex_steps=')")
+    sb.wait_idle(page)
+    assert int(steps()) == default + 1
+    go("比较优化方法", "比较")
+    assert "ex_steps" not in _href(page)
+    page.go_back()  # the browser's Back button
+    wait_title("探索")
+    sb.wait_chart(page, "ex_contour")
+    page.wait_for_function("() => location.search.includes('ex_steps=')")
+    assert int(steps()) == default + 1
+    assert f"ex_steps={default + 1}" in _href(page) and "lang=中文" in _href(page)
+    go("批量归一化", "归一化")  # by the sidebar, from a page of the other section
+    go("探索器", "探索")
+    sb.wait_chart(page, "ex_contour")
+    assert int(steps()) == default + 1 and "lang=中文" in _href(page)
+    assert f"ex_steps={default + 1}" in _href(page)
+    st_page.assert_clean()
