@@ -66,7 +66,9 @@ with st.sidebar:
 lanes: list[Lane] = []
 names: list[str] = []
 for i, (col, look) in enumerate(zip(st.columns(n_lanes), path_looks(n_lanes)), start=1):
-    box = col.container(border=True)
+    # as tall as the row: a card without the method's parameters (gradient descent) ended
+    # above the others
+    box = col.container(border=True, height="stretch", key=f"{lane_prefix(i)}card")
     # the lane's marker symbol in its colour, as the charts draw it (and its legend says "i: …"):
     # the old coloured squares told the lanes apart by colour alone
     chip = (f'<span style="color:{look.color};font-size:1.3em" aria-hidden="true">'

@@ -40,6 +40,9 @@ def test_tab_reaches_the_step_slider_and_arrow_right_steps_the_playback(st_page)
     sb.wait_chart(page, "cmp_playback")
     start = big_dots(page)
     np.testing.assert_allclose(start["x"], expected_at(0)[:, 0])
+    # the optimizers' cards are as tall as each other, with or without an expander of parameters
+    heights = [sb.widget(page, f"cmp{i}_card").bounding_box()["height"] for i in (1, 2, 3)]
+    assert max(heights) - min(heights) < 1, heights
     # keyboard only, from the open tab (where the review's Tab presses arrived)
     page.locator('[role="tab"][aria-selected="true"]').focus()
     for _ in range(5):
