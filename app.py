@@ -3,12 +3,10 @@
 import streamlit as st
 
 from ui.controls import keep_page_settings, link_notice, remember_link
-from ui.i18n import language_picker, t
+from ui.i18n import language_codes_in_link, language_picker, t
 from ui.training import sidebar_status
 
 st.set_page_config(page_title="D2L Lab", page_icon="📉", layout="wide")
-remember_link()
-language_picker()
 
 PAGES = {
     "": [st.Page("app_pages/home.py", title=t("Home"), icon="🏠", default=True, url_path="home")],
@@ -28,6 +26,9 @@ PAGES = {
     ],
 }
 page = st.navigation({k: v for k, v in PAGES.items() if v}, position="sidebar", expanded=True)
+language_codes_in_link(page)
+remember_link()
+language_picker()
 keep_page_settings(page)
 sidebar_status()
 page.run()

@@ -301,6 +301,24 @@ def test_page_renders_in_chinese_with_nothing_left_in_english(page, one_run):
     assert not words, f"{page}: English words in Chinese text: {words[:8]}"
 
 
+@pytest.mark.parametrize("code, title", [("zh", "探索器"), ("zh-CN", "探索器"), ("en", "Explorer"),
+                                         ("fr", "Explorer")])
+def test_a_link_with_the_languages_code_opens_in_that_language(code, title):
+    """``?lang=zh`` (what people type) was refused with a notice: the picker knows the languages'
+    names. Now it opens in Chinese and the link reads ``lang=中文``; a code the app does not have
+    is still refused, with the notice."""
+    at = open_page("explorer", lang=code)
+    assert at.title[0].value == title
+    if code == "fr":
+        assert any("lang=fr" in x.value for x in at.toast), [x.value for x in at.toast]
+    else:
+        assert not at.toast, [x.value for x in at.toast]
+    if code.startswith("zh"):
+        assert at.query_params["lang"] in (LANGUAGES["zh"], [LANGUAGES["zh"]])
+    else:  # English, the default, leaves the link
+        assert "lang" not in at.query_params
+
+
 def test_the_english_page_is_caught_by_the_check():
     """The check above can fail: the same page in English shows many of ZH's keys."""
     at = open_page("explorer", lang=None)

@@ -516,15 +516,28 @@ def keep_page_settings(page) -> None:
     ones, so the URL, and a copied link, show them too. The interface language (``lang``) is the
     session's, not the page's: it is left as the URL has it now."""
     ss, here = st.session_state, page.url_path
-    kept = ss.setdefault("_page_query", {})
-    now = {k: st.query_params.get_all(k) for k in st.query_params}
-    own = {k: v for k, v in now.items() if k != "lang"}
+    kept, own = ss.setdefault("_page_query", {}), _own_query()
     arrived = ss.get("_page_shown", here) != here
     ss["_page_shown"] = here
     if arrived and not own and kept.get(here):
         st.query_params.update(kept[here])
         st.rerun()
     kept[here] = own
+
+
+def keep_fragment_settings() -> None:
+    """In a fragment, after a widget bound to the URL: a fragment's rerun does not run app.py,
+    so :func:`keep_page_settings` did not see the change (the Playback tab's step was back where
+    the last full run had it after a trip to another page)."""
+    ss = st.session_state
+    if "_page_shown" in ss:
+        ss.setdefault("_page_query", {})[ss["_page_shown"]] = _own_query()
+
+
+def _own_query() -> dict[str, list[str]]:
+    """The URL's query parameters but the interface language's (the session's, kept by
+    Streamlit itself)."""
+    return {k: st.query_params.get_all(k) for k in st.query_params if k != "lang"}
 
 
 def link_notice() -> None:

@@ -23,7 +23,9 @@ CODES = {name: code for code, name in LANGUAGES.items()}
 
 def lang() -> str:
     """The interface language's code: "en" or "zh"."""
-    return CODES.get(st.session_state.get("lang"), "en")
+    # the link's before the picker is first made (the pages' titles in the sidebar are named
+    # before it)
+    return CODES.get(st.session_state.get("lang", st.query_params.get("lang")), "en")
 
 
 def t(text: str, **fmt) -> str:
@@ -192,3 +194,19 @@ def language_picker() -> None:
     st.sidebar.segmented_control(
         "Language / 语言", options=list(CODES), key="lang", default=LANGUAGES["en"],
         required=True, bind="query-params", persist_state="session")
+
+
+def language_codes_in_link(page) -> None:
+    """Call after ``st.navigation`` (``page``: the page it chose) and before
+    :func:`language_picker`: a link with a language's code (``?lang=zh``, ``?lang=en``,
+    ``?lang=zh-CN``: what people type) opens in that language. The picker, bound to the URL,
+    knows only the languages' names and dropped a code with a "could not be used" notice. Only
+    in a session's first run, before the picker is made (after that the parameter is the
+    picker's and cannot be set): the page opens again with the name in the link."""
+    code = st.query_params.get("lang")
+    if "lang" in st.session_state or code is None or code in CODES:
+        return
+    code = code.strip().lower().replace("_", "-").split("-")[0]
+    if code in LANGUAGES:
+        query = {k: st.query_params.get_all(k) for k in st.query_params}
+        st.switch_page(page, query_params={**query, "lang": LANGUAGES[code]})

@@ -70,4 +70,14 @@ def test_tab_reaches_the_step_slider_and_arrow_right_steps_the_playback(st_page)
     page.locator(".st-key-cmp_playback .updatemenu-button").first.click()
     page.wait_for_function("window.__frames.length >= 2")
     assert page.evaluate("window.__frames.slice(0, 2)") == ["3", "4"]
+    # the step, set in the tab's fragment (whose reruns skip the app's router), is still there
+    # after a trip to another page
+    for label in ("Explorer", "Compare optimizers"):
+        page.locator('[data-testid="stSidebarNavLink"]', has_text=label).click()
+        page.wait_for_function("() => (document.querySelector('h1') || {innerText: ''})"
+                               f".innerText.includes({label.split()[0]!r})")
+        sb.wait_idle(page)
+    sb.wait_chart(page, "cmp_playback")
+    assert sb.slider_input(page, "cmp_step").input_value() == "2"
+    assert "cmp_step=2" in page.evaluate("location.search")
     st_page.assert_clean()
