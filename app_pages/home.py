@@ -36,4 +36,5 @@ with c2:
     st.caption(t("Every finished run is kept: overlay the curves of any runs, download their "
                  "weights, delete the ones you do not need."))
 st.info(t("Every page opens at the book's own settings, so the first view is the book's figure. "
-          "Every setting is kept in the link: copy the URL to share exactly what you see."))
+          "Every setting is kept in the link: copy the URL to share exactly what you see. A page "
+          "keeps its settings while you visit the others."))

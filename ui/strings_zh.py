@@ -110,9 +110,10 @@ ZH: dict[str, str] = {
     "the ones you do not need.":
         "每次训练完成后都会保存：可以叠加任意几次训练的曲线、下载权重、删除不再需要的记录。",
     "Every page opens at the book's own settings, so the first view is the book's figure. Every "
-    "setting is kept in the link: copy the URL to share exactly what you see.":
+    "setting is kept in the link: copy the URL to share exactly what you see. A page keeps its "
+    "settings while you visit the others.":
         "每个页面打开时都采用书中的设置，因此第一眼看到的就是书中的图。所有设置都保存在链接里："
-        "复制网址即可把你看到的画面原样分享给别人。",
+        "复制网址即可把你看到的画面原样分享给别人。去别的页面看看再回来，页面的设置仍然保留。",
 
     # ---- optimization challenges -----------------------------------------------------------
     "Optimization minimizes the training loss; deep learning cares about the test loss. Even the "
