@@ -29,7 +29,7 @@ page = st.navigation({k: v for k, v in PAGES.items() if v}, position="sidebar", 
 language_codes_in_link(page)
 remember_link()
 language_picker()
-keep_page_settings(page)
+keep_page_settings(page, reset=page.url_path in ("challenges", "convexity", "explorer", "compare"))
 sidebar_status()
 page.run()
 link_notice()

@@ -76,6 +76,8 @@ ZH: dict[str, str] = {
     "Optimization challenges": "优化中的挑战",
     "Convexity": "凸性",
     "Explorer": "探索器",
+    "Back to the book's settings": "恢复书中的设置",
+    "This page as it opens: every setting at its default": "回到本页打开时的样子：所有设置恢复默认值",
     "Compare optimizers": "比较优化方法",
     "Batch normalization": "批量归一化",
     "ResNet": "残差网络",

@@ -8,6 +8,7 @@ import ast
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -420,4 +421,31 @@ def test_a_pages_settings_survive_a_visit_to_another_page_and_the_back_button(st
     sb.wait_chart(page, "ex_contour")
     assert int(steps()) == default + 1 and "lang=中文" in _href(page)
     assert f"ex_steps={default + 1}" in _href(page)
+    st_page.assert_clean()
+
+
+@pytest.mark.parametrize("link, key, default", [
+    ("explorer?ex_steps=30&ex_view=3D+surface&lang=中文", "ex_steps", "20"),
+    ("challenges?ch_view=Optimization+vs+estimation&ch_risk_a=0.5", "ch_risk_a", "0.2"),
+])
+def test_the_sidebar_link_brings_the_page_back_to_the_books_settings(st_page, link, key, default):
+    """With a page's settings kept over trips to other pages, the sidebar's link to it no longer
+    resets it: a link under the language switch does (in a first try, which dropped the widgets'
+    state in the same session, the browser went on showing the old value)."""
+    page = st_page.page
+    st_page.open(link)
+    back = page.locator('[data-testid="stSidebar"] a[target="_self"]').filter(
+        has_text=re.compile("Back to the book's settings|恢复书中的设置"))
+    assert back.count() == 1
+    back.click()
+    page.wait_for_function(f"() => !location.search.includes({key!r})")
+    sb.wait_idle(page)
+    sb.wait_plots(page, 1)
+    href = _href(page)
+    assert href.endswith(link.split("?")[0] + ("?lang=中文" if "lang=中文" in link else "")), href
+    if key.startswith("ch_"):  # in the last tab: open it
+        page.locator('[role="tab"]').nth(4).click()
+        sb.wait_idle(page)
+    assert sb.slider_input(page, key).input_value() == default
+    assert page.locator('[role="tab"][aria-selected="true"]').count() >= 1
     st_page.assert_clean()
