@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.controls import keep_page_settings, link_notice, remember_link
+from ui.controls import keep_page_settings, link_notice, remember_link, reset_link
 from ui.i18n import language_codes_in_link, language_picker, t
 from ui.training import sidebar_status
 
@@ -29,7 +29,9 @@ page = st.navigation({k: v for k, v in PAGES.items() if v}, position="sidebar", 
 language_codes_in_link(page)
 remember_link()
 language_picker()
-keep_page_settings(page, reset=page.url_path in ("challenges", "convexity", "explorer", "compare"))
+keep_page_settings(page)
 sidebar_status()
 page.run()
+if page.url_path in ("challenges", "convexity", "explorer", "compare"):
+    reset_link(page)
 link_notice()

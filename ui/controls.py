@@ -506,7 +506,7 @@ def remember_link() -> None:
         st.session_state["_link"] = {k: st.query_params.get_all(k) for k in st.query_params}
 
 
-def keep_page_settings(page, reset: bool = False) -> None:
+def keep_page_settings(page) -> None:
     """Call after ``st.navigation``, before the page runs: a page's settings survive a visit to
     another page. Its widgets are bound to the URL, and Streamlit drops a page's query
     parameters when the user leaves it (the sidebar, a link or the Back button), so the page
@@ -514,14 +514,8 @@ def keep_page_settings(page, reset: bool = False) -> None:
     a look at Compare. Each run keeps the page's parameters in the session; arriving at a page
     (from another one) whose URL holds none of its own, the page is opened again with the kept
     ones, so the URL, and a copied link, show them too. The interface language (``lang``) is the
-    session's, not the page's: it is left as the URL has it now.
-
-    ``reset``: the page gets a link in the sidebar back to its defaults (a lecturer's way back to
-    the book's figure, which the sidebar's own link no longer is); always there, so that it does
-    not push the sidebar's sliders down under the pointer when a first setting changes. The link
-    opens the page afresh, a new session: in the same session Streamlit kept each widget's value
-    in the browser, and a slider whose state was dropped here went on showing, and then sending,
-    its old value."""
+    session's, not the page's: it is left as the URL has it now. The way back to the defaults
+    is :func:`reset_link`."""
     ss, here = st.session_state, page.url_path
     kept, own = ss.setdefault("_page_query", {}), _own_query()
     arrived = ss.get("_page_shown", here) != here
@@ -530,12 +524,24 @@ def keep_page_settings(page, reset: bool = False) -> None:
         st.query_params.update(kept[here])
         st.rerun()
     kept[here] = own
-    if reset:
-        query = f"?{urllib.parse.urlencode({'lang': ss['lang']})}" if lang() == "zh" else ""
-        label = html.escape(t("Back to the book's settings"))
-        tip = html.escape(t("This page as it opens: every setting at its default"))
-        st.sidebar.markdown(f'↺ <a href="{html.escape(here + query)}" target="_self" '
-                            f'title="{tip}">{label}</a>', unsafe_allow_html=True)
+
+
+def reset_link(page) -> None:
+    """After the page ran (a page that stopped early, as the Explorer does on a function it
+    cannot read, has none: Streamlit drops what a run sends after st.stop(), even from a
+    ``finally``): a link at the foot of the sidebar back to the page's defaults, a lecturer's way
+    back to the book's figure, which the sidebar's own link no longer is (see
+    :func:`keep_page_settings`). At the foot, so that on a projector it does not push the
+    settings further down; always there, so that it does not move them when a first setting
+    changes. It opens the page afresh, a new session, keeping the language: in the same session
+    Streamlit kept each widget's value in the browser, and a slider whose state was dropped
+    went on showing, and then sending, its old value."""
+    query = (f"?{urllib.parse.urlencode({'lang': st.session_state['lang']})}"
+             if lang() == "zh" else "")
+    label = html.escape(t("Back to the book's settings"))
+    tip = html.escape(t("This page as it opens: every setting at its default"))
+    st.sidebar.markdown(f'↺ <a href="{html.escape(page.url_path + query)}" target="_self" '
+                        f'title="{tip}">{label}</a>', unsafe_allow_html=True)
 
 
 def keep_fragment_settings() -> None:
