@@ -32,6 +32,6 @@ language_picker()
 keep_page_settings(page)
 sidebar_status()
 page.run()
-if page.url_path in ("challenges", "convexity", "explorer", "compare"):
+if page.url_path in {p.url_path for p in PAGES[t("Optimization")]}:
     reset_link(page)
 link_notice()

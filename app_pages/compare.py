@@ -12,9 +12,8 @@ from optim.analysis import analyse
 from optim.functions import FUNCTIONS, PRESETS
 from optim.methods import METHODS
 from optim.plots import contour_figure, curve_figure, loss_figure, path_looks, surface_figure
-from ui.controls import (BOOK_VALUES, eta_slider, function_select, keep_fragment_settings,
-                         method_select, param_widgets, pick_start, start_inputs, steps_slider,
-                         tabs_in_link)
+from ui.controls import (BOOK_VALUES, eta_slider, function_select, method_select, param_widgets,
+                         pick_start, start_inputs, steps_slider, tabs_in_link)
 from ui.i18n import N_, bracketed, colon, plot_labels, t
 from ui.why import explain_lanes
 
@@ -154,7 +153,6 @@ def playback(objective, shown, steps: int) -> None:
     if k > steps:
         ss[key] = steps
     k = st.slider(t("Step"), 0, steps, 0, key=key, bind="query-params")
-    keep_fragment_settings()
     # no modebar: it sat over the legend's right end ("2: Momentum" at a projector's
     # width); zooming is no use while the frames play
     st.plotly_chart(playback_figure(objective, shown, labels=playback_labels, step=k),

@@ -544,15 +544,6 @@ def reset_link(page) -> None:
                         f'title="{tip}">{label}</a>', unsafe_allow_html=True)
 
 
-def keep_fragment_settings() -> None:
-    """In a fragment, after a widget bound to the URL: a fragment's rerun does not run app.py,
-    so :func:`keep_page_settings` did not see the change (the Playback tab's step was back where
-    the last full run had it after a trip to another page)."""
-    ss = st.session_state
-    if "_page_shown" in ss:
-        ss.setdefault("_page_query", {})[ss["_page_shown"]] = _own_query()
-
-
 def _own_query() -> dict[str, list[str]]:
     """The URL's query parameters but the interface language's (the session's, kept by
     Streamlit itself)."""

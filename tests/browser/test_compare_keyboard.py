@@ -70,8 +70,9 @@ def test_tab_reaches_the_step_slider_and_arrow_right_steps_the_playback(st_page)
     page.locator(".st-key-cmp_playback .updatemenu-button").first.click()
     page.wait_for_function("window.__frames.length >= 2")
     assert page.evaluate("window.__frames.slice(0, 2)") == ["3", "4"]
-    # the step, set in the tab's fragment (whose reruns skip the app's router), is still there
-    # after a trip to another page
+    # the step, set in the tab's fragment (whose reruns skip the app's router and so
+    # ui.controls.keep_page_settings; Streamlit itself keeps it), is still there after a trip to
+    # another page
     for label in ("Explorer", "Compare optimizers"):
         page.locator('[data-testid="stSidebarNavLink"]', has_text=label).click()
         page.wait_for_function("() => (document.querySelector('h1') || {innerText: ''})"
