@@ -1,5 +1,13 @@
 """D2L Lab: the router. Run with ``streamlit run app.py``."""
 
+# Each session's run is a thread of one process. plotly looks for numpy, pandas and PIL in
+# sys.modules without importing them, so while one session was still importing pandas, another
+# found it half-made ("partially initialized module 'pandas' has no attribute 'Series'"): on a
+# fresh server, 4-5 of 8 first visits at once failed. An import statement waits for a module
+# that another thread is importing, and every run passes here first.
+import numpy  # noqa: F401
+import pandas  # noqa: F401
+import PIL.Image  # noqa: F401
 import streamlit as st
 
 from ui.controls import keep_page_settings, link_notice, remember_link, reset_link
