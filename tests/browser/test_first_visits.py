@@ -35,9 +35,11 @@ def test_a_fresh_servers_first_visitors_at_once_all_get_their_page(browser, serv
         assert "Uncaught app execution" not in log, log[-3000:]
         failed = {page.url: sb.exceptions(page) for page in pages if sb.exceptions(page)}
         assert not failed, failed
-        # each page got as far as its charts (a run that died early would have none)
-        assert all(page.locator(".js-plotly-plot").count() for page, path in zip(pages, PATHS)
-                   if path not in ("", "runs"))
+        # each page got as far as its charts (plotly draws them after the run, so they are
+        # waited for; a run that died early has none)
+        for page, path in zip(pages, PATHS):
+            if path not in ("", "runs"):
+                sb.wait_plots(page, 1, TIMEOUT_MS)
     finally:
         for page in pages:
             page.context.close()
