@@ -493,7 +493,7 @@ def test_page_opens_with_three_lanes_on_the_ill_conditioned_quadratic():
     obj = get_function("ill", kappa=10.0)
     expected = [steps_to_tolerance(tr, obj, 1e-6) for _, tr in compare(
         obj, [lane.entry(steps) for lane in lineup("ill")[1][:3]], (-4.5, 1.5), steps)]
-    df = at.dataframe[0].value
+    df = at.table[0].value
     column = [c for c in df.columns if c.startswith("steps to")][0]
     assert [None if v == "not reached" else int(v) for v in df[column].tolist()] == expected
     assert expected[1] < expected[0]  # momentum before gradient descent
@@ -505,7 +505,7 @@ def test_the_table_says_when_a_run_only_passed_through_the_tolerance_and_rounds_
     # κ = 1000, 1000 steps, five lanes (browser review): RMSProp read "72" while its f stayed
     # near 1.25; the runaways' final f read 12310342409926128, flagged by the grid as too large
     at = open_page(cmp_f_kappa="1000", cmp_steps="1000", cmp_lanes="5")
-    df = at.dataframe[0].value
+    df = at.table[0].value
     reach = [c for c in df.columns if c.startswith("steps to")][0]
     rows = dict(zip(df["optimizer"], zip(df[reach], df["final f(x)"])))
     first = first_within(run(get_function("ill", kappa=1000.0), get_method("rmsprop"),
@@ -543,7 +543,7 @@ def test_adding_a_lane_adds_a_path():
     assert not at.exception and len(after) == 4
     assert {k: after[k] for k in before} == before
     assert at.selectbox(key="cmp4_method").value == "nesterov"
-    assert len(at.dataframe[0].value) == 4
+    assert len(at.table[0].value) == 4
 
 
 def test_a_lane_whose_f_overflows_is_not_said_to_leave_the_bound():
@@ -562,7 +562,7 @@ def test_a_diverging_lane_is_reported_in_words_and_no_nan_reaches_a_figure():
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any(e.startswith("1: Gradient descent") and "diverged at step" in e for e in errors)
-    df = at.dataframe[0].value
+    df = at.table[0].value
     assert "diverged at step" in df["status"][0]
     for spec in charts(at).values():
         assert "NaN" not in json.dumps(spec) and all_numbers_finite(spec)

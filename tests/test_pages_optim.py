@@ -415,7 +415,7 @@ def test_compare_table_says_not_reached_in_words(lang, words):
     from ui.i18n import LANGUAGES
 
     at = open_page("compare", **({"lang": LANGUAGES["zh"]} if lang else {}))
-    steps = at.dataframe[0].value.iloc[:, 1].tolist()
+    steps = at.table[0].value.iloc[:, 1].tolist()
     assert words in steps and "None" not in map(str, steps)
     assert any(s.isdigit() for s in steps)  # the lanes that got there give their step
 

@@ -450,3 +450,26 @@ def test_the_sidebar_link_brings_the_page_back_to_the_books_settings(st_page, li
         sb.wait_idle(page)
     assert sb.slider_input(page, key).input_value() == default
     st_page.assert_clean()
+
+
+def test_the_compare_table_is_a_static_table_that_reads_its_words(st_page):
+    """κ = 1000, five lanes: counts of two and three digits, runs that never got there and a
+    runaway's f. The interactive grid sorted these columns as text on a click on a header ("100"
+    before "25", "1.1e-14" after "0.06"); with numbers under the words instead, the table it keeps
+    for screen readers said "Infinity" for "not reached". A static HTML table reads its words to
+    everyone and has no header to click."""
+    st_page.open("compare?cmp_f_kappa=1000&cmp_steps=1000&cmp_lanes=5")
+    page = st_page.page
+    table = page.locator('[data-testid="stTable"] table').last
+    table.locator("tbody tr").nth(4).wait_for()
+    heads = [h.strip() for h in table.locator("th").all_inner_texts()]
+    assert heads[:3] == ["optimizer", "steps to 1e-06", "final f(x)"], heads
+    rows = table.locator("tbody tr").evaluate_all(
+        "trs => trs.map(tr => Array.from(tr.children).map(c => c.innerText.trim()))")
+    assert len(rows) == 5
+    cells = {r[0]: r[1:3] for r in rows}
+    assert cells["1: Gradient descent (η=0.15)"] == ["not reached", "1.23e+16"]
+    assert cells["3: Adam (η=0.3)"][0].isdigit()
+    assert cells["5: RMSProp (η=0.1)"][0].endswith("left again")
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
+    st_page.assert_clean()
