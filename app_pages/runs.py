@@ -242,6 +242,7 @@ for r in shown:
         if epochs:
             st.dataframe(pd.DataFrame(epochs).rename(columns={c: t(c) for c in EPOCH_COLUMNS}),
                          hide_index=True, width="stretch", key=f"runs_epochs_{r.id}",
+                         placeholder="—",
                          column_config={t(c): st.column_config.NumberColumn(format=f)
                                         for c, f in EPOCH_COLUMNS.items() if f})
         else:

@@ -109,3 +109,6 @@ def test_inside_tab_in_chinese_has_no_english_words_left():
     assert ZH["Each layer's output"] in [m.value.strip("*") for m in at.markdown]
     assert not untranslated(at), sorted(untranslated(at))
     assert not english_words(at), english_words(at)
+    # a layer without a saturated or zero share: the grid writes its placeholder, not "None"
+    table = at.dataframe[-1]
+    assert table.value.isna().any().any() and table.proto.placeholder == "—"

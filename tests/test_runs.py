@@ -397,6 +397,22 @@ def test_page_bad_database_shows_an_error_not_a_traceback(data_dir):
     assert any("cannot be read" in e.value and "damaged" in e.value for e in at.error)
 
 
+def test_a_stopped_runs_epochs_table_writes_a_dash_where_a_row_has_no_value(data_dir):
+    # the epoch the run stopped in is partial; the whole ones have no "partial" key, and the
+    # grid wrote the missing values as "None" (in English on a Chinese page too)
+    config, history, sd = make_run()
+    history.epochs.append({"epoch": 3, "train_loss": 0.4, "train_acc": 0.7, "test_acc": 0.75,
+                           "examples_per_s": 990.0, "seconds": 0.2, "partial": True})
+    store = RunStore()
+    store.add(config, history, sd)
+    at = page()
+    at.session_state["runs_table"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    epochs = next(d for d in at.dataframe if "examples_per_s" in d.value.columns)
+    assert epochs.value["partial"].isna().sum() == 2 and epochs.proto.placeholder == "—"
+
+
 def test_page_lists_overlays_and_deletes(data_dir):
     store, id1, id2 = two_runs()
     at = page()

@@ -259,7 +259,8 @@ def show_inside(result, prefix: str, run_id: str | None = None) -> None:
              t("zero (ReLU)"): None if s.zero is None else round(s.zero, 4)}
             for s in layers]
     with st.expander(t("The numbers")):
-        st.dataframe(rows, hide_index=True, key=f"{prefix}inside_table")
+        # "—" where a layer has no such share (a number column wrote "None", in English)
+        st.dataframe(rows, hide_index=True, key=f"{prefix}inside_table", placeholder="—")
     if entry["filters"] is not None:
         f = entry["filters"]
         st.markdown("**" + t("The first convolution's filters") + "**")
