@@ -199,7 +199,7 @@ def test_no_negative_zero_in_the_secant_test():
 
 def test_compare_table_is_narrow_and_epsilon_is_readable():
     at = open_page("compare")
-    df = at.dataframe[0].value
+    df = at.table[0].value
     assert len(df.columns) == 4 and df.columns[1].startswith("steps to")
     eps = at.number_input(key="cmp3_m_eps")
     assert eps.proto.format == "%.1e"
