@@ -185,7 +185,6 @@ def reached(r: dict) -> str:
     return t("not reached")
 
 
-
 reach = t("steps to {tol}", tol=f"{tol:g}")
 # A static table (st.table), as a leaderboard: an interactive grid sorted these columns as text
 # when a header was clicked ("100" before "25", "1.1e-14" after "0.06"), and with numbers under

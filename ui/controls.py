@@ -19,7 +19,7 @@ from optim.methods import METHODS
 from optim.schedules import SCHEDULES
 from optim.trace import Trace
 
-from .i18n import N_, colon, lang, list_sep, relabel, t
+from .i18n import LANGUAGES, N_, colon, lang, list_sep, relabel, t
 from .strings_zh import ZH
 
 # Log-spaced learning rates, with the book's own values (0.05, 0.1, 0.2, 1.1) among them.
@@ -536,8 +536,7 @@ def reset_link(page) -> None:
     changes. It opens the page afresh, a new session, keeping the language: in the same session
     Streamlit kept each widget's value in the browser, and a slider whose state was dropped
     went on showing, and then sending, its old value."""
-    query = (f"?{urllib.parse.urlencode({'lang': st.session_state['lang']})}"
-             if lang() == "zh" else "")
+    query = f"?{urllib.parse.urlencode({'lang': LANGUAGES['zh']})}" if lang() == "zh" else ""
     label = html.escape(t("Back to the book's settings"))
     tip = html.escape(t("This page as it opens: every setting at its default"))
     st.sidebar.markdown(f'↺ <a href="{html.escape(page.url_path + query)}" target="_self" '
