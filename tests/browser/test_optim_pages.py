@@ -436,6 +436,8 @@ def test_the_sidebar_link_brings_the_page_back_to_the_books_settings(st_page, li
     st_page.open(link)
     back = page.locator('[data-testid="stSidebar"] a[target="_self"]').filter(
         has_text=re.compile("Back to the book's settings|恢复书中的设置"))
+    # drawn after the page's run; on a server's first run the app can look idle before it comes
+    back.first.wait_for()
     assert back.count() == 1
     back.click()
     page.wait_for_function(f"() => !location.search.includes({key!r})")
