@@ -120,7 +120,18 @@ def batch_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
         raise ValueError(
             f"batch_norm: training needs more than one value per channel to estimate a variance; "
             f"got input of shape {tuple(x.shape)}")
-    y, mean, var = _BatchNormTrain.apply(x32, g, b, dims, float(eps))
+    if torch.compiler.is_compiling():
+        # Under torch.compile the plain formula: the compiler derives its backward and fuses both
+        # passes itself. The hand-written backward of _BatchNormTrain (in-place, ``out=``) came
+        # back from the compiled graph as zeros on an H200 (torch 2.11): a compiled LeNet trained
+        # only its last layer. tests/test_nets_layers.py checks which path a compile traces.
+        mean = x32.mean(dims, keepdim=True)
+        xc = x32 - mean
+        var = (xc * xc).mean(dims, keepdim=True)
+        y = xc * torch.rsqrt(var + eps) * g + b
+        mean, var = mean.detach(), var.detach()
+    else:
+        y, mean, var = _BatchNormTrain.apply(x32, g, b, dims, float(eps))
     with torch.no_grad():
         old_mean = _as_stat(running_mean, shape, "running_mean")
         old_var = _as_stat(running_var, shape, "running_var")

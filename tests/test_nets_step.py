@@ -371,22 +371,73 @@ def test_cuda_graph_replays_train_on_the_batches_they_are_given(monkeypatch):
 
 
 @cuda
-@pytest.mark.parametrize("model_id,resize", [("lenet-bn-scratch", None), ("resnet18", 32)])
-def test_cuda_compiled_graph_fit_matches_the_plain_fit(model_id, resize):
+@pytest.mark.parametrize("model_id,resize,reference", [("lenet-bn-scratch", None, "plain"),
+                                                       ("resnet18", 32, "compiled, no graph")])
+def test_cuda_compiled_graph_fit_matches_its_reference(monkeypatch, model_id, resize, reference):
     """torch.compile inside the captured step: compiled on a warm-up step, then captured and
-    replayed, and the losses are the plain run's."""
+    replayed. LeNet trains in float32 and must follow the plain run's losses: on an H200 (torch
+    2.11) its compiled run trained only the last layer (the from-scratch BatchNorm's hand-written
+    backward came back as zeros), 2.27 against the plain run's 1.76 after 12 steps. ResNet-18
+    trains in bf16, where the compiler's fused kernels round otherwise than the plain ones and 30
+    Adam steps may drift apart (an H200 run failed that comparison; the first step's gradients
+    agreed but for the convolution biases that BatchNorm cancels): its reference is the same
+    compiled model without the graph, and its gradients are checked against the plain model's,
+    in float32, by test_cuda_compiled_model_has_the_plain_models_gradients."""
+    import nets.train as train
+
     data = load_dataset("digits")
     cfg = TrainConfig(model=model_id, dataset="digits", device="cuda", epochs=2, batch_size=64,
-                      lr=0.001, resize=resize, seed=0, max_steps=30)
-    runs = {}
-    for comp in (False, True):
-        torch.manual_seed(0)
-        runs[comp] = fit(build_model(model_id, num_classes=10), data,
-                         dataclasses.replace(cfg, compile=comp))
-    h0, h1 = runs[False], runs[True]
+                      lr=0.001, resize=resize, seed=0, max_steps=30, compile=True)
+    torch.manual_seed(0)
+    h1 = fit(build_model(model_id, num_classes=10), data, cfg)
+    if reference == "plain":
+        cfg = dataclasses.replace(cfg, compile=False)
+    else:
+        monkeypatch.setattr(train, "CUDA_GRAPHS", False)
+    torch.manual_seed(0)
+    h0 = fit(build_model(model_id, num_classes=10), data, cfg)
     assert any(n.startswith("torch.compile: compiled") for n in h1.notes), h1.notes
     assert any("replays one captured graph" in n for n in h1.notes), h1.notes
     assert not any("failed" in n for n in h1.notes), h1.notes
-    loss0 = [pt["train_loss"] for pt in h0.points]
-    loss1 = [pt["train_loss"] for pt in h1.points]
-    assert loss1 == pytest.approx(loss0, rel=0.03, abs=0.01)
+    assert not any("replays" in n for n in h0.notes), h0.notes
+    loss0 = [round(pt["train_loss"], 4) for pt in h0.points]
+    loss1 = [round(pt["train_loss"], 4) for pt in h1.points]
+    assert loss1 == pytest.approx(loss0, rel=0.03, abs=0.01), (loss1, loss0)
+
+
+@cuda
+@pytest.mark.parametrize("model_id,resize", [("lenet-bn-scratch", None), ("lenet-bn", None),
+                                             ("resnet18", 32)])
+def test_cuda_compiled_model_has_the_plain_models_gradients(monkeypatch, model_id, resize):
+    """One float32 forward and backward of one batch, compiled against plain: every parameter's
+    gradient agrees. On an H200 (torch 2.11) the compiled LeNet with from-scratch BatchNorm had
+    zero gradients in every layer before the last; this finds such a thing in one step."""
+    import copy
+
+    import torch.nn.functional as F
+
+    # no TF32: both sides then compute in float32 and differ only by the order of the sums (on a
+    # CPU by at most 0.4% of a gradient's norm for ResNet-18; the bug above is off by 100%)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    torch.manual_seed(0)
+    plain = build_model(model_id, num_classes=10).cuda()
+    twin = copy.deepcopy(plain)
+    compiled = torch.compile(twin)
+    size = resize or 28
+    gen = torch.Generator(device="cuda").manual_seed(1)
+    x = torch.randn(64, 1, size, size, device="cuda", generator=gen)
+    y = torch.randint(0, 10, (64,), device="cuda", generator=gen)
+    for net in (plain, compiled):
+        F.cross_entropy(net(x), y).backward()
+    norms = {name: float(p.grad.norm()) for name, p in plain.named_parameters()}
+    top = max(norms.values())
+    checked = 0
+    for (name, p), q in zip(plain.named_parameters(), twin.parameters()):
+        if norms[name] < 1e-4 * top:  # a bias that BatchNorm cancels: its gradient is 0 or noise
+            continue
+        assert q.grad is not None, name
+        err = float((q.grad - p.grad).norm()) / norms[name]
+        assert err < 5e-2, f"{name}: the compiled gradient is off by {err:.3g} of its norm"
+        checked += 1
+    assert checked >= len(norms) // 2
