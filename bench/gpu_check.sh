@@ -5,8 +5,7 @@
 #   OUT=/tmp/gc bash bench/gpu_check.sh --dry-run       # here, on CPU, tiny sizes: checks the logic
 #
 # Needs torch, numpy, scikit-learn (pytest if present; streamlit and plotly are not needed, and no
-# network). Writes at most 9 JSON files into "$OUT":
-#   env.json                   torch / CUDA / device facts
+# network). Writes at most 8 JSON files into "$OUT" (a device call returns at most 8):
 #   pytest.json                the CUDA tests (-k cuda) of the nets test files that do not import
 #                              streamlit; at the end, with the time left, every test in them
 #   cli.json                   python -m nets.train --device cuda for every model (+ fast mode, and
@@ -18,9 +17,11 @@
 #   first_steps.json           only with GPU_CHECK_PROBE=1: bench/first_steps_probe.py (each early
 #                              step, the capture, each evaluation of two runs per model)
 #   accuracy.json              bench/train_speed.py --accuracy on digits, default vs fast mode
-#   summary.json               pass/fail of every step, wall seconds, the ratios
+#   summary.json               torch / CUDA / device facts ("env"), pass/fail of every step, wall
+#                              seconds, the ratios
 # Every step has its own timeout; a failing step is recorded and the script goes on.
-# Environment: DEVICE (cuda; the dry run uses cpu), SPEED_SECONDS (timed seconds per mode),
+# Environment: PYTHON (tried first, then python3, python and /opt/torch/.venv/bin/python3),
+# DEVICE (cuda; the dry run uses cpu), SPEED_SECONDS (timed seconds per mode),
 # GPU_CHECK_COMPILE (1: also time torch.compile), GPU_CHECK_PROBE (1: also the first-steps probe),
 # GPU_CHECK_BUDGET (whole-script seconds, default 285; the last step gets what is left).
 set -u
@@ -30,7 +31,7 @@ DRY=0
 for arg in "$@"; do
   case "$arg" in
     --dry-run) DRY=1 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "gpu_check.sh: error: unknown argument '$arg' (use --dry-run or nothing)" >&2; exit 2 ;;
   esac
 done
@@ -43,7 +44,19 @@ if [ "$DRY" = 1 ]; then DEVICE=${DEVICE:-cpu}; else DEVICE=${DEVICE:-cuda}; fi
 export GPU_CHECK_DRY=$DRY GPU_CHECK_DEVICE=$DEVICE GPU_CHECK_OUT=$OUT
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 
-exec python - <<'PY'
+# the first Python here that has torch (a GPU image may put one without it first on PATH)
+PYBIN=
+for c in ${PYTHON:-} python3 python /opt/torch/.venv/bin/python3; do
+  if command -v "$c" >/dev/null 2>&1 && "$c" -c "import torch" >/dev/null 2>&1; then
+    PYBIN=$c
+    break
+  fi
+done
+if [ -z "$PYBIN" ]; then
+  echo "gpu_check.sh: error: no Python here imports torch (set PYTHON to one that does)" >&2
+  exit 2
+fi
+exec "$PYBIN" - <<'PY'
 import glob
 import json
 import os
@@ -97,7 +110,7 @@ def run(cmd, timeout, env=None):
         err = (e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")) + \
             f"\n[timed out after {timeout:.0f} s]"
     return {"cmd": " ".join(cmd), "rc": rc, "seconds": round(time.monotonic() - t, 2),
-            "stdout_tail": out[-3000:], "stderr_tail": err[-3000:], "_stdout": out}
+            "stdout_tail": out[-8000:], "stderr_tail": err[-3000:], "_stdout": out}
 
 
 def json_lines(text: str):
@@ -137,7 +150,7 @@ try:
                         for m in ("pytest", "numpy", "sklearn", "streamlit", "plotly")}
 except Exception:
     facts["modules"] = {}
-write("env.json", facts)
+summary["env"] = facts
 gpu_ok = DRY or bool(facts.get("cuda_available"))
 step("env", env["rc"] == 0 and gpu_ok, env["seconds"], cuda_available=facts.get("cuda_available"))
 
@@ -175,8 +188,9 @@ tests = {}
 HAVE_PYTEST = bool(facts.get("modules", {}).get("pytest"))
 FILES = sorted(f for f in glob.glob("tests/test_nets_*.py")
                if "streamlit" not in open(f, encoding="utf-8").read())
-PYTEST = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", "--tb=short",
-          "-rfEs"]
+# no:logging: a failing compile test's captured DEBUG log would fill the tail kept of its output
+PYTEST = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:logging", "-o", "addopts=",
+          "--tb=short", "-rfEs"]
 if HAVE_PYTEST:
     # 300 s: the compiled-graph tests compile LeNet and ResNet-18 first (half a minute each)
     r = run(PYTEST + ["-k", "cuda"] + FILES, 300 if not DRY else 60)

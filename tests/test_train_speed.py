@@ -248,11 +248,12 @@ def test_gpu_check_dry_run_logic(tmp_path):
                        env={**ONE_THREAD, "OUT": str(out), "SPEED_SECONDS": "0.2",
                             "GPU_CHECK_COMPILE": "1", "GPU_CHECK_PROBE": "1"})
     files = sorted(p.name for p in out.iterdir())
-    assert len(files) <= 9
-    assert {"env.json", "pytest.json", "cli.json", "summary.json", "accuracy.json",
+    assert len(files) <= 8  # a device call returns at most 8 files
+    assert {"pytest.json", "cli.json", "summary.json", "accuracy.json",
             "speed_lenet-bn-scratch.json", "speed_resnet18.json", "speed_densenet.json",
             "first_steps.json"} == set(files)
     summary = json.loads((out / "summary.json").read_text())
+    assert "torch" in summary["env"] and "cuda_available" in summary["env"]
     names = [s["step"] for s in summary["steps"]]
     assert names == ["env", "speed lenet-bn-scratch", "speed resnet18", "speed densenet",
                      "pytest cuda", "first steps probe", "accuracy", "cli", "distributed",
