@@ -326,8 +326,16 @@ def failed_note(error: BaseException) -> str:
 COMPILE_NOT_DISTRIBUTED = "torch.compile: not used with --distributed"
 
 
+REUSED_COMPILE_SECONDS = 0.5  # a compile never takes so little: the process's code was reused
+
+
 def compiled_note(seconds: float) -> str:
-    """The run's note when the model was compiled: how long the first step took."""
+    """The run's note when the model was compiled: how long the first step took. A second run
+    of the same model in one process (the app's server) reuses the compiled code, and its first
+    step takes what any step does: the note says so rather than "compiled (0.0 s)"."""
+    if seconds < REUSED_COMPILE_SECONDS:
+        return (f"torch.compile: compiled on the first step ({seconds:.1f} s: the code this "
+                f"process compiled for this model before)")
     return f"torch.compile: compiled on the first step ({seconds:.1f} s)"
 
 

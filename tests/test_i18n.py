@@ -153,7 +153,7 @@ def every_kind_of_training_note() -> list[str]:
                            compiled_note, failed_note)
 
     notes += [captured_note(256, 4), failed_note(RuntimeError("out of memory\ndetails")),
-              compiled_note(31.4), compile_failed_note(RuntimeError("no C++ compiler\nmore")),
+              compiled_note(31.4), compiled_note(0.02), compile_failed_note(RuntimeError("no C++ compiler\nmore")),
               COMPILE_NOT_DISTRIBUTED]
     for dev in ("cpu", "cuda"):
         for cl in (False, True):

@@ -288,6 +288,12 @@ def test_fit_compiles_on_a_cpu_says_so_first_and_trains_like_the_plain_model():
         [p["train_loss"] for p in plain.points], rel=1e-3)
     assert hist.final_test_acc == pytest.approx(plain.final_test_acc, abs=0.02)
     assert all(not k.startswith("_orig_mod") for k in model.state_dict())
+    # a second run of the same model in this process (the app's server) reuses the compiled code
+    # and its note says so rather than "compiled (0.0 s)"
+    again = fit(build_model("lenet-bn-scratch", num_classes=10), data,
+                dataclasses.replace(cfg, compile=True, max_steps=2))
+    assert any(n.startswith("torch.compile: compiled on the first step (0.")
+               and n.endswith("compiled for this model before)") for n in again.notes), again.notes
 
 
 @pytest.mark.usefixtures("cpp_compiler")

@@ -1028,6 +1028,9 @@ NOTES_ZH: list[tuple[str, str]] = [
      "CUDA 图：捕获失败，改为逐个内核执行（{0}）"),
     (r"torch\.compile: compiled on the first step \(([\d.]+) s\)",
      "torch.compile：在第一步编译了模型（{0} 秒）"),
+    (r"torch\.compile: compiled on the first step \(([\d.]+) s: the code this process compiled "
+     r"for this model before\)",
+     "torch.compile：在第一步编译了模型（{0} 秒：沿用本进程先前为此模型编译的代码）"),
     (r"torch\.compile: failed, the run went on without it \((.*)\)",
      "torch.compile：编译失败，训练不编译继续进行（{0}）"),
     (r"torch\.compile: not used with --distributed", "torch.compile：分布式训练时不使用"),
