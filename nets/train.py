@@ -937,6 +937,8 @@ def _fit(model: nn.Module, data, config: TrainConfig,
             evaluated = False
             if config.eval_every is not None and step % config.eval_every == 0 \
                     and step < p.total_steps and b + 1 < p.steps_per_epoch:
+                if on_cuda:  # the queued steps are training time, not the test pass's
+                    torch.cuda.synchronize(device)
                 t0 = time.perf_counter()
                 acc = evaluate()
                 eval_seconds += time.perf_counter() - t0
@@ -955,6 +957,8 @@ def _fit(model: nn.Module, data, config: TrainConfig,
                 emit("eval" if evaluated else "train", epoch, sums, n,
                      now - epoch_start - eval_seconds)
 
+        if on_cuda:  # the GPU runs behind the host: the epoch's steps end when their kernels do
+            torch.cuda.synchronize(device)
         train_seconds = time.perf_counter() - epoch_start - eval_seconds
         if n == 0:
             break

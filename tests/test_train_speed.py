@@ -160,6 +160,27 @@ def test_bad_arguments_one_line_exit_2(capsys, args, needle):
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_fits_test_passes_are_left_out_of_its_examples_per_s(capsys):
+    """A window of several epochs holds fit's test pass at each epoch's end, which the chapter's
+    mode does not run: its seconds are reported and left out of the examples/s."""
+    code = train_speed.main(["--model", "lenet-bn-scratch", "--steps", "30", "--n-train", "130",
+                             "--batch-size", "16", "--warmup-steps", "0", "--modes", "default",
+                             "--json"])
+    assert code == 0
+    (default,) = [x for x in json.loads(capsys.readouterr().out)["results"]
+                  if x["mode"] == "default"]
+    assert default["steps"] >= 19  # 9 steps an epoch (8 of 16, one of 2): test passes after 2+
+    assert default["test_pass_seconds"] > 0
+    assert default["examples_per_s"] == pytest.approx(default["examples"] / default["seconds"])
+
+
+def test_test_seconds_is_each_epochs_wall_time_less_its_training_time():
+    records = [{"seconds": 2.0, "examples": 100, "examples_per_s": 100.0},  # 1 s of test pass
+               {"seconds": 0.5, "examples": 60, "examples_per_s": 100.0},  # clock noise: 0
+               {"seconds": 0.1, "examples": 0, "examples_per_s": 0.0}]  # no steps
+    assert train_speed.test_seconds(records) == pytest.approx(1.0)
+
+
 def test_examples_count_matches_fits_epochs():
     assert train_speed._examples(3, 4, 10) == 10  # batches 4, 4, 2
     assert train_speed._examples(4, 4, 10) == 14  # next epoch starts
