@@ -36,14 +36,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+if __name__ == "__main__":
+    # Ctrl-C while torch loads (a second or more, before main() takes Ctrl-C over): one line and
+    # exit 130, not a traceback from inside an import. The package imports nothing before this.
+    def _interrupted_while_loading(signum, frame):
+        print("python -m nets.train: interrupted", file=sys.stderr)
+        os._exit(130)
 
-from nets.step import (COMPILE_NOT_DISTRIBUTED, GRAPH_WARMUP_STEPS, Step, autocast_context,
-                       no_cudnn_autotune)
-from optim.cli import number, reader_gone
-from optim.schedules import SCHEDULES, get_schedule
+    signal.signal(signal.SIGINT, _interrupted_while_loading)
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from nets.step import (COMPILE_NOT_DISTRIBUTED, GRAPH_WARMUP_STEPS, Step,  # noqa: E402
+                       autocast_context, no_cudnn_autotune)
+from optim.cli import number, reader_gone  # noqa: E402
+from optim.schedules import SCHEDULES, get_schedule  # noqa: E402
 
 def _import_dynamo() -> None:
     try:

@@ -815,6 +815,27 @@ def test_cli_ctrl_c_while_the_data_loads_ends_the_run_before_it_trains(capsys, t
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def test_ctrl_c_while_torch_loads_is_one_line_and_exit_130(tmp_path):
+    """The first second or two of ``python -m nets.train`` is torch's import; a Ctrl-C there was
+    a traceback from inside it. A stand-in torch that says it is loading and then waits makes the
+    moment certain."""
+    fake = tmp_path / "torch"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "import sys, time\nprint('loading torch', file=sys.stderr, flush=True)\ntime.sleep(60)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    proc = subprocess.Popen([sys.executable, "-m", "nets.train", "--dataset", "digits"],
+                            cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr.readline().strip() == "loading torch"
+        proc.send_signal(signal.SIGINT)
+        err = proc.stderr.read()
+        assert proc.wait(timeout=30) == 130
+    finally:
+        proc.kill()
+    assert err == "python -m nets.train: interrupted\n"
+
+
 def test_python_m_nets_usage():
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "nets"], cwd=REPO, capture_output=True,
