@@ -597,14 +597,14 @@ ZH: dict[str, str] = {
     "Exact fp32": "全程 fp32",
     "Preparing the first steps…": "正在准备最初几步…",
     "Compile": "编译",
-    "torch.compile the model before the first step: half a minute or more of compiling (28 s for "
-    "ResNet-18 on an H200; the page says so, and Stop acts after it), then faster steps "
-    "(ResNet-18 1.5× at batch 1024). Worth it for long runs only.":
-        "在第一步之前用 torch.compile 编译模型：编译需要半分钟或更久（ResNet-18 在 H200 上为 28 "
-        "秒；页面会显示，停止在编译结束后生效），之后每一步更快（ResNet-18 在批量 1024 时为 "
-        "1.5 倍）。只适合长时间的训练。",
-    "Compiling the model (torch.compile) before the first step: half a minute or more; Stop acts "
-    "after it…": "正在用 torch.compile 编译模型（第一步之前）：需要半分钟或更久；停止在编译结束后生效…",
+    "torch.compile the model before the first step: 20 s or more of compiling (20 to 48 s for "
+    "ResNet-18 and DenseNet on an H200; the page says so, and Stop acts after it), then faster "
+    "steps (1.5× for both at batch 256, 1.1× and 1.2× in fast mode). Worth it for long runs only.":
+        "在第一步之前用 torch.compile 编译模型：编译需要 20 秒或更久（ResNet-18 和 DenseNet 在 "
+        "H200 上为 20 到 48 秒；页面会显示，停止在编译结束后生效），之后每一步更快（批量 256 "
+        "时两者都为 1.5 倍，快速模式下为 1.1 倍和 1.2 倍）。只适合长时间的训练。",
+    "Compiling the model (torch.compile) before the first step: tens of seconds; Stop acts after "
+    "it…": "正在用 torch.compile 编译模型（第一步之前）：需要几十秒；停止在编译结束后生效…",
     "Preparing the first steps (on a GPU, cuDNN first tries its kernels for these shapes: a few "
     "seconds, once per shape)…":
         "正在准备最初几步（在 GPU 上，cuDNN 会先为这些形状试选内核：需要几秒，每种形状只一次）…",

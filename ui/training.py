@@ -207,11 +207,11 @@ def controls(prefix: str, model_ids: list[str], default_model: str) -> TrainConf
     compile_ = False
     if compile_offered(device):
         compile_ = c[3].toggle(t("Compile"), False, key=f"{prefix}compile", bind="query-params",
-                               help=t("torch.compile the model before the first step: half a "
-                                      "minute or more of compiling (28 s for ResNet-18 on an "
-                                      "H200; the page says so, and Stop acts after it), then "
-                                      "faster steps (ResNet-18 1.5× at batch 1024). Worth it for "
-                                      "long runs only."))
+                               help=t("torch.compile the model before the first step: 20 s "
+                                      "or more of compiling (20 to 48 s for ResNet-18 and "
+                                      "DenseNet on an H200; the page says so, and Stop acts "
+                                      "after it), then faster steps (1.5× for both at batch 256, "
+                                      "1.1× and 1.2× in fast mode). Worth it for long runs only."))
     if dataset == "fashion-mnist" and not have_fmnist:
         st.info(t("Fashion-MNIST is not in {dir} yet: it will be downloaded on Start (about 30 "
                   "MB). Without network, choose the offline 'digits' dataset.",
@@ -378,8 +378,8 @@ def _status_line(p) -> str:
     if p.phase == "download":
         return t("Downloading Fashion-MNIST (once): {msg}", msg=p.message)
     if p.phase == "compile":
-        return t("Compiling the model (torch.compile) before the first step: half a minute or "
-                 "more; Stop acts after it…")
+        return t("Compiling the model (torch.compile) before the first step: tens of seconds; "
+                 "Stop acts after it…")
     if p.step == 0 and p.phase == "train":
         if "cuda" in p.message:  # fit's first report: "preparing: cuda, batch …"
             return t("Preparing the first steps (on a GPU, cuDNN first tries its kernels for "
