@@ -13,7 +13,9 @@ of the trainer's CUDA switches (module settings of :mod:`nets.train`, restored a
 * ``nchw``: activations in NCHW instead of channels-last (``CUDA_CHANNELS_LAST``);
 * ``heuristics``: cuDNN picks its algorithms by heuristics, without timing them
   (``CUDNN_BENCHMARK``): no autotuning seconds at the start, perhaps slower steps;
-* ``batchN``: fast mode allowed to grow the batch to N (``FAST_BATCH_CAP``, ``FAST_MAX_INPUT``).
+* ``batchN``: fast mode allowed to grow the batch to N (``FAST_BATCH_CAP``, ``FAST_MAX_INPUT``);
+* ``compiled``: ``torch.compile`` of the model (the trainer's ``--compile``), with the graph or
+  eagerly; each model's first compiled variant pays the compile, later ones reuse its code.
 
 Each variant: ``--warmup-steps`` untimed steps, then ``--seconds`` of training (the timed fit
 captures its own graph, so the capture's cost is inside the timed window, as in a real run).
@@ -40,32 +42,41 @@ import nets.train as train  # noqa: E402
 import train_speed as ts  # noqa: E402
 from _args import Parser, UsageError, usage_error  # noqa: E402
 
-# name -> (fast, settings of nets.train for the run)
+# name -> (train_speed's mode, settings of nets.train for the run)
 VARIANTS = {
-    "default eager fp32": (False, dict(CUDA_GRAPHS=False, AUTOCAST_DEFAULT=False)),
-    "default eager bf16": (False, dict(CUDA_GRAPHS=False, AUTOCAST_DEFAULT=True)),
-    "default graphs fp32": (False, dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=False)),
-    "default graphs bf16": (False, dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=True)),
-    "default graphs bf16 heuristics": (False, dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=True,
-                                                    CUDNN_BENCHMARK=False)),
-    "default graphs bf16 nchw": (False, dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=True,
-                                              CUDA_CHANNELS_LAST=False)),
-    "default graphs fp32 nchw": (False, dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=False,
-                                              CUDA_CHANNELS_LAST=False)),
-    "fast graphs fp32": (True, dict(CUDA_GRAPHS=True, AUTOCAST_FAST=False)),
-    "fast graphs bf16": (True, dict(CUDA_GRAPHS=True, AUTOCAST_FAST=True)),
-    "fast graphs fp32 batch4096": (True, dict(CUDA_GRAPHS=True, AUTOCAST_FAST=False,
-                                              FAST_BATCH_CAP=4096, FAST_MAX_INPUT=256)),
-    "fast graphs bf16 batch1024": (True, dict(CUDA_GRAPHS=True, AUTOCAST_FAST=True,
-                                              FAST_BATCH_CAP=1024, FAST_MAX_INPUT=256)),
-    "fast graphs bf16 batch4096": (True, dict(CUDA_GRAPHS=True, AUTOCAST_FAST=True,
-                                              FAST_BATCH_CAP=4096, FAST_MAX_INPUT=256)),
+    "default eager fp32": ("default", dict(CUDA_GRAPHS=False, AUTOCAST_DEFAULT=False)),
+    "default eager bf16": ("default", dict(CUDA_GRAPHS=False, AUTOCAST_DEFAULT=True)),
+    "default graphs fp32": ("default", dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=False)),
+    "default graphs bf16": ("default", dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=True)),
+    "default graphs bf16 heuristics": ("default", dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=True,
+                                                       CUDNN_BENCHMARK=False)),
+    "default graphs bf16 nchw": ("default", dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=True,
+                                                 CUDA_CHANNELS_LAST=False)),
+    "default graphs fp32 nchw": ("default", dict(CUDA_GRAPHS=True, AUTOCAST_DEFAULT=False,
+                                                 CUDA_CHANNELS_LAST=False)),
+    "fast graphs fp32": ("fast", dict(CUDA_GRAPHS=True, AUTOCAST_FAST=False)),
+    "fast graphs bf16": ("fast", dict(CUDA_GRAPHS=True, AUTOCAST_FAST=True)),
+    "fast graphs fp32 batch4096": ("fast", dict(CUDA_GRAPHS=True, AUTOCAST_FAST=False,
+                                                FAST_BATCH_CAP=4096, FAST_MAX_INPUT=256)),
+    "fast graphs bf16 batch1024": ("fast", dict(CUDA_GRAPHS=True, AUTOCAST_FAST=True,
+                                                FAST_BATCH_CAP=1024, FAST_MAX_INPUT=256)),
+    "fast graphs bf16 batch4096": ("fast", dict(CUDA_GRAPHS=True, AUTOCAST_FAST=True,
+                                                FAST_BATCH_CAP=4096, FAST_MAX_INPUT=256)),
+    # torch.compile (the trainer's --compile), with and without the CUDA graph: where the compiled
+    # step loses against bench/compile_probe.py's (82.9k against 59.8k examples/s for ResNet-18 at
+    # batch 1024 on an H200). Each model compiles once a process; later variants reuse the code.
+    "default compiled eager bf16": ("default-compiled", dict(CUDA_GRAPHS=False,
+                                                             AUTOCAST_DEFAULT=True)),
+    "default compiled graphs bf16": ("default-compiled", dict(CUDA_GRAPHS=True,
+                                                              AUTOCAST_DEFAULT=True)),
+    "fast compiled eager bf16": ("fast-compiled", dict(CUDA_GRAPHS=False, AUTOCAST_FAST=True)),
+    "fast compiled graphs bf16": ("fast-compiled", dict(CUDA_GRAPHS=True, AUTOCAST_FAST=True)),
 }
 DEFAULT_MODELS = {"lenet-bn-scratch": 28, "resnet18": 96, "densenet": 96}
 
 
 def run_variant(a, data, device, model: str, resize: int, name: str) -> dict:
-    fast, settings = VARIANTS[name]
+    mode, settings = VARIANTS[name]
     saved = {k: getattr(train, k) for k in settings}
     args = argparse.Namespace(**{**vars(a), "model": model, "resize": None if resize == 28
                                  else resize, "precision": "auto", "steps": None})
@@ -73,7 +84,7 @@ def run_variant(a, data, device, model: str, resize: int, name: str) -> dict:
         for k, v in settings.items():
             setattr(train, k, v)
         t0 = time.perf_counter()
-        r = ts.time_fit(args, data, device, "fast" if fast else "default")
+        r = ts.time_fit(args, data, device, mode)
         r["wall_seconds"] = time.perf_counter() - t0
     except Exception as e:  # noqa: BLE001 (record it, go on with the next variant)
         r = {"error": f"{type(e).__name__}: {str(e)[:300]}"}

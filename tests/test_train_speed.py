@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import os
@@ -322,6 +323,30 @@ def test_bf16_nan_check_runs_and_refuses_bad_sizes(capsys, monkeypatch):
     assert bf16_nan_check.main(["--sizes", "0,x"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--sizes" in err
+
+
+def test_cuda_variants_run_each_variant_in_its_mode_with_its_switches(monkeypatch):
+    """The compiled variants time train_speed's compiled modes (with the graph switch as named);
+    every variant sets its switches for its own run only."""
+    import cuda_variants
+    import nets.train as train
+
+    seen = []
+
+    def fake_time_fit(a, data, device, mode):
+        seen.append((mode, train.CUDA_GRAPHS))
+        return {"examples_per_s": 1.0}
+
+    monkeypatch.setattr(cuda_variants.ts, "time_fit", fake_time_fit)
+    before = train.CUDA_GRAPHS
+    a = argparse.Namespace(seed=0)
+    for name in ("default compiled eager bf16", "fast compiled graphs bf16", "fast graphs bf16",
+                 "default eager fp32"):
+        rec = cuda_variants.run_variant(a, None, torch.device("cpu"), "resnet18", 96, name)
+        assert rec["variant"] == name and rec["examples_per_s"] == 1.0
+    assert seen == [("default-compiled", False), ("fast-compiled", True), ("fast", True),
+                    ("default", False)]
+    assert train.CUDA_GRAPHS == before
 
 
 def test_cuda_variants_dry_run_measures_each_variant_and_restores_the_switches(capsys):
