@@ -7,7 +7,8 @@
 # Needs torch, numpy, scikit-learn (pytest if present; streamlit and plotly are not needed, and no
 # network). Writes at most 8 JSON files into "$OUT" (a device call returns at most 8):
 #   pytest.json                the CUDA tests (-k cuda) of the nets test files that do not import
-#                              streamlit; at the end, with the time left, every test in them
+#                              streamlit at their top; at the end, with the time left, every test
+#                              in them
 #   cli.json                   python -m nets.train --device cuda for every model (+ fast mode, and
 #                              --distributed under torch.distributed.run with one process)
 #   speed_<model>.json         bench/train_speed.py --device cuda --json for lenet-bn-scratch (28),
@@ -186,8 +187,11 @@ for model, resize in (("lenet-bn-scratch", 28), ("resnet18", 96), ("densenet", 9
 # --- 3. the CUDA tests (after the speed runs, which a short device lease needs first) -------
 tests = {}
 HAVE_PYTEST = bool(facts.get("modules", {}).get("pytest"))
+# the nets test files that import no streamlit at their top (apptest_util and ui import it; a test
+# that needs it inside the file skips itself where it is missing)
+APP_IMPORT = re.compile(r"^(?:import|from)\s+(?:streamlit|ui|apptest_util)\b", re.M)
 FILES = sorted(f for f in glob.glob("tests/test_nets_*.py")
-               if "streamlit" not in open(f, encoding="utf-8").read())
+               if not APP_IMPORT.search(open(f, encoding="utf-8").read()))
 # no:logging: a failing compile test's captured DEBUG log would fill the tail kept of its output
 PYTEST = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:logging", "-o", "addopts=",
           "--tb=short", "-rfEs"]

@@ -244,7 +244,7 @@ def time_fit(a, data, device: torch.device, mode: str) -> dict:
     secs = time.perf_counter() - t0
     # A window longer than an epoch holds fit's test pass at each epoch's end, which the
     # chapter's mode does not run: leave it out, as the chapter's loop leaves out its own.
-    tested = test_seconds(records)
+    tested = after_steps_seconds(records)
     examples = _examples(hist.steps, hist.batch_size, int(data.train_x.shape[0]))
     train_s = secs - tested
     out = {"mode": mode, "batch_size": hist.batch_size,
@@ -257,7 +257,7 @@ def time_fit(a, data, device: torch.device, mode: str) -> dict:
     return out
 
 
-def test_seconds(records: list[dict]) -> float:
+def after_steps_seconds(records: list[dict]) -> float:
     """Seconds that fit's epochs spent after their steps (the test pass, and the few
     milliseconds of an epoch's bookkeeping), from its epoch records: an epoch's wall seconds
     less its examples over its examples/s. fit synchronises the GPU before it takes an epoch's

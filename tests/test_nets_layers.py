@@ -64,22 +64,24 @@ def test_compiled_batch_norm_traces_plain_ops_and_matches_torch(shape, ref_cls):
         return gm.forward
 
     dynamo.reset()
-    ours, ref = _pair(shape, ref_cls)
-    compiled = torch.compile(ours, backend=record, fullgraph=True)
-    x = torch.randn(*shape, generator=torch.Generator().manual_seed(2)) * 2 - 1
-    w = torch.randn(*shape, generator=torch.Generator().manual_seed(3))
-    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
-    (compiled(xa) * w).sum().backward()
-    (ref(xb) * w).sum().backward()
-    assert graphs, "torch.compile traced nothing"
-    targets = [str(n.target) for gm in graphs for n in gm.graph.nodes]
-    assert not any("autograd_function" in t for t in targets), targets
-    torch.testing.assert_close(xa.grad, xb.grad, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(ours.gamma.grad, ref.weight.grad, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(ours.beta.grad, ref.bias.grad, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(ours.running_mean, ref.running_mean)
-    torch.testing.assert_close(ours.running_var, ref.running_var)
-    dynamo.reset()
+    try:
+        ours, ref = _pair(shape, ref_cls)
+        compiled = torch.compile(ours, backend=record, fullgraph=True)
+        x = torch.randn(*shape, generator=torch.Generator().manual_seed(2)) * 2 - 1
+        w = torch.randn(*shape, generator=torch.Generator().manual_seed(3))
+        xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+        (compiled(xa) * w).sum().backward()
+        (ref(xb) * w).sum().backward()
+        assert graphs, "torch.compile traced nothing"
+        targets = [str(n.target) for gm in graphs for n in gm.graph.nodes]
+        assert not any("autograd_function" in t for t in targets), targets
+        torch.testing.assert_close(xa.grad, xb.grad, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(ours.gamma.grad, ref.weight.grad, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(ours.beta.grad, ref.bias.grad, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(ours.running_mean, ref.running_mean)
+        torch.testing.assert_close(ours.running_var, ref.running_var)
+    finally:
+        dynamo.reset()  # the next test in this process compiles afresh
 
 def test_pure_function_book_momentum_and_unbiased_variance():
     x = torch.tensor([[1.0], [3.0]])  # mean 2, biased var 1, unbiased var 2
