@@ -21,7 +21,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from .layers import BatchNorm, MaxPool2d
+from .layers import BatchNorm, Conv2d, MaxPool2d
 
 __all__ = ["LeNet", "NORMS", "Residual", "resnet_block", "resnet18", "conv_block", "DenseBlock",
            "transition_block", "densenet", "ModelSpec", "MODELS", "UnknownModel", "build_model"]
@@ -60,7 +60,7 @@ class LeNet(nn.Sequential):
             layers.append(nn.Sigmoid())
 
         # MaxPool2d: nn.MaxPool2d with a faster CPU path for 2x2 windows (same numbers)
-        add(nn.Conv2d(in_channels, 6, kernel_size=5), 6, 4)
+        add(Conv2d(in_channels, 6, kernel_size=5), 6, 4)
         layers.append(MaxPool2d(kernel_size=2, stride=2))
         add(nn.Conv2d(6, 16, kernel_size=5), 16, 4)
         layers.append(MaxPool2d(kernel_size=2, stride=2))

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from nets.layers import BatchNorm, MaxPool2d, batch_norm
+from nets.layers import BatchNorm, Conv2d, MaxPool2d, batch_norm
 
 CASES = [((16, 7), nn.BatchNorm1d), ((4, 3, 5, 6), nn.BatchNorm2d)]
 
@@ -210,3 +210,63 @@ def test_every_lenet_pools_through_the_fast_cpu_path():
         assert len(pools) == 2 and all(type(m) is MaxPool2d for m in pools), model_id
         x = pools[0].forward(torch.rand(4, 6, 24, 24, requires_grad=True))
         assert "MaxPool2x2" in type(x.grad_fn).__name__
+
+
+def _conv_inputs_seen(conv: nn.Conv2d, x: torch.Tensor) -> list:
+    """Run ``conv(x)`` and return the input tensors its convolution received."""
+    seen = []
+    inner = conv._conv_forward
+
+    def spy(inp, weight, bias):
+        seen.append(inp)
+        return inner(inp, weight, bias)
+
+    conv._conv_forward = spy
+    try:
+        conv(x)
+    finally:
+        del conv._conv_forward
+    return seen
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=5), dict(kernel_size=3, padding=1, stride=2)])
+@pytest.mark.parametrize("input_grad", [False, True])
+def test_conv_one_channel_runs_channels_last_and_matches_torch(kw, input_grad):
+    """A one-channel NCHW input on the CPU is convolved as a channels-last view (oneDNN's weight
+    gradient is several times faster there); the output comes back NCHW-contiguous with
+    nn.Conv2d's values and gradients."""
+    torch.manual_seed(0)
+    ours = Conv2d(1, 6, **kw)
+    ref = nn.Conv2d(1, 6, **kw)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(32, 1, 28, 28, requires_grad=input_grad)
+    (seen,) = _conv_inputs_seen(ours, x)
+    assert seen.stride(1) == 1 and seen.is_contiguous(memory_format=torch.channels_last)
+    assert seen.data_ptr() == x.data_ptr()  # a view: no copy of the input
+    y, y_ref = ours(x), ref(x)
+    assert y.is_contiguous() and y.shape == y_ref.shape
+    torch.testing.assert_close(y, y_ref, rtol=1e-5, atol=1e-5)
+    dy = torch.randn(y.shape)
+    wrt = [ours.weight, ours.bias] + ([x] if input_grad else [])
+    wrt_ref = [ref.weight, ref.bias] + ([x] if input_grad else [])
+    for g, g_ref in zip(torch.autograd.grad(y, wrt, dy), torch.autograd.grad(y_ref, wrt_ref, dy)):
+        torch.testing.assert_close(g, g_ref, rtol=1e-4, atol=1e-4)
+
+
+def test_conv_other_inputs_take_torchs_path():
+    conv = Conv2d(3, 4, 3)
+    x = torch.randn(2, 3, 8, 8)
+    (seen,) = _conv_inputs_seen(conv, x)
+    assert seen is x  # several channels: NCHW is faster on the CPU for LeNet's second conv
+    one = Conv2d(1, 4, 3)
+    cl = torch.randn(2, 1, 8, 8)[..., ::2]  # not contiguous
+    (seen,) = _conv_inputs_seen(one, cl)
+    assert seen is cl
+
+
+def test_every_lenet_has_the_one_channel_conv_first():
+    from nets.models import build_model
+
+    for model_id in ("lenet", "lenet-bn-scratch", "lenet-bn"):
+        first = next(m for m in build_model(model_id).modules() if isinstance(m, nn.Conv2d))
+        assert type(first) is Conv2d and first.in_channels == 1, model_id
