@@ -212,56 +212,64 @@ def test_every_lenet_pools_through_the_fast_cpu_path():
         assert "MaxPool2x2" in type(x.grad_fn).__name__
 
 
-def _conv_inputs_seen(conv: nn.Conv2d, x: torch.Tensor) -> list:
-    """Run ``conv(x)`` and return the input tensors its convolution received."""
+def _conv_backward_inputs(conv: nn.Conv2d, x: torch.Tensor, dy_seed: int = 1):
+    """Forward and backward through ``conv``; returns (output, gradients of the weight, the bias
+    and ``x`` where it requires them, the ``input`` tensors that convolution_backward received)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
     seen = []
-    inner = conv._conv_forward
 
-    def spy(inp, weight, bias):
-        seen.append(inp)
-        return inner(inp, weight, bias)
+    class Spy(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.overloadpacket is torch.ops.aten.convolution_backward:
+                seen.append(args[1])
+            return func(*args, **(kwargs or {}))
 
-    conv._conv_forward = spy
-    try:
-        conv(x)
-    finally:
-        del conv._conv_forward
-    return seen
+    y = conv(x)
+    dy = torch.randn(y.shape, generator=torch.Generator().manual_seed(dy_seed))
+    wrt = [conv.weight, conv.bias] + ([x] if x.requires_grad else [])
+    with Spy():
+        grads = torch.autograd.grad(y, wrt, dy)
+    return y, grads, seen
 
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=5), dict(kernel_size=3, padding=1, stride=2)])
 @pytest.mark.parametrize("input_grad", [False, True])
-def test_conv_one_channel_runs_channels_last_and_matches_torch(kw, input_grad):
-    """A one-channel NCHW input on the CPU is convolved as a channels-last view (oneDNN's weight
-    gradient is several times faster there); the output comes back NCHW-contiguous with
-    nn.Conv2d's values and gradients."""
+def test_conv_one_channel_backward_runs_channels_last_and_matches_torch(kw, input_grad):
+    """A one-channel NCHW input on the CPU: nn.Conv2d's own forward (the same numbers), and a
+    backward that hands oneDNN a channels-last view of the input (several times faster there),
+    with nn.Conv2d's gradients."""
     torch.manual_seed(0)
     ours = Conv2d(1, 6, **kw)
     ref = nn.Conv2d(1, 6, **kw)
     ref.load_state_dict(ours.state_dict())
     x = torch.randn(32, 1, 28, 28, requires_grad=input_grad)
-    (seen,) = _conv_inputs_seen(ours, x)
-    assert seen.stride(1) == 1 and seen.is_contiguous(memory_format=torch.channels_last)
-    assert seen.data_ptr() == x.data_ptr()  # a view: no copy of the input
-    y, y_ref = ours(x), ref(x)
-    assert y.is_contiguous() and y.shape == y_ref.shape
-    torch.testing.assert_close(y, y_ref, rtol=1e-5, atol=1e-5)
-    dy = torch.randn(y.shape)
-    wrt = [ours.weight, ours.bias] + ([x] if input_grad else [])
-    wrt_ref = [ref.weight, ref.bias] + ([x] if input_grad else [])
-    for g, g_ref in zip(torch.autograd.grad(y, wrt, dy), torch.autograd.grad(y_ref, wrt_ref, dy)):
+    y, grads, seen = _conv_backward_inputs(ours, x)
+    y_ref, grads_ref, seen_ref = _conv_backward_inputs(ref, x)
+    assert torch.equal(y, y_ref) and y.is_contiguous()
+    (inp,) = seen
+    assert inp.stride(1) == 1 and inp.is_contiguous(memory_format=torch.channels_last)
+    assert inp.data_ptr() == x.data_ptr()  # a view: no copy of the input
+    assert seen_ref[0].stride(1) != 1  # (torch's own path gets the NCHW strides)
+    for g, g_ref in zip(grads, grads_ref):
+        assert g.shape == g_ref.shape
         torch.testing.assert_close(g, g_ref, rtol=1e-4, atol=1e-4)
 
 
 def test_conv_other_inputs_take_torchs_path():
-    conv = Conv2d(3, 4, 3)
-    x = torch.randn(2, 3, 8, 8)
-    (seen,) = _conv_inputs_seen(conv, x)
-    assert seen is x  # several channels: NCHW is faster on the CPU for LeNet's second conv
+    for conv, x in ((Conv2d(3, 4, 3), torch.randn(2, 3, 8, 8)),  # several channels
+                    (Conv2d(1, 4, 3), torch.randn(2, 1, 8, 16)[..., ::2]),  # not contiguous
+                    (Conv2d(1, 4, 3, padding="same"), torch.randn(2, 1, 8, 8))):
+        y = conv(x)
+        assert "OneChannel" not in type(y.grad_fn).__name__
+        assert torch.equal(y, torch.nn.functional.conv2d(x, conv.weight, conv.bias, conv.stride,
+                                                         conv.padding))
     one = Conv2d(1, 4, 3)
-    cl = torch.randn(2, 1, 8, 8)[..., ::2]  # not contiguous
-    (seen,) = _conv_inputs_seen(one, cl)
-    assert seen is cl
+    with torch.no_grad():  # evaluation: nothing to gain
+        assert one(torch.randn(2, 1, 8, 8)).grad_fn is None
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = one(torch.randn(2, 1, 8, 8))
+    assert y.dtype == torch.bfloat16 and "OneChannel" not in type(y.grad_fn).__name__
 
 
 def test_every_lenet_has_the_one_channel_conv_first():
