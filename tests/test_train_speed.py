@@ -438,6 +438,35 @@ def test_first_steps_probe_bad_arguments(capsys, args, needle):
     assert needle in err and err.count("\n") == 1
 
 
+def test_cpu_paths_times_each_variant_with_its_layers_and_restores_them(capsys, monkeypatch):
+    import cpu_paths
+    from torch import nn
+
+    from nets import layers
+
+    conv, pool = layers.Conv2d.forward, layers.MaxPool2d.forward
+    seen = []  # (variant, conv forward, pool forward) at each timed step
+    real_switch = cpu_paths._switch
+
+    def spy(variant):
+        real_switch(variant)
+        seen.append((variant, layers.Conv2d.forward, layers.MaxPool2d.forward))
+
+    monkeypatch.setattr(cpu_paths, "_switch", spy)
+    assert cpu_paths.main(["--model", "lenet", "--batch-size", "8", "--steps", "1",
+                           "--rounds", "2", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert [v["variant"] for v in r["variants"]] == list(cpu_paths.VARIANTS)
+    assert all(len(v["step_ms"]) == 2 and v["median_step_ms"] > 0 for v in r["variants"])
+    assert r["variants"][0]["vs_all_on"] == 1.0
+    forwards = {v: (c, p) for v, c, p in seen if v in cpu_paths.VARIANTS}
+    assert forwards["all on"] == (conv, pool)
+    assert forwards["conv off"] == (nn.Conv2d.forward, pool)
+    assert forwards["pool off"] == (conv, nn.MaxPool2d.forward)
+    assert forwards["both off"] == (nn.Conv2d.forward, nn.MaxPool2d.forward)
+    assert (layers.Conv2d.forward, layers.MaxPool2d.forward) == (conv, pool)  # restored
+
+
 def test_step_profile_ranks_a_steps_operators_and_refuses_bad_arguments(capsys):
     import step_profile
 

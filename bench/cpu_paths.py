@@ -1,0 +1,137 @@
+"""LeNet's CPU fast paths on and off, alternated in one process: the training step's time.
+
+    python bench/cpu_paths.py
+    python bench/cpu_paths.py --threads 1 --rounds 8 --json
+
+``nets.layers`` gives LeNet two CPU paths of its own: the one-channel first convolution whose
+backward runs on a channels-last view (``Conv2d``) and the 2x2 pooling from pairwise maxima
+(``MaxPool2d``). This script times fit's step (:class:`nets.step.Step`, eager, as fit sets it up
+on a CPU) for ``--model`` with every path on, with each one off (``nn.Conv2d``'s /
+``nn.MaxPool2d``'s own forward instead), and with both off, in turn, ``--steps`` steps per turn
+for ``--rounds`` rounds, and prints each variant's median step time and its ratio to all-on. On a
+shared machine, runs minutes apart differ by more than these paths change; alternating in one
+process is what makes the comparison fair. Bad arguments: one line on stderr, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for p in (ROOT, ROOT / "bench"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from train_speed import UsageError, _Parser, run_cli  # noqa: E402
+
+LENETS = ("lenet", "lenet-bn-scratch", "lenet-bn")
+VARIANTS = ("all on", "conv off", "pool off", "both off")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python bench/cpu_paths.py", description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="lenet-bn-scratch", help=" or ".join(LENETS))
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--steps", type=int, default=20, help="steps per variant per round")
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def check_args(a: argparse.Namespace) -> argparse.Namespace:
+    if a.model not in LENETS:
+        raise UsageError(f"--model must be one of {', '.join(LENETS)}, got '{a.model}'")
+    if not 1 <= a.batch_size <= 8192:
+        raise UsageError(f"--batch-size must be from 1 to 8192, got {a.batch_size}")
+    if not 0 <= a.threads <= 256:
+        raise UsageError(f"--threads must be from 0 to 256, got {a.threads}")
+    for name in ("steps", "rounds"):
+        if not 1 <= getattr(a, name) <= 10000:
+            raise UsageError(f"--{name} must be from 1 to 10000, got {getattr(a, name)}")
+    return a
+
+
+def _switch(variant: str) -> None:
+    """Point the layers' forward at ours or at torch's own, for ``variant``."""
+    from nets import layers
+
+    conv_off = variant in ("conv off", "both off")
+    pool_off = variant in ("pool off", "both off")
+    layers.Conv2d.forward = nn.Conv2d.forward if conv_off else _OURS["conv"]
+    layers.MaxPool2d.forward = nn.MaxPool2d.forward if pool_off else _OURS["pool"]
+
+
+_OURS: dict = {}
+
+
+def run(a: argparse.Namespace) -> dict:
+    from nets import layers
+    from nets.models import build_model
+    from nets.step import Step, autocast_context
+    from nets.train import TrainConfig, make_optimizer
+
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    _OURS.update(conv=layers.Conv2d.forward, pool=layers.MaxPool2d.forward)
+    device = torch.device("cpu")
+    torch.manual_seed(0)
+    net = build_model(a.model, num_classes=10)
+    opt = make_optimizer(net, TrainConfig(model=a.model, device="cpu"), 0.001)
+    g = torch.Generator().manual_seed(0)
+    xs = [torch.rand(a.batch_size, 1, 28, 28, generator=g) for _ in range(8)]  # not all cached
+    y = torch.randint(0, 10, (a.batch_size,), generator=g)
+    idx = torch.arange(a.batch_size)
+    turn = [0]
+
+    def batch(_idx):
+        turn[0] += 1
+        return xs[turn[0] % len(xs)], y
+
+    step = Step(net, opt, batch, autocast_context(device, False), batch_size=a.batch_size,
+                device=device)
+    times: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    try:
+        for v in VARIANTS:  # warm-up: every variant's kernels and oneDNN primitives
+            _switch(v)
+            for _ in range(3):
+                step(idx)
+        for _ in range(a.rounds):
+            for v in VARIANTS:
+                _switch(v)
+                t0 = time.perf_counter()
+                for _ in range(a.steps):
+                    step(idx)
+                times[v].append((time.perf_counter() - t0) / a.steps * 1e3)
+    finally:
+        _switch("all on")
+    base = statistics.median(times["all on"])
+    return {"model": a.model, "batch_size": a.batch_size, "threads": torch.get_num_threads(),
+            "steps": a.steps, "rounds": a.rounds, "torch": torch.__version__,
+            "variants": [{"variant": v, "median_step_ms": statistics.median(t),
+                          "vs_all_on": statistics.median(t) / base, "step_ms": t}
+                         for v, t in times.items()]}
+
+
+def format_result(r: dict) -> str:
+    lines = [f"{r['model']} on cpu, batch {r['batch_size']}, {r['threads']} thread(s), "
+             f"{r['rounds']} rounds of {r['steps']} steps"]
+    for v in r["variants"]:
+        lines.append(f"  {v['variant']:<9} median step {v['median_step_ms']:7.2f} ms  "
+                     f"({v['vs_all_on']:.2f}x all on)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli("cpu_paths.py", argv, build_parser, check_args, run, format_result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
