@@ -59,7 +59,8 @@ class LeNet(nn.Sequential):
                 layers.append(bn)
             layers.append(nn.Sigmoid())
 
-        # MaxPool2d: nn.MaxPool2d with a faster CPU path for 2x2 windows (same numbers)
+        # MaxPool2d: nn.MaxPool2d with a faster CPU path for 2x2 windows (same numbers); Conv2d:
+        # nn.Conv2d with a faster CPU backward for a one-channel input (nets/layers.py)
         add(Conv2d(in_channels, 6, kernel_size=5), 6, 4)
         layers.append(MaxPool2d(kernel_size=2, stride=2))
         add(nn.Conv2d(6, 16, kernel_size=5), 16, 4)
