@@ -456,3 +456,39 @@ def test_the_live_chart_spans_the_runs_epochs_from_the_start():
         assert lo <= 0 and 3 <= hi <= 3.1, (lo, hi)
     finally:
         at.button(key="bn_stop").click().run()
+
+
+def test_live_chart_is_rebuilt_every_few_seconds_not_every_poll(monkeypatch):
+    """Between rebuilds the poll sends the very same figure (the browser does not draw it again:
+    a redraw every second cost Chromium a quarter of a core and slowed the run); after
+    LIVE_CHART_SECONDS, or for another job or language, the figure shows the new points."""
+    from types import SimpleNamespace
+
+    from ui import training
+
+    monkeypatch.setattr(training.st, "session_state", {})
+    lang_now = ["en"]
+    monkeypatch.setattr(training, "lang", lambda: lang_now[0])
+
+    def point(step):
+        return SimpleNamespace(step=step, total_steps=10, train_acc=0.1 * step, train_loss=1.0,
+                               test_acc=None, phase="train")
+
+    job = SimpleNamespace(id="j1", label="run 1", meta={"epochs": 1}, points=[point(1)])
+
+    def n_points(fig) -> int:
+        return len(fig.to_dict()["data"][0]["x"])  # the first trace: training accuracy or loss
+
+    first = training._live_figure(job, "p_", now=100.0)
+    assert n_points(first) == 1
+    job.points.append(point(2))
+    again = training._live_figure(job, "p_", now=100.0 + training.LIVE_CHART_SECONDS - 0.1)
+    assert again is first  # within the window: the same figure, the new point not yet drawn
+    later = training._live_figure(job, "p_", now=100.0 + training.LIVE_CHART_SECONDS)
+    assert later is not first and n_points(later) == 2
+    other = SimpleNamespace(id="j2", label="run 2", meta={"epochs": 1}, points=[point(1)])
+    assert training._live_figure(other, "p_", now=100.0 + training.LIVE_CHART_SECONDS) is not later
+    kept = training._live_figure(other, "p_", now=101.0 + training.LIVE_CHART_SECONDS)
+    lang_now[0] = "zh"
+    assert training._live_figure(other, "p_", now=101.0 + training.LIVE_CHART_SECONDS) is not kept
+    assert 1.0 < training.LIVE_CHART_SECONDS <= 5.0  # still a live chart

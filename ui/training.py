@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import time
 import uuid
 
 import numpy as np
@@ -35,6 +36,11 @@ LRS = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
 BATCHES = list(BATCH_SIZES)
 RESIZES = [28, 32, 48, 64, 96, 128, 160, 224]  # input sizes offered, those the model takes
 POLL_SECONDS = 1.0
+# The live chart is rebuilt at most this often; the polls between send the same figure, which the
+# browser does not draw again. Drawn every second, the chart cost Chromium a quarter of a core
+# (49% of one against 26% without it, on the 2-core machine) and a run from the page trained at
+# 0.82x the command line's speed; redrawn every 4 s, 36% and 0.998x (bench/page_overhead.py).
+LIVE_CHART_SECONDS = 3.0
 
 
 @st.cache_resource
@@ -317,6 +323,21 @@ def history_figure(runs: list[tuple[str, list[dict]]], x_key: str = "epoch_float
     return figure(data, layout)
 
 
+def _live_figure(job, prefix: str, now: float | None = None) -> dict:
+    """The live chart's figure for ``job``: rebuilt from its points when :data:`LIVE_CHART_SECONDS`
+    have passed since the last one (or the job or the language changed), else the same figure
+    again (kept in the session)."""
+    key = f"{prefix}live_figure"
+    now = time.monotonic() if now is None else now
+    ident = (job.id, lang())
+    kept = st.session_state.get(key)
+    if kept is not None and kept[0] == ident and 0 <= now - kept[1] < LIVE_CHART_SECONDS:
+        return kept[2]
+    fig = history_figure([(job.label, _live_points(job))], epochs=job.meta.get("epochs"))
+    st.session_state[key] = (ident, now, fig)
+    return fig
+
+
 def _live_points(job) -> list[dict]:
     epochs = job.meta.get("epochs", 1)
     pts = []
@@ -586,8 +607,7 @@ def live(job, prefix: str) -> None:
         frac = (p.step / p.total_steps) if p is not None and p.total_steps else 0.0
         # the run's name leads (the chart's legend names only the curves)
         st.progress(min(max(frac, 0.0), 1.0), text=f"{job.label} · {_status_line(p)}")
-        st.plotly_chart(history_figure([(job.label, _live_points(job))],
-                                       epochs=job.meta.get("epochs")), key=f"{prefix}live")
+        st.plotly_chart(_live_figure(job, prefix), key=f"{prefix}live")
 
     poll()
 
