@@ -277,9 +277,10 @@ class _OneChannelConv(torch.autograd.Function):
     oneDNN's weight gradient for a one-channel NCHW input is slow: for LeNet's first layer (256 x
     1 x 28 x 28 into 6 channels, 5 x 5) it took 9.6 ms on this project's 2-core machine, against
     2.6 ms for the same gradient from a channels-last input (median of 30 calls; the whole step:
-    ``python bench/cpu_paths.py``). With one channel the channels-last view of an NCHW tensor is free (other strides over the
-    same memory), so the forward stays PyTorch's own NCHW convolution and only the backward
-    changes layout; its gradients equal ``nn.Conv2d``'s to float rounding.
+    ``python bench/cpu_paths.py``). With one channel the channels-last view of an NCHW tensor is
+    free (other strides over the same memory), so the forward stays PyTorch's own NCHW
+    convolution and only the backward changes layout; its gradients equal ``nn.Conv2d``'s to
+    float rounding.
     """
 
     @staticmethod

@@ -2,7 +2,8 @@
 
 Controls -> TrainConfig -> one background job per browser session (nets.jobs.JobRunner, created
 once per process with st.cache_resource) -> a fragment that polls the job every second and draws
-the progress line and the live chart (rebuilt every LIVE_CHART_SECONDS) -> final figures, confusion matrix, sample predictions and the weights download.
+the progress line and the live chart (rebuilt every LIVE_CHART_SECONDS) -> final figures,
+confusion matrix, sample predictions and the weights download.
 The worker thread never calls Streamlit; clicking widgets or switching pages does not stop it.
 """
 
