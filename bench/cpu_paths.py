@@ -29,8 +29,11 @@ for p in (ROOT, ROOT / "bench"):
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from nets import layers  # noqa: E402
 from train_speed import UsageError, _Parser, run_cli  # noqa: E402
 
+# the layers' own forwards, taken before any variant swaps them
+OURS = {"conv": layers.Conv2d.forward, "pool": layers.MaxPool2d.forward}
 LENETS = ("lenet", "lenet-bn-scratch", "lenet-bn")
 VARIANTS = ("all on", "conv off", "pool off", "both off")
 
@@ -61,26 +64,19 @@ def check_args(a: argparse.Namespace) -> argparse.Namespace:
 
 def _switch(variant: str) -> None:
     """Point the layers' forward at ours or at torch's own, for ``variant``."""
-    from nets import layers
-
     conv_off = variant in ("conv off", "both off")
     pool_off = variant in ("pool off", "both off")
-    layers.Conv2d.forward = nn.Conv2d.forward if conv_off else _OURS["conv"]
-    layers.MaxPool2d.forward = nn.MaxPool2d.forward if pool_off else _OURS["pool"]
-
-
-_OURS: dict = {}
+    layers.Conv2d.forward = nn.Conv2d.forward if conv_off else OURS["conv"]
+    layers.MaxPool2d.forward = nn.MaxPool2d.forward if pool_off else OURS["pool"]
 
 
 def run(a: argparse.Namespace) -> dict:
-    from nets import layers
     from nets.models import build_model
     from nets.step import Step, autocast_context
     from nets.train import TrainConfig, make_optimizer
 
     if a.threads:
         torch.set_num_threads(a.threads)
-    _OURS.update(conv=layers.Conv2d.forward, pool=layers.MaxPool2d.forward)
     device = torch.device("cpu")
     torch.manual_seed(0)
     net = build_model(a.model, num_classes=10)

@@ -265,8 +265,10 @@ def test_conv_other_inputs_take_torchs_path():
         assert torch.equal(y, torch.nn.functional.conv2d(x, conv.weight, conv.bias, conv.stride,
                                                          conv.padding))
     one = Conv2d(1, 4, 3)
-    with torch.no_grad():  # evaluation: nothing to gain
-        assert one(torch.randn(2, 1, 8, 8)).grad_fn is None
+    x = torch.randn(2, 1, 8, 8)
+    assert one._one_channel(x)  # training: the channels-last backward
+    with torch.no_grad():  # evaluation: no backward, nothing to gain
+        assert not one._one_channel(x)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         y = one(torch.randn(2, 1, 8, 8))
     assert y.dtype == torch.bfloat16 and "OneChannel" not in type(y.grad_fn).__name__
