@@ -140,18 +140,6 @@ async def drive(s: Session, deadline: float) -> None:
         s.errors.append(f"session {s.index}: page gone: {str(exc)[:160]}")
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time of a process so far, from /proc/<pid>/stat."""
-    if pid is None:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 async def sample_rss(pid: int | None, stop: asyncio.Event, samples: list[float]) -> None:
     while pid is not None and not stop.is_set():
         try:
@@ -190,7 +178,7 @@ async def soak(base_url: str, n: int, seconds: int, pid: int | None) -> dict:
             live = [s for s, res in zip(sessions, loads) if not isinstance(res, Exception)]
             runs_at_start = [await s.page.evaluate("window.__st.runs") for s in live]
             deadline = time.monotonic() + seconds
-            cpu0 = cpu_seconds(pid)
+            cpu0 = sb.cpu_seconds(pid)
             t1 = time.monotonic()
             try:  # each wait inside is bounded; this is the last line of defence
                 await asyncio.wait_for(asyncio.gather(*(drive(s, deadline) for s in live)),
@@ -198,7 +186,7 @@ async def soak(base_url: str, n: int, seconds: int, pid: int | None) -> dict:
             except asyncio.TimeoutError:
                 sessions[0].errors.append("the soak did not stop in time; sessions cancelled")
             elapsed = time.monotonic() - t1
-            cpu1 = cpu_seconds(pid)
+            cpu1 = sb.cpu_seconds(pid)
             for s in sessions:
                 if s.console:
                     s.errors += [f"session {s.index}: {e[:200]}" for e in s.console.errors]

@@ -10,6 +10,7 @@ import runpy
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -137,7 +138,9 @@ def test_results_are_printed_before_a_failed_out_write(script, tmp_path, monkeyp
     if script == "page_overhead":
         result = {**result, "model": "lenet", "batch_size": 16, "sessions": 1,
                   "page_examples_per_s": 10.0, "cli_examples_per_s": 10.0, "page_over_cli": 1.0,
-                  "page_runs": [10.0], "cli_runs": [10.0]}
+                  "paired_page_over_cli": 1.0, "page_runs": [10.0], "cli_runs": [10.0],
+                  "page_server_cores": 1.0, "page_browser_cores": 0.2, "cli_cores": 1.0,
+                  "page_training_running": 0.98, "page_training_waiting_for_cpu": 0.01}
     if script == "page_startup":
         result = {**result, "cold": {"model": "lenet", "status_s": 0.5, "first_step_s": 1.5},
                   "models": {"lenet": {"status_s": 0.4, "first_step_s": 1.2,
@@ -164,3 +167,40 @@ def test_results_are_printed_before_a_failed_out_write(script, tmp_path, monkeyp
     assert '"median_ms": 12.5' in out
     assert err.count("\n") == 1 and err.startswith(f"{script}.py: error: could not write --out")
     assert "No space left on device" in err
+
+
+def test_cpu_accounting_finds_a_busy_child_and_its_cores(monkeypatch):
+    """page_overhead's CPU figures: the helpers find a process under this one and read its CPU
+    time from /proc; cpu_shares turns two readings into cores, a browser process that started
+    in between counting whole."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    po = importlib.import_module("page_overhead")
+    sb = po.sb
+    busy = subprocess.Popen([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                             "while time.process_time() - t < 0.6: pass\ntime.sleep(30)"])
+    try:
+        before = sb.cpu_seconds(busy.pid)
+        deadline = time.monotonic() + 20
+        while sb.cpu_seconds(busy.pid) - before < 0.5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sb.cpu_seconds(busy.pid) - before >= 0.5
+        assert busy.pid in sb.descendants(os.getpid())
+    finally:
+        busy.kill()
+        busy.wait()
+    assert sb.cpu_seconds(busy.pid) is None  # gone
+    shares = po.cpu_shares(
+        (10.0, 5.0, {1: 2.0, 2: 1.0}, {7: (0, 0), 8: (5 * 10**9, 10**8)}),
+        (12.0, 7.0, {1: 2.5, 2: 1.5, 3: 0.2},
+         {7: (2 * 10**8, 0), 8: (6.9 * 10**9, 1.2 * 10**8), 9: (10**9, 0)}))
+    assert shares["server_cores"] == pytest.approx(1.0)
+    assert shares["browser_cores"] == pytest.approx(0.6)  # 0.5 + 0.5 + 0.2 over 2 s
+    assert shares["seconds"] == pytest.approx(2.0)
+    # the busiest thread that was there at both readings: 8, 1.9 s of 2 on a CPU
+    assert shares["training_running"] == pytest.approx(0.95)
+    assert shares["training_waiting"] == pytest.approx(0.01)
+    ended = po.cpu_shares((10.0, 5.0, {}, {8: (0, 0)}), (12.0, 7.0, {}, {8: (10**9, 0)}),
+                          training=False)
+    assert ended["training_running"] is None and ended["server_cores"] == pytest.approx(1.0)
+    mine = sb.thread_schedstats(os.getpid())
+    assert threading.get_native_id() in mine and mine[threading.get_native_id()][0] > 0

@@ -117,6 +117,75 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process so far, from /proc/<pid>/stat (None if it is gone)."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def thread_schedstats(pid: int | None) -> dict[int, tuple[int, int]]:
+    """Each thread of ``pid``: (nanoseconds it has run on a CPU, nanoseconds it has waited for
+    one while runnable), from /proc/<pid>/task/<tid>/schedstat; {} if the process is gone."""
+    out: dict[int, tuple[int, int]] = {}
+    if pid is None:
+        return out
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                run, wait = f.read().split()[:2]
+            out[int(tid)] = (int(run), int(wait))
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+    return out
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """Every process below ``pid`` (children, their children, ...): pid -> command name."""
+    parents: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue  # exited meanwhile
+        name = raw[raw.find("(") + 1:raw.rfind(")")]
+        ppid = int(raw.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry))
+        names[int(entry)] = name
+    found: dict[int, str] = {}
+    todo = list(parents.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found[child] = names[child]
+        todo.extend(parents.get(child, []))
+    return found
+
+
+def browser_cpu_seconds() -> dict[int, float]:
+    """CPU seconds so far of each browser process this process started (Chromium's processes
+    under Playwright's driver), by pid; subtract two readings over the same pids."""
+    out = {}
+    for pid, name in descendants(os.getpid()).items():
+        if "chrom" in name.lower():
+            secs = cpu_seconds(pid)
+            if secs is not None:
+                out[pid] = secs
+    return out
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
