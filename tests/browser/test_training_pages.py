@@ -144,6 +144,15 @@ def wait_training_state(page, running: bool, prefix: str = "bn_",
 MAIN_PROGRESS_JS, SIDEBAR_PROGRESS_JS = sb.MAIN_PROGRESS_JS, sb.SIDEBAR_PROGRESS_JS
 
 
+# [bars, their parts with a transition]: the page turns off the bars' easing while a run trains
+PROGRESS_EASING_JS = """
+() => { const bars = Array.from(document.querySelectorAll('[data-testid="stProgress"]'));
+  const eased = bars.flatMap(b => Array.from(b.querySelectorAll('*')))
+    .filter(e => getComputedStyle(e).transitionDuration.split(',').some(d => parseFloat(d) > 0));
+  return [bars.length, eased.length]; }
+"""
+
+
 def main_progress(page) -> list[str]:
     return page.evaluate(MAIN_PROGRESS_JS)
 
@@ -290,6 +299,10 @@ def test_start_live_stop_then_full_run(sessions, data_dir, test_size, tmp_path):
     assert speed, main_progress(page)
     # the run's name leads the line: the chart's legend names only its three curves
     assert speed[0].startswith("lenet-bn-scratch · Epoch "), speed
+    # the bars (the page's, the sidebar's) jump to each new value: eased in over 0.5 s every
+    # second, in a browser without a GPU, they took half of what the page cost it in CPU
+    bars, eased = page.evaluate(PROGRESS_EASING_JS)
+    assert bars == 2 and eased == 0, (bars, eased)
     assert runs_of(data_dir, 11) == [], "a run was recorded before it ended"
 
     click(page, "bn_stop")
