@@ -108,18 +108,44 @@ def cpu_reading(server_pid: int | None) -> tuple:
             sb.thread_schedstats(server_pid))
 
 
-def cpu_shares(before: tuple, after: tuple, training: bool = True) -> dict:
+def steady_cpu(server_pid: int | None, every: float = 0.5) -> dict:
+    """:func:`cpu_shares` from now until the server's training thread ends: the busiest thread
+    over the first ``every`` seconds is the training (the page's script reruns are short), and
+    the last reading that still finds it ends the span."""
+    first = cpu_reading(server_pid)
+    time.sleep(every)
+    before = cpu_reading(server_pid)
+    gained = {tid: ran - first[3][tid][0] for tid, (ran, _) in before[3].items()
+              if tid in first[3]}
+    if not gained:  # the server is gone: the run's own error says why
+        return cpu_shares(first, before, training=False)
+    training = max(gained, key=gained.get)
+    after = before
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        time.sleep(every)
+        now = cpu_reading(server_pid)
+        if training not in now[3]:
+            break
+        after = now
+    return cpu_shares(before, after, training=after is not before, thread=training)
+
+
+def cpu_shares(before: tuple, after: tuple, training: bool = True,
+               thread: int | None = None) -> dict:
     """Between two :func:`cpu_reading` s: the cores in use by the server (its training thread
     and its script reruns) and by the browser (a process that started in between counts whole);
     and the share of the time that the server's busiest thread, the training, ran on a CPU and
-    waited for one (the rest it waited on locks, the GIL among them, or on the disk); None for
-    those two without ``training`` (the run's thread had ended by the second reading)."""
+    waited for one (the rest it waited on locks, the GIL among them, or on the disk); ``thread``:
+    that thread's id, when known; None for those two without ``training``."""
     (t0, s0, b0, th0), (t1, s1, b1, th1) = before, after
     wall = max(t1 - t0, 1e-9)
     browser = sum(v - b0.get(pid, 0.0) for pid, v in b1.items())
     server = (s1 - s0) if s0 is not None and s1 is not None else float("nan")
     ran = {tid: (run - th0[tid][0], wait - th0[tid][1])
            for tid, (run, wait) in th1.items() if tid in th0}
+    if thread is not None:
+        ran = {thread: ran[thread]} if thread in ran else {}
     run_ns, wait_ns = max(ran.values()) if ran and training else (None, None)
     return {"seconds": wall, "server_cores": server / wall, "browser_cores": browser / wall,
             "training_running": None if run_ns is None else run_ns / 1e9 / wall,
@@ -148,15 +174,7 @@ def page_run(browser, server, data_dir: Path, args, seed: int) -> tuple[float, d
             # Start and of the results
             pages[0].wait_for_function(EPOCH_SHOWN_JS, arg=2, timeout=RUN_TIMEOUT_MS,
                                        polling=100)
-            before = cpu_reading(server.pid)
-            # until the last epoch starts (its training thread is still there), or the run ended
-            # first (its live view went; the page redraws with the results)
-            last = pages[0].wait_for_function(
-                f"() => ({EPOCH_SHOWN_JS})({args.epochs}) ? 'last' : "
-                f"(!({EPOCH_SHOWN_JS})(1) || "
-                "!!document.querySelector('.st-key-bn_weights button')) ? 'ended' : false",
-                timeout=RUN_TIMEOUT_MS, polling=100).json_value() == "last"
-            cpu = cpu_shares(before, cpu_reading(server.pid), training=last)
+            cpu = steady_cpu(server.pid)
             # the first session's run is over when its weights can be downloaded
             pages[0].wait_for_selector(".st-key-bn_weights button", timeout=RUN_TIMEOUT_MS)
         except PlaywrightError as exc:

@@ -199,8 +199,39 @@ def test_cpu_accounting_finds_a_busy_child_and_its_cores(monkeypatch):
     # the busiest thread that was there at both readings: 8, 1.9 s of 2 on a CPU
     assert shares["training_running"] == pytest.approx(0.95)
     assert shares["training_waiting"] == pytest.approx(0.01)
+    # a named thread: its figures, though another one ran more
+    named = po.cpu_shares((10.0, 5.0, {}, {7: (0, 0), 8: (0, 0)}),
+                          (12.0, 7.0, {}, {7: (10**9, 0), 8: (1.5 * 10**9, 0)}), thread=7)
+    assert named["training_running"] == pytest.approx(0.5)
     ended = po.cpu_shares((10.0, 5.0, {}, {8: (0, 0)}), (12.0, 7.0, {}, {8: (10**9, 0)}),
                           training=False)
     assert ended["training_running"] is None and ended["server_cores"] == pytest.approx(1.0)
     mine = sb.thread_schedstats(os.getpid())
     assert threading.get_native_id() in mine and mine[threading.get_native_id()][0] > 0
+
+
+def test_steady_cpu_follows_the_busiest_thread_until_it_ends(monkeypatch):
+    """page_overhead.steady_cpu on a stand-in server: a process whose busy thread (the training)
+    runs for 2 s is found, followed until that thread ends, and reported on a CPU nearly all the
+    time."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    po = importlib.import_module("page_overhead")
+    monkeypatch.setattr(po, "RUN_TIMEOUT_MS", 8000)  # a span that never ended stops here
+    server = subprocess.Popen([sys.executable, "-c", (
+        "import threading, time\n"
+        "def busy():\n"
+        "    end = time.monotonic() + 2.0\n"
+        "    while time.monotonic() < end: pass\n"
+        "threading.Thread(target=busy).start()\n"
+        "time.sleep(30)\n")])
+    try:
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        shares = po.steady_cpu(server.pid, every=0.2)
+        waited = time.monotonic() - t0
+    finally:
+        server.kill()
+        server.wait()
+    assert waited < 6  # it returned once the thread had ended, not at the time limit
+    assert 0.7 < shares["training_running"] <= 1.05, shares
+    assert 0.6 < shares["seconds"] < 2.0, shares  # the span the thread was seen in
