@@ -2,7 +2,8 @@
 chart and the sidebar's badge redrawn while it trains) and from the command line, side by side.
 
     python bench/page_overhead.py [--model lenet-bn-scratch] [--batch-size 16] [--epochs 20]
-                                  [--sessions 1] [--repeats 3] [--option KEY=VALUE ...]
+                                  [--sessions 1] [--repeats 3] [--hidden]
+                                  [--option KEY=VALUE ...]
                                   [--json] [--out FILE]
 
 Starts its own ``streamlit run app.py`` on 127.0.0.1 (a free port) with a temporary run history.
@@ -10,8 +11,10 @@ Each repeat trains the page's run and ``python -m nets.train`` with the same set
 same number of threads as the page's worker (the page leaves one core to the server), in turns
 (page first, then command line first, ...), so that a machine's drift favours neither. With
 ``--sessions N`` N browser sessions press Start at once: the first run trains, the others queue
-behind it and their pages poll too. ``--option runner.postScriptGC=true`` passes a Streamlit
-option to the server (``--runner.postScriptGC true``), to measure a setting against the default.
+behind it and their pages poll too. With ``--hidden`` the first session's tab stops its polls in
+the run's second epoch, as a hidden tab's do: what is left is the server's training alone.
+``--option runner.postScriptGC=true`` passes a Streamlit option to the server
+(``--runner.postScriptGC true``), to measure a setting against the default.
 
 A run's speed is the examples/s of its epochs after the first (the first holds the warm-up), from
 the page's stored run and the command line's JSON lines. Prints the median of each and their ratio
@@ -57,6 +60,10 @@ def parse(argv):
                    help="browser sessions pressing Start, 1..4 (default 1)")
     p.add_argument("--repeats", default="3",
                    help="page and command-line runs each, 1..20 (default 3)")
+    p.add_argument("--hidden", action="store_true",
+                   help="the first session's tab stops its polls once its run is in its second "
+                        "epoch, as a browser throttles a hidden tab's timers: no live view to "
+                        "draw and no script reruns, the same training in the same server")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a Streamlit option for the server, e.g. runner.postScriptGC=true")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -164,6 +171,8 @@ def page_run(browser, server, data_dir: Path, args, seed: int) -> tuple[float, d
         for _ in range(args.sessions):
             page, _console = sb.new_page(browser, server.url)
             page.set_default_timeout(RUN_TIMEOUT_MS)
+            if args.hidden and not pages:
+                page.add_init_script(sb.THROTTLED_TIMERS)
             sb.open_app(page, server.url, link, timeout_ms=120_000)
             pages.append(page)
         for page in pages:
@@ -174,9 +183,15 @@ def page_run(browser, server, data_dir: Path, args, seed: int) -> tuple[float, d
             # Start and of the results
             pages[0].wait_for_function(EPOCH_SHOWN_JS, arg=2, timeout=RUN_TIMEOUT_MS,
                                        polling=100)
+            if args.hidden:
+                pages[0].evaluate("window.__d2lHidden = true")
             cpu = steady_cpu(server.pid)
-            # the first session's run is over when its weights can be downloaded
-            pages[0].wait_for_selector(".st-key-bn_weights button", timeout=RUN_TIMEOUT_MS)
+            # the first session's run is over when its weights can be downloaded; a hidden tab
+            # shows nothing new: its run is over when the history has it
+            if args.hidden:
+                wait_recorded(data_dir, seed)
+            else:
+                pages[0].wait_for_selector(".st-key-bn_weights button", timeout=RUN_TIMEOUT_MS)
         except PlaywrightError as exc:
             raise RuntimeError(f"the page's run (seed {seed}) did not finish within "
                                f"{RUN_TIMEOUT_MS // 1000} s ({exc.message.splitlines()[0]})"
@@ -191,6 +206,20 @@ def page_run(browser, server, data_dir: Path, args, seed: int) -> tuple[float, d
                            f"{[(r.seed, r.status) for r in store.list()]}")
     first = min(rows, key=lambda r: r.created)
     return steady_speed(store.history(first.id)["epochs"]), cpu
+
+
+def wait_recorded(data_dir: Path, seed: int) -> None:
+    """Until the run of ``seed`` is in the history as ended (done, stopped or failed)."""
+    from nets.runs import DB_NAME, RunStore
+
+    store = RunStore(data_dir / DB_NAME)
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        if any(r.seed == seed and r.status != "running" for r in store.list()):
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the page's run (seed {seed}) did not finish within "
+                       f"{RUN_TIMEOUT_MS // 1000} s")
 
 
 def cli_run(args, seed: int, threads: int) -> tuple[float, dict]:
@@ -256,7 +285,8 @@ def measure(args) -> dict:
     return {"what": "one training run from /batchnorm in Chromium against the command line, "
                     "examples/s of the epochs after the first",
             "model": args.model, "dataset": "digits", "batch_size": args.batch_size,
-            "epochs": args.epochs, "sessions": args.sessions, "server_options": args.options,
+            "epochs": args.epochs, "sessions": args.sessions, "hidden": args.hidden,
+            "server_options": args.options,
             "threads": threads, "cpus": cpus,
             "page_examples_per_s": round(page, 1), "cli_examples_per_s": round(cli, 1),
             "page_over_cli": round(page / cli, 3),
@@ -273,7 +303,8 @@ def measure(args) -> dict:
 
 
 def summary(result: dict) -> str:
-    return (f"{result['model']}, batch {result['batch_size']}, {result['sessions']} session(s): "
+    return (f"{result['model']}, batch {result['batch_size']}, {result['sessions']} session(s)"
+            f"{', tab hidden' if result.get('hidden') else ''}: "
             f"page {result['page_examples_per_s']:,.0f} examples/s, command line "
             f"{result['cli_examples_per_s']:,.0f} examples/s, page/command line "
             f"{result['page_over_cli']:.3f}, paired {result['paired_page_over_cli']:.3f} (runs: "

@@ -325,6 +325,21 @@ SIDEBAR_PROGRESS_JS = """
 """
 
 
+# An init script: with ``window.__d2lHidden = true`` the page's interval timers stop firing, as a
+# browser throttles a hidden tab's (Chrome: one wake-up a minute after five minutes); its
+# Streamlit connection stays open. Fragments' ``run_every`` polls run on such timers.
+THROTTLED_TIMERS = """
+(() => {
+  const setInterval0 = window.setInterval;
+  window.setInterval = function (fn, ms, ...args) {
+    return setInterval0(function () {
+      if (!window.__d2lHidden && typeof fn === "function") fn.apply(this, args);
+    }, ms);
+  };
+})();
+"""
+
+
 # ---- page helpers --------------------------------------------------------------------------------
 
 KNOWN_404 = re.compile(r"^/[^/]+/_stcore/(health|host-config)$")

@@ -484,26 +484,12 @@ def test_a_reload_finds_the_run_again(sessions, data_dir):
     s.assert_clean()
 
 
-# A hidden tab, as far as the page's polls go: while window.__d2lHidden is set, no setInterval
-# callback runs (Streamlit's run_every is a setInterval in the page); the socket stays open.
-THROTTLED_TIMERS = """
-(() => {
-  const setInterval0 = window.setInterval;
-  window.setInterval = function (fn, ms, ...args) {
-    return setInterval0(function () {
-      if (!window.__d2lHidden && typeof fn === "function") fn.apply(this, args);
-    }, ms);
-  };
-})();
-"""
-
-
 def test_a_hidden_tab_keeps_its_run(sessions, data_dir):
     # A lecturer starts a run and switches to the slides: the browser throttles a hidden tab's
     # timers (Chrome: one wake-up a minute after five minutes), so the page's polls stop while
     # its connection stays open. Here no interval timer fires at all, past the abandon window.
     s = sessions()
-    s.page.add_init_script(THROTTLED_TIMERS)
+    s.page.add_init_script(sb.THROTTLED_TIMERS)  # polls stop while hidden
     s.open("resnet?rn_dataset=digits&rn_epochs=50&rn_batch=16&rn_resize=32&rn_seed=28")
     page = s.page
     click(page, "rn_start")
