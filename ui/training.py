@@ -355,7 +355,8 @@ def _live_points(job) -> list[dict]:
 # Streamlit's progress bar eases each new value in over 0.5 s. Moved every second (the live view)
 # and every two (the sidebar's badge) in a browser that draws without a GPU, as on a lecturer's
 # laptop, those animations took about 0.15 of a core, half of all the browser spent on a training
-# page (0.27 -> 0.12 cores; bench/page_overhead.py reports the figure). The bars jump instead.
+# page (0.27 -> 0.12 of a core over 6 s of a run; bench/page_overhead.py reports the figure).
+# The bars jump instead.
 STILL_PROGRESS_CSS = '<style>[data-testid="stProgress"] *{transition:none !important}</style>'
 FINISH_NOTICE_KEY = "training_finish_notice"  # that run, until the sidebar has said it finished
 LIVE_KEY = "_training_live_job"  # the job whose live view this page draws (its poll reruns the app)
