@@ -460,7 +460,7 @@ def test_the_live_chart_spans_the_runs_epochs_from_the_start():
 
 def test_live_chart_is_rebuilt_every_few_seconds_not_every_poll(monkeypatch):
     """Between rebuilds the poll sends the very same figure (the browser does not draw it again:
-    a redraw every second cost Chromium a quarter of a core and slowed the run); after
+    a redraw every second cost Chromium a quarter of a core of the two); after
     LIVE_CHART_SECONDS, or for another job or language, the figure shows the new points."""
     from types import SimpleNamespace
 

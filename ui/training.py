@@ -39,9 +39,9 @@ RESIZES = [28, 32, 48, 64, 96, 128, 160, 224]  # input sizes offered, those the 
 POLL_SECONDS = 1.0
 # The live chart is rebuilt at most this often; the polls between send the same figure, which the
 # browser does not draw again. Drawn every second, the chart cost Chromium a quarter of a core
-# (49% of one against 26% without it, on the 2-core machine) and a run from the page trained at
-# 0.82x the command line's speed; redrawn every 4 s, 36% and 0.998x (one run each, 20 epochs).
-# At 3 s: 0.98x, median of 5 alternated runs (python bench/page_overhead.py --repeats 5).
+# (49% of one against 26% without it, on the 2-core machine); redrawn every 4 s, 36%. How much of
+# the training thread's time the whole live view takes: python bench/page_overhead.py (README,
+# Performance: about 2.5%; its examples/s ratio varies from run to run by more than that).
 LIVE_CHART_SECONDS = 3.0
 
 

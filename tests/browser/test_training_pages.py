@@ -627,3 +627,25 @@ def test_the_startup_benchmark_reads_this_page(sessions, data_dir, monkeypatch):
     wait_training_state(s.page, running=False)  # the benchmark's Stop ended the run
     assert [r.status for r in runs_of(data_dir, 81)] == ["stopped"]
     s.assert_clean()
+
+
+def test_the_overhead_benchmark_follows_a_hidden_tabs_run(browser, train_server, data_dir,
+                                                          monkeypatch):
+    # bench/page_overhead.py finds the run's second epoch in the progress line, follows the
+    # server's training thread until it ends and, with --hidden, stops the tab's polls and waits
+    # for the history to have the run: if the line or the history changed, its waits would time
+    # out or read the wrong thread. One run here, as the benchmark makes it.
+    from types import SimpleNamespace
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "bench"))
+    import page_overhead
+
+    args = SimpleNamespace(model=SHORT_MODEL, batch_size=16, epochs=8, sessions=1, hidden=True)
+    speed, cpu = page_overhead.page_run(browser, train_server, data_dir, args, seed=91)
+    assert speed > 0
+    assert [r.status for r in runs_of(data_dir, 91)] == ["done"]
+    # the thread was followed (None when the span ended before it could be), and it trained
+    assert cpu["training_running"] is not None and cpu["training_running"] > 0.3, cpu
+    assert cpu["seconds"] > 0.5, cpu
+    # a tab that stopped its polls draws nothing: the browser all but idle
+    assert cpu["browser_cores"] < 0.1, cpu
