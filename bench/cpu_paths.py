@@ -1,16 +1,20 @@
-"""LeNet's CPU fast paths on and off, alternated in one process: the training step's time.
+"""The models' CPU fast paths on and off, alternated in one process: the training step's time.
 
     python bench/cpu_paths.py
     python bench/cpu_paths.py --threads 1 --rounds 8 --json
+    python bench/cpu_paths.py --model resnet18 --batch-size 64 --threads 1 --steps 3
 
-``nets.layers`` gives LeNet two CPU paths of its own: the one-channel first convolution whose
-backward runs on a channels-last view (``Conv2d``) and the 2x2 pooling from pairwise maxima
-(``MaxPool2d``). This script times fit's step (:class:`nets.step.Step`, eager, as fit sets it up
-on a CPU) for ``--model`` with every path on, with each one off (``nn.Conv2d``'s /
-``nn.MaxPool2d``'s own forward instead), and with both off, in turn, ``--steps`` steps per turn
-for ``--rounds`` rounds, and prints each variant's median step time and its ratio to all-on. On a
-shared machine, runs minutes apart differ by more than these paths change; alternating in one
-process is what makes the comparison fair. Bad arguments: one line on stderr, exit code 2.
+``nets.layers`` gives the models CPU paths of their own: LeNet's one-channel first convolution,
+whose backward runs on a channels-last view, and ResNet-18's and DenseNet's 3x3 convolutions onto
+small maps, whose weight gradient is computed as a convolution (both ``Conv2d``), and LeNet's 2x2
+pooling from pairwise maxima (``MaxPool2d``). This script times fit's step
+(:class:`nets.step.Step`, eager, as fit sets it up on a CPU: layout and bf16 autocast from
+:func:`nets.train.acceleration`) for ``--model`` with every path on, with each one off
+(``nn.Conv2d``'s / ``nn.MaxPool2d``'s own forward instead), and with both off (LeNet: the other
+models pool with ``nn.MaxPool2d``), in turn, ``--steps`` steps per turn for ``--rounds`` rounds,
+and prints each variant's median step time and its ratio to all-on. On a shared machine, runs
+minutes apart differ by more than these paths change; alternating in one process is what makes
+the comparison fair. Bad arguments: one line on stderr, exit code 2.
 """
 
 from __future__ import annotations
@@ -38,10 +42,19 @@ LENETS = ("lenet", "lenet-bn-scratch", "lenet-bn")
 VARIANTS = ("all on", "conv off", "pool off", "both off")
 
 
+def variants(model: str) -> tuple[str, ...]:
+    """LeNet has both paths; ResNet-18 and DenseNet only the convolution's."""
+    return VARIANTS if model in LENETS else VARIANTS[:2]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python bench/cpu_paths.py", description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="lenet-bn-scratch", help=" or ".join(LENETS))
+    p.add_argument("--model", default="lenet-bn-scratch", help="a model id (default "
+                   "lenet-bn-scratch)")
     p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--resize", type=int, default=0,
+                   help="input side length (0: the model's own, 96 for resnet18/densenet)")
+    p.add_argument("--precision", default="auto", help="auto (the trainer's) or fp32")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--steps", type=int, default=20, help="steps per variant per round")
     p.add_argument("--rounds", type=int, default=6)
@@ -50,8 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_args(a: argparse.Namespace) -> argparse.Namespace:
-    if a.model not in LENETS:
-        raise UsageError(f"--model must be one of {', '.join(LENETS)}, got '{a.model}'")
+    from nets.models import MODELS
+    from nets.train import MAX_RESIZE, PRECISIONS
+
+    if a.model not in MODELS:
+        raise UsageError(f"--model must be one of {', '.join(MODELS)}, got '{a.model}'")
+    spec = MODELS[a.model]
+    a.resize = a.resize or spec.default_resize or 28
+    hi = min(spec.max_input or MAX_RESIZE, MAX_RESIZE)
+    if not spec.min_input <= a.resize <= hi:
+        raise UsageError(f"--resize must be from {spec.min_input} to {hi} for {a.model}, "
+                         f"got {a.resize}")
+    if a.precision not in PRECISIONS:
+        raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}, got "
+                         f"'{a.precision}'")
     if not 1 <= a.batch_size <= 8192:
         raise UsageError(f"--batch-size must be from 1 to 8192, got {a.batch_size}")
     if not 0 <= a.threads <= 256:
@@ -73,16 +98,21 @@ def _switch(variant: str) -> None:
 def run(a: argparse.Namespace) -> dict:
     from nets.models import build_model
     from nets.step import Step, autocast_context
-    from nets.train import TrainConfig, make_optimizer
+    from nets.train import TrainConfig, acceleration, make_optimizer
 
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device("cpu")
+    config = TrainConfig(model=a.model, device="cpu", resize=a.resize, precision=a.precision,
+                         batch_size=a.batch_size)
+    accel = acceleration(config, device)
+    fmt = torch.channels_last if accel.channels_last else torch.contiguous_format
     torch.manual_seed(0)
-    net = build_model(a.model, num_classes=10)
-    opt = make_optimizer(net, TrainConfig(model=a.model, device="cpu"), 0.001)
+    net = build_model(a.model, num_classes=10).to(memory_format=fmt)
+    opt = make_optimizer(net, config, 0.001)
     g = torch.Generator().manual_seed(0)
-    xs = [torch.rand(a.batch_size, 1, 28, 28, generator=g) for _ in range(8)]  # not all cached
+    xs = [torch.rand(a.batch_size, 1, a.resize, a.resize, generator=g).contiguous(
+        memory_format=fmt) for _ in range(8)]  # not all cached
     y = torch.randint(0, 10, (a.batch_size,), generator=g)
     idx = torch.arange(a.batch_size)
     turn = [0]
@@ -91,16 +121,16 @@ def run(a: argparse.Namespace) -> dict:
         turn[0] += 1
         return xs[turn[0] % len(xs)], y
 
-    step = Step(net, opt, batch, autocast_context(device, False), batch_size=a.batch_size,
-                device=device)
-    times: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    step = Step(net, opt, batch, autocast_context(device, accel.autocast),
+                batch_size=a.batch_size, device=device)
+    times: dict[str, list[float]] = {v: [] for v in variants(a.model)}
     try:
-        for v in VARIANTS:  # warm-up: every variant's kernels and oneDNN primitives
+        for v in times:  # warm-up: every variant's kernels and oneDNN primitives
             _switch(v)
             for _ in range(3):
                 step(idx)
         for _ in range(a.rounds):
-            for v in VARIANTS:
+            for v in times:
                 _switch(v)
                 t0 = time.perf_counter()
                 for _ in range(a.steps):
@@ -109,7 +139,9 @@ def run(a: argparse.Namespace) -> dict:
     finally:
         _switch("all on")
     base = statistics.median(times["all on"])
-    return {"model": a.model, "batch_size": a.batch_size, "threads": torch.get_num_threads(),
+    return {"model": a.model, "batch_size": a.batch_size, "resize": a.resize,
+            "channels_last": accel.channels_last, "autocast_bf16": accel.autocast,
+            "threads": torch.get_num_threads(),
             "steps": a.steps, "rounds": a.rounds, "torch": torch.__version__,
             "variants": [{"variant": v, "median_step_ms": statistics.median(t),
                           "vs_all_on": statistics.median(t) / base, "step_ms": t}
@@ -117,7 +149,9 @@ def run(a: argparse.Namespace) -> dict:
 
 
 def format_result(r: dict) -> str:
-    lines = [f"{r['model']} on cpu, batch {r['batch_size']}, {r['threads']} thread(s), "
+    lines = [f"{r['model']} on cpu, batch {r['batch_size']}, {r['resize']} px"
+             f"{', channels-last' if r['channels_last'] else ''}"
+             f"{', bf16 autocast' if r['autocast_bf16'] else ''}, {r['threads']} thread(s), "
              f"{r['rounds']} rounds of {r['steps']} steps"]
     for v in r["variants"]:
         lines.append(f"  {v['variant']:<9} median step {v['median_step_ms']:7.2f} ms  "

@@ -16,7 +16,8 @@ chapter's habits, slow ones included:
 Models: LeNet is built as the chapter builds it, with the chapter's :class:`BatchNorm` for
 ``lenet-bn-scratch``, ``nn.BatchNorm2d/1d`` for ``lenet-bn`` and none for ``lenet``. ResNet-18
 and DenseNet use ``nn.BatchNorm2d`` in the chapter too, so they come from :mod:`nets.models`,
-whose architectures are the chapter's.
+whose architectures are the chapter's, with torch's own ``nn.Conv2d`` in place of
+:class:`nets.layers.Conv2d` (the same numbers, a faster CPU backward).
 
 Nothing here is used by the app's training; it never imports streamlit.
 """
@@ -110,9 +111,14 @@ def build_chapter_model(model_id: str, num_classes: int = 10) -> nn.Module:
     """The chapter's version of a registry model (see the module docstring)."""
     if model_id in _LENET_NORM:
         return chapter_lenet(_LENET_NORM[model_id], num_classes=num_classes)
+    from nets.layers import Conv2d, MaxPool2d
     from nets.models import build_model
 
-    return build_model(model_id, num_classes=num_classes)
+    model = build_model(model_id, num_classes=num_classes)
+    for m in model.modules():  # torch's own layers, as the chapter's: not this project's faster ones
+        if type(m) in (Conv2d, MaxPool2d):
+            m.__class__ = type(m).__bases__[0]
+    return model
 
 
 class ImageDataset(torch.utils.data.Dataset):

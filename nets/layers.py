@@ -302,11 +302,72 @@ class _OneChannelConv(torch.autograd.Function):
         return (dx.reshape(x.shape) if dx is not None else None), dw, db, None, None, None
 
 
+# _SmallMapConv's weight gradient: for a convolution onto a map at most SMALL_MAP pixels a side
+# with at least SMALL_MAP_MIN_CHANNELS output channels (ResNet-18's last stages). DenseNet's
+# 32-channel convolutions onto 1-3 px maps, timed alone, gained up to 2.5x, or lost 2x on 1 px maps,
+# but made of this Conv2d they made its whole step slower (python bench/cpu_paths.py --model
+# densenet --batch-size 64 --threads 1 --resize 32: 0.87x and 0.96x in two runs), so DenseNet
+# keeps nn.Conv2d.
+SMALL_MAP = 3
+SMALL_MAP_MIN_CHANNELS = 128
+
+
+class _SmallMapConv(torch.autograd.Function):
+    """``F.conv2d`` whose weight gradient is computed as a convolution over the batch.
+
+    oneDNN's weight gradient is slow when the output map is tiny. For ResNet-18's last stage at
+    96 px (3 x 3 maps, 512 channels, bf16, batch 64, one thread), timed alone, it took 43 ms a
+    layer, against 7.3 ms for the same sum written as a convolution. The whole training step went
+    from 667 to 546 ms (1.22x; at batch 256 on two threads 1.18x; at 28 px in float32 1.24x;
+    at 96 px in float32 even, 0.97x and 1.01x: ``python bench/cpu_paths.py --model resnet18
+    --batch-size 64 --threads 1``). The sum
+
+        dW[o, c, i, j] = sum over b, h, w of  g[b, o, h, w] * x_padded[b, c, s*h + i, s*w + j]
+
+    is a convolution of the input with batch and channels swapped (``x^T``: C x B x H x W) by the
+    output gradient as a kernel (``g^T``: O x B x Ho x Wo), dilated by the stride, whose first
+    kh x kw outputs are dW transposed. The input's gradient and the forward stay oneDNN's own.
+    Same sum, other order: the gradients equal ``nn.Conv2d``'s to float rounding.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding):
+        ctx.save_for_backward(x, weight)
+        ctx.conf = (stride, padding, bias is not None)
+        return torch.nn.functional.conv2d(x, weight, bias, stride, padding)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        stride, padding, has_bias = ctx.conf
+        dx = dw = db = None
+        if ctx.needs_input_grad[0]:
+            dx = torch.ops.aten.convolution_backward(
+                g, x, weight, None, stride, padding, [1, 1], False, [0, 0], 1,
+                [True, False, False])[0]
+        if ctx.needs_input_grad[1]:
+            kh, kw = weight.shape[2:]
+            t = torch.nn.functional.conv2d(x.transpose(0, 1), g.transpose(0, 1), None, 1,
+                                           padding, stride)  # C x O x (>= kh) x (>= kw)
+            dw = torch.empty_like(weight).copy_(t[:, :, :kh, :kw].transpose(0, 1))
+        if has_bias and ctx.needs_input_grad[2]:
+            db = g.sum((0, 2, 3))
+        return dx, dw, db, None, None
+
+
 class Conv2d(nn.Conv2d):
-    """``nn.Conv2d`` whose backward, for a one-channel input on a CPU, runs in channels-last
-    (:class:`_OneChannelConv`: LeNet's first layer, forward and backward 4.9 instead of 11.8 ms
-    at batch 256). The forward is ``nn.Conv2d``'s own; other inputs, devices and a compiled model
-    take ``nn.Conv2d``'s path altogether.
+    """``nn.Conv2d`` with two faster CPU backwards; the forward computes the same numbers.
+
+    * A one-channel float32 input (LeNet's first layer): the backward runs on a channels-last view
+      (:class:`_OneChannelConv`: forward and backward 4.9 instead of 11.8 ms at batch 256).
+    * An output map of at most :data:`SMALL_MAP` pixels a side, with at least
+      :data:`SMALL_MAP_MIN_CHANNELS` output channels (ResNet-18's last stage at 96 px, its last two
+      at 28 or 32 px): the weight gradient is computed as a convolution (:class:`_SmallMapConv`),
+      under bf16 autocast too.
+
+    Other inputs, other devices, evaluation and a compiled model take ``nn.Conv2d``'s path
+    altogether.
     """
 
     def _one_channel(self, x: torch.Tensor) -> bool:
@@ -317,8 +378,25 @@ class Conv2d(nn.Conv2d):
                 and not torch.is_autocast_enabled("cpu")
                 and (x.requires_grad or self.weight.requires_grad))
 
+    def _small_map(self, x: torch.Tensor) -> bool:
+        if not (x.device.type == "cpu" and not torch.compiler.is_compiling() and x.dim() == 4
+                and torch.is_grad_enabled() and self.weight.requires_grad and self.groups == 1
+                and self.padding_mode == "zeros" and not isinstance(self.padding, str)
+                and self.dilation == (1, 1) and min(self.kernel_size) > 1
+                and self.out_channels >= SMALL_MAP_MIN_CHANNELS):
+            return False
+        return all((n + 2 * p - k) // s + 1 <= SMALL_MAP for n, p, k, s in
+                   zip(x.shape[2:], self.padding, self.kernel_size, self.stride))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self._one_channel(x):
+        if self._one_channel(x):
+            return _OneChannelConv.apply(x, self.weight, self.bias, list(self.stride),
+                                         list(self.padding), list(self.dilation))
+        if not self._small_map(x):
             return super().forward(x)
-        return _OneChannelConv.apply(x, self.weight, self.bias, list(self.stride),
-                                     list(self.padding), list(self.dilation))
+        w, b = self.weight, self.bias
+        if torch.is_autocast_enabled("cpu"):  # what autocast does to a conv2d's operands
+            dt = torch.get_autocast_dtype("cpu")
+            x, w, b = x.to(dt), w.to(dt), (None if b is None else b.to(dt))
+        with torch.autocast("cpu", enabled=False):
+            return _SmallMapConv.apply(x, w, b, list(self.stride), list(self.padding))

@@ -79,8 +79,9 @@ class Residual(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, use_1x1conv: bool = False,
                  stride: int = 1):
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, stride=stride)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
+        # Conv2d: nn.Conv2d with a faster CPU weight gradient on small maps (nets/layers.py)
+        self.conv1 = Conv2d(in_channels, out_channels, kernel_size=3, padding=1, stride=stride)
+        self.conv2 = Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
         self.conv3 = (nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride)
                       if use_1x1conv else None)
         self.bn1 = nn.BatchNorm2d(out_channels)

@@ -280,3 +280,108 @@ def test_every_lenet_has_the_one_channel_conv_first():
     for model_id in ("lenet", "lenet-bn-scratch", "lenet-bn"):
         first = next(m for m in build_model(model_id).modules() if isinstance(m, nn.Conv2d))
         assert type(first) is Conv2d and first.in_channels == 1, model_id
+
+
+def _small_map_case(c_in, side, stride, padding, bias, input_grad, out=128, seed=0):
+    torch.manual_seed(seed)
+    ours = Conv2d(c_in, out, 3, stride, padding, bias=bias)
+    ref = nn.Conv2d(c_in, out, 3, stride, padding, bias=bias)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(6, c_in, side, side)
+    return ours, ref, x.requires_grad_(input_grad)
+
+
+def _grads(conv, x, dy):
+    y = conv(x)
+    wrt = [conv.weight] + ([conv.bias] if conv.bias is not None else []) + (
+        [x] if x.requires_grad else [])
+    return y, torch.autograd.grad(y, wrt, dy.to(y.dtype))
+
+
+@pytest.mark.parametrize("c_in,side,stride,padding,bias,input_grad", [
+    (8, 3, 1, 1, True, True),    # ResNet-18's last stage at 96 px: 3x3 onto 3x3
+    (8, 6, 2, 1, False, True),   # its first conv: 6x6 onto 3x3, stride 2
+    (8, 2, 1, 1, True, False),   # 28 px: 2x2 maps, no input gradient
+    (4, 1, 1, 1, True, True),    # 1x1 maps
+    (8, 7, 2, 0, True, True),    # no padding, stride 2
+])
+def test_conv_small_map_weight_gradient_is_a_convolution_and_matches_torch(
+        c_in, side, stride, padding, bias, input_grad):
+    """Onto a map of at most SMALL_MAP pixels a side with at least SMALL_MAP_MIN_CHANNELS
+    channels, the weight gradient comes from a convolution over the batch (oneDNN is asked for the
+    input's gradient only), and every gradient equals nn.Conv2d's."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    ours, ref, x = _small_map_case(c_in, side, stride, padding, bias, input_grad)
+    masks = []
+
+    class Spy(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.overloadpacket is torch.ops.aten.convolution_backward:
+                masks.append(list(args[-1]))
+            return func(*args, **(kwargs or {}))
+
+    y_ref, g_ref = _grads(ref, x, dy := torch.randn(ref(x).shape))
+    with Spy():
+        y, g = _grads(ours, x, dy)
+    assert "SmallMapConv" in type(y.grad_fn).__name__
+    assert torch.equal(y, y_ref)
+    assert masks == ([[True, False, False]] if input_grad else [])
+    for a, b in zip(g, g_ref):
+        assert a.shape == b.shape and a.stride() == b.stride()
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_conv_small_map_under_bf16_autocast_matches_torch():
+    """As autocast runs a conv2d: bf16 operands, a bf16 output, float32 parameter gradients that
+    agree with nn.Conv2d's under the same autocast to bf16 rounding."""
+    ours, ref, x = _small_map_case(16, 3, 1, 1, True, True)
+    ours, ref = (m.to(memory_format=torch.channels_last) for m in (ours, ref))
+    x = x.detach().contiguous(memory_format=torch.channels_last).requires_grad_()
+    dy = torch.randn(6, 128, 3, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, g = _grads(ours, x, dy)
+        y_ref, g_ref = _grads(ref, x, dy)
+    assert "SmallMapConv" in type(y.grad_fn).__name__
+    assert y.dtype == y_ref.dtype == torch.bfloat16 and torch.equal(y, y_ref)
+    assert [t.dtype for t in g] == [torch.float32] * 3
+    for a, b in zip(g, g_ref):
+        torch.testing.assert_close(a, b, rtol=2e-2, atol=2e-2)
+
+
+def test_conv_small_map_path_only_where_it_pays():
+    cases = [
+        (Conv2d(8, 128, 3, padding=1), torch.randn(2, 8, 4, 4)),   # a 4x4 map
+        (Conv2d(8, 64, 3, padding=1), torch.randn(2, 8, 3, 3)),    # 64 channels (DenseNet's kind)
+        (Conv2d(8, 128, 1), torch.randn(2, 8, 3, 3)),              # a 1x1 kernel
+        (Conv2d(8, 128, 3, padding=2, dilation=2), torch.randn(2, 8, 3, 3)),
+        (Conv2d(8, 128, 3, padding="same"), torch.randn(2, 8, 3, 3)),
+    ]
+    for conv, x in cases:
+        y = conv(x)
+        assert "SmallMapConv" not in type(y.grad_fn).__name__, conv
+        assert torch.equal(y, nn.functional.conv2d(x, conv.weight, conv.bias, conv.stride,
+                                                   conv.padding, conv.dilation))
+    conv, x = Conv2d(8, 128, 3, padding=1), torch.randn(2, 8, 3, 3)
+    assert conv._small_map(x)
+    with torch.no_grad():  # evaluation
+        assert not conv._small_map(x)
+    conv.weight.requires_grad_(False)  # a frozen layer: no weight gradient to speed up
+    assert not conv._small_map(x)
+
+
+@pytest.mark.parametrize("size,expected", [(96, 4), (28, 8)])
+def test_resnet18_trains_its_last_stages_through_the_small_map_path(size, expected):
+    """At 96 px the last stage's four 3x3 convolutions map onto 3x3; at 28 px the last two
+    stages' eight map onto 2x2 and 1x1. DenseNet keeps nn.Conv2d."""
+    from nets.models import build_model
+
+    net = build_model("resnet18")
+    taken = []
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            m.register_forward_hook(lambda mod, inp, out: taken.append(
+                "SmallMapConv" in type(out.grad_fn).__name__))
+    net(torch.rand(2, 1, size, size)).sum().backward()
+    assert sum(taken) == expected and len(taken) == 20  # stem, 16 in blocks, 3 shortcuts
+    assert not any(type(m) is Conv2d for m in build_model("densenet").modules())

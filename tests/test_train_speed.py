@@ -238,7 +238,15 @@ def test_chapter_models_and_moving_stats_follow_the_chapter():
     torch_bn = ch.build_chapter_model("lenet-bn")
     assert sum(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in torch_bn) == 4
     assert net(torch.rand(4, 1, 28, 28)).shape == (4, 10)
-    assert ch.build_chapter_model("resnet18")(torch.rand(2, 1, 32, 32)).shape == (2, 10)
+    resnet = ch.build_chapter_model("resnet18")
+    assert resnet(torch.rand(2, 1, 32, 32)).shape == (2, 10)
+    # torch's own convolutions, as the chapter's; the registry's ResNet-18 has faster ones
+    convs = {type(m) for m in resnet.modules() if isinstance(m, torch.nn.Conv2d)}
+    assert convs == {torch.nn.Conv2d}
+    from nets.layers import Conv2d
+    from nets.models import build_model
+
+    assert any(type(m) is Conv2d for m in build_model("resnet18").modules())
 
 
 def test_image_dataset_to_tensor_and_per_image_resize():
@@ -467,6 +475,36 @@ def test_cpu_paths_times_each_variant_with_its_layers_and_restores_them(capsys, 
     assert forwards["pool off"] == (conv, nn.MaxPool2d.forward)
     assert forwards["both off"] == (nn.Conv2d.forward, nn.MaxPool2d.forward)
     assert (layers.Conv2d.forward, layers.MaxPool2d.forward) == (conv, pool)  # restored
+
+
+def test_cpu_paths_times_resnets_small_map_convolutions_on_and_off(capsys, monkeypatch):
+    """ResNet-18 has the convolution's path only: two variants, set up as fit sets it up on a CPU
+    (channels-last), and the all-on steps' last-stage convolutions go through _SmallMapConv."""
+    import cpu_paths
+
+    from nets import layers
+
+    taken = {"all on": 0, "conv off": 0}
+    real, variant = layers._SmallMapConv.apply, ["all on"]
+
+    def counting(*args):
+        taken[variant[0]] += 1
+        return real(*args)
+
+    real_switch = cpu_paths._switch
+
+    def spy(v):
+        variant[0] = v
+        real_switch(v)
+
+    monkeypatch.setattr(layers._SmallMapConv, "apply", counting)
+    monkeypatch.setattr(cpu_paths, "_switch", spy)
+    assert cpu_paths.main(["--model", "resnet18", "--resize", "28", "--batch-size", "4",
+                           "--steps", "1", "--rounds", "1", "--threads", "1", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert [v["variant"] for v in r["variants"]] == ["all on", "conv off"]
+    assert r["resize"] == 28 and r["channels_last"] and not r["autocast_bf16"]  # fp32 under 32 px
+    assert taken["all on"] == 8 * 4 and taken["conv off"] == 0  # 8 convs, 3 warm-up + 1 timed
 
 
 def test_step_profile_ranks_a_steps_operators_and_refuses_bad_arguments(capsys):
