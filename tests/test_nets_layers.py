@@ -385,3 +385,29 @@ def test_resnet18_trains_its_last_stages_through_the_small_map_path(size, expect
     net(torch.rand(2, 1, size, size)).sum().backward()
     assert sum(taken) == expected and len(taken) == 20  # stem, 16 in blocks, 3 shortcuts
     assert not any(type(m) is Conv2d for m in build_model("densenet").modules())
+
+
+def test_compiled_small_map_conv_traces_torchs_convolution():
+    """Under torch.compile the layer is nn.Conv2d's own (the compiler derives and fuses the
+    backward itself): the traced graph holds no autograd.Function, with nn.Conv2d's gradients."""
+    import torch._dynamo as dynamo
+
+    graphs = []
+
+    def record(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    dynamo.reset()
+    try:
+        ours, ref, x = _small_map_case(8, 3, 1, 1, True, True)
+        assert ours._small_map(x)  # eagerly it would take the path
+        dy = torch.randn(6, 128, 3, 3)
+        _, g = _grads(torch.compile(ours, backend=record, fullgraph=True), x, dy)
+        _, g_ref = _grads(ref, x, dy)
+        targets = [str(n.target) for gm in graphs for n in gm.graph.nodes]
+        assert graphs and not any("autograd_function" in t for t in targets), targets
+        for a, b in zip(g, g_ref):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    finally:
+        dynamo.reset()
