@@ -303,31 +303,41 @@ class _OneChannelConv(torch.autograd.Function):
 
 
 # _SmallMapConv's weight gradient: for a convolution onto a map at most SMALL_MAP pixels a side
-# with at least SMALL_MAP_MIN_CHANNELS output channels (ResNet-18's last stages). DenseNet's
-# 32-channel convolutions onto 1-3 px maps, timed alone, gained up to 2.5x, or lost 2x on 1 px maps,
-# but made of this Conv2d they made its whole step slower (python bench/cpu_paths.py --model
-# densenet --batch-size 64 --threads 1 --resize 32: 0.87x and 0.96x in two runs), so DenseNet
-# keeps nn.Conv2d.
+# with at least SMALL_MAP_MIN_CHANNELS output channels (ResNet-18's last stages). Onto 6 x 6 maps
+# as well, ResNet-18's step gained less (1.18x and 1.31x against 1.24x and 1.39x, alternated).
+# DenseNet's convolutions have 32 output channels; made of this Conv2d, its step was 0.98-1.04x,
+# so DenseNet keeps nn.Conv2d.
 SMALL_MAP = 3
 SMALL_MAP_MIN_CHANNELS = 128
 
 
+def _weight_grad_im2col(x: torch.Tensor, g: torch.Tensor, shape, stride, padding) -> torch.Tensor:
+    """A convolution's weight gradient as one matrix product: the output's gradient, one row per
+    output pixel (B*Ho*Wo x O), transposed, times the input's patches (B*Ho*Wo x kh*kw*C, taken
+    from a channels-last view, so that each tap is a strided slice). O x C x kh x kw, in
+    channels-last strides."""
+    out_ch, c, kh, kw = shape
+    (sh, sw), (ph, pw) = stride, padding
+    n, _, ho, wo = g.shape
+    xp = torch.nn.functional.pad(x, (pw, pw, ph, ph)).permute(0, 2, 3, 1)  # B x Hp x Wp x C
+    taps = [xp[:, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw, :]
+            for i in range(kh) for j in range(kw)]
+    patches = torch.stack(taps, 3).reshape(n * ho * wo, kh * kw * c)
+    rows = g.permute(0, 2, 3, 1).reshape(n * ho * wo, out_ch)
+    return (rows.t() @ patches).view(out_ch, kh, kw, c).permute(0, 3, 1, 2)
+
+
 class _SmallMapConv(torch.autograd.Function):
-    """``F.conv2d`` whose weight gradient is computed as a convolution over the batch.
+    """``F.conv2d`` whose weight gradient is one matrix product (:func:`_weight_grad_im2col`).
 
     oneDNN's weight gradient is slow when the output map is tiny. For ResNet-18's last stage at
-    96 px (3 x 3 maps, 512 channels, bf16, batch 64, one thread), timed alone, it took 43 ms a
-    layer, against 7.3 ms for the same sum written as a convolution. The whole training step went
-    from 667 to 546 ms (1.22x; at batch 256 on two threads 1.18x; at 28 px in float32 1.24x;
-    at 96 px in float32 even, 0.97x and 1.01x: ``python bench/cpu_paths.py --model resnet18
-    --batch-size 64 --threads 1``). The sum
-
-        dW[o, c, i, j] = sum over b, h, w of  g[b, o, h, w] * x_padded[b, c, s*h + i, s*w + j]
-
-    is a convolution of the input with batch and channels swapped (``x^T``: C x B x H x W) by the
-    output gradient as a kernel (``g^T``: O x B x Ho x Wo), dilated by the stride, whose first
-    kh x kw outputs are dW transposed. The input's gradient and the forward stay oneDNN's own.
-    Same sum, other order: the gradients equal ``nn.Conv2d``'s to float rounding.
+    96 px (3 x 3 maps, 512 channels, bf16, batch 64, one thread), timed alone, it took 37 ms for a
+    3 x 3 -> 3 x 3 layer and 23 ms for the stride-2 one from 6 x 6, against 4.9 and 2.6 ms as a
+    product of the output's gradient by the input's patches. The whole training step went from
+    618 to 501 ms (1.23x; at batch 256 on two threads 1.42x; at 28 px in float32 1.26x; at 96 px
+    in float32 1.06x: ``python bench/cpu_paths.py --model resnet18 --batch-size 64 --threads 1``).
+    The input's gradient and the forward stay oneDNN's own. Same sums, other order: the gradients
+    equal ``nn.Conv2d``'s to float rounding.
     """
 
     @staticmethod
@@ -347,10 +357,8 @@ class _SmallMapConv(torch.autograd.Function):
                 g, x, weight, None, stride, padding, [1, 1], False, [0, 0], 1,
                 [True, False, False])[0]
         if ctx.needs_input_grad[1]:
-            kh, kw = weight.shape[2:]
-            t = torch.nn.functional.conv2d(x.transpose(0, 1), g.transpose(0, 1), None, 1,
-                                           padding, stride)  # C x O x (>= kh) x (>= kw)
-            dw = torch.empty_like(weight).copy_(t[:, :, :kh, :kw].transpose(0, 1))
+            dw = torch.empty_like(weight).copy_(_weight_grad_im2col(x, g, weight.shape, stride,
+                                                                    padding))
         if has_bias and ctx.needs_input_grad[2]:
             db = g.sum((0, 2, 3))
         return dx, dw, db, None, None
@@ -363,8 +371,8 @@ class Conv2d(nn.Conv2d):
       (:class:`_OneChannelConv`: forward and backward 4.9 instead of 11.8 ms at batch 256).
     * An output map of at most :data:`SMALL_MAP` pixels a side, with at least
       :data:`SMALL_MAP_MIN_CHANNELS` output channels (ResNet-18's last stage at 96 px, its last two
-      at 28 or 32 px): the weight gradient is computed as a convolution (:class:`_SmallMapConv`),
-      under bf16 autocast too.
+      at 28 or 32 px): the weight gradient is one matrix product (:class:`_SmallMapConv`), under
+      bf16 autocast too.
 
     Other inputs, other devices, evaluation and a compiled model take ``nn.Conv2d``'s path
     altogether.

@@ -305,11 +305,11 @@ def _grads(conv, x, dy):
     (4, 1, 1, 1, True, True),    # 1x1 maps
     (8, 7, 2, 0, True, True),    # no padding, stride 2
 ])
-def test_conv_small_map_weight_gradient_is_a_convolution_and_matches_torch(
+def test_conv_small_map_weight_gradient_is_a_matrix_product_and_matches_torch(
         c_in, side, stride, padding, bias, input_grad):
     """Onto a map of at most SMALL_MAP pixels a side with at least SMALL_MAP_MIN_CHANNELS
-    channels, the weight gradient comes from a convolution over the batch (oneDNN is asked for the
-    input's gradient only), and every gradient equals nn.Conv2d's."""
+    channels, the weight gradient is not oneDNN's (it is asked for the input's gradient only), and
+    every gradient equals nn.Conv2d's."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     ours, ref, x = _small_map_case(c_in, side, stride, padding, bias, input_grad)
@@ -330,6 +330,28 @@ def test_conv_small_map_weight_gradient_is_a_convolution_and_matches_torch(
     for a, b in zip(g, g_ref):
         assert a.shape == b.shape and a.stride() == b.stride()
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,channels_last", [
+    ((5, 4, 3, 5), (7, 4, 3, 3), (1, 2), (1, 0), True),   # not square, strides and pads differ
+    ((3, 6, 7, 7), (5, 6, 5, 5), (2, 2), (2, 2), False),  # a 5 x 5 kernel, NCHW
+    ((2, 3, 1, 1), (4, 3, 3, 3), (1, 1), (1, 1), True),   # a 1 x 1 map: only the centre tap
+])
+def test_weight_gradient_as_one_matrix_product_equals_onednns(x_shape, w_shape, stride, padding,
+                                                               channels_last):
+    from nets.layers import _weight_grad_im2col
+
+    g = torch.Generator().manual_seed(0)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(x_shape, generator=g).contiguous(memory_format=fmt)
+    w = torch.randn(w_shape, generator=g).contiguous(memory_format=fmt)
+    y = nn.functional.conv2d(x, w, None, stride, padding)
+    dy = torch.randn(y.shape, generator=g).contiguous(memory_format=fmt)
+    ref = torch.ops.aten.convolution_backward(dy, x, w, None, list(stride), list(padding), [1, 1],
+                                              False, [0, 0], 1, [False, True, False])[1]
+    ours = _weight_grad_im2col(x, dy, w.shape, stride, padding)
+    assert ours.shape == w.shape
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
 
 
 def test_conv_small_map_under_bf16_autocast_matches_torch():
