@@ -500,7 +500,7 @@ def test_cpu_paths_times_resnets_small_map_convolutions_on_and_off(capsys, monke
     monkeypatch.setattr(layers._SmallMapConv, "apply", counting)
     monkeypatch.setattr(cpu_paths, "_switch", spy)
     assert cpu_paths.main(["--model", "resnet18", "--resize", "28", "--batch-size", "4",
-                           "--steps", "1", "--rounds", "1", "--threads", "1", "--json"]) == 0
+                           "--steps", "1", "--rounds", "1", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert [v["variant"] for v in r["variants"]] == ["all on", "conv off"]
     assert r["resize"] == 28 and r["channels_last"] and not r["autocast_bf16"]  # fp32 under 32 px
