@@ -335,7 +335,8 @@ class _SmallMapConv(torch.autograd.Function):
     3 x 3 -> 3 x 3 layer and 23 ms for the stride-2 one from 6 x 6, against 4.9 and 2.6 ms as a
     product of the output's gradient by the input's patches. The whole training step went from
     618 to 501 ms (1.23x; at batch 256 on two threads 1.42x; at 28 px in float32 1.26x; at 96 px
-    in float32 1.06x: ``python bench/cpu_paths.py --model resnet18 --batch-size 64 --threads 1``).
+    in float32 1.06x and 0.98x: ``python bench/cpu_paths.py --model resnet18 --batch-size 64
+    --threads 1``).
     The input's gradient and the forward stay oneDNN's own. Same sums, other order: the gradients
     equal ``nn.Conv2d``'s to float rounding.
     """
