@@ -175,6 +175,29 @@ def test_the_sidebar_names_the_running_model_in_plain_words():
         at.button(key="bn_stop").click().run()
 
 
+def test_the_sidebar_badge_says_what_a_run_does_before_its_first_step():
+    """A percentage only once steps are done: before that the badge says what the run is doing
+    (it showed 0% through loading, a download, a compile, the first steps' preparation)."""
+    from nets.train import Progress
+    from ui.training import badge_text
+
+    assert badge_text("resnet18", None, queue_position=2) == (0.0, "Queued: resnet18, position 2")
+    assert badge_text("resnet18", None) == (0.0, "Training resnet18: Starting…")
+    assert badge_text("resnet18", Progress(phase="load", message="digits")) == (
+        0.0, "Training resnet18: Loading data: digits")
+    frac, text = badge_text("resnet18", Progress(phase="download", message="train images, 1.2 "
+                                                 "of 26.4 MB"))
+    assert frac == 0.0 and "Downloading Fashion-MNIST" in text and "1.2 of 26.4 MB" in text
+    assert "Compiling" in badge_text("resnet18", Progress(phase="compile", total_steps=120))[1]
+    assert badge_text("resnet18", Progress(phase="train", total_steps=120, step=0))[1] == (
+        "Training resnet18: Preparing the first steps…")
+    assert badge_text("resnet18", Progress(phase="train", total_steps=120, step=30)) == (
+        0.25, "Training resnet18: 25%")
+    # an evaluation between epochs keeps the percentage (no flicker back to words)
+    assert badge_text("resnet18", Progress(phase="eval", total_steps=120, step=60)) == (
+        0.5, "Training resnet18: 50%")
+
+
 def test_overlay_names_tell_runs_apart():
     from types import SimpleNamespace
 

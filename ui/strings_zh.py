@@ -631,6 +631,8 @@ ZH: dict[str, str] = {
     "loss": "损失",
     "Training finished.": "训练已完成。",
     "Training {label}: {pct:.0f}%": "正在训练 {label}：{pct:.0f}%",
+    "Training {label}: {status}": "正在训练 {label}：{status}",
+    "Queued: {label}, position {n}": "排队中：{label}，第 {n} 位",
     "Starting…": "正在启动…",
     "Loading data: {msg}": "正在加载数据：{msg}",
     "Downloading Fashion-MNIST (once): {msg}": "正在下载 Fashion-MNIST（仅一次）：{msg}",

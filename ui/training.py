@@ -392,12 +392,24 @@ def sidebar_status() -> None:
             # images the browser was still fetching (404s, broken images; CI, session 19).
             st.session_state[FINISH_NOTICE_KEY] = job.id
             st.rerun(scope="app")
-        frac = (p.step / p.total_steps) if p is not None and p.total_steps else 0.0
-        st.progress(min(max(frac, 0.0), 1.0), text=t("Training {label}: {pct:.0f}%",
-                                                     label=job.label, pct=100 * frac))
+        frac, text = badge_text(job.label, p, job.queue_position)
+        st.progress(frac, text=text)
 
     with st.sidebar:
         badge()
+
+
+def badge_text(label: str, p, queue_position: int | None = None) -> tuple[float, str]:
+    """The sidebar badge's bar and words: the share of the run's steps done, or, before its first
+    step, what it is doing (queued, loading or downloading the data, compiling, preparing), which
+    a percentage would show as 0% for seconds, or minutes for a download."""
+    if queue_position:
+        return 0.0, t("Queued: {label}, position {n}", label=label, n=queue_position)
+    if p is None or p.phase in ("load", "download", "compile") or (
+            p.phase == "train" and p.step == 0):
+        return 0.0, t("Training {label}: {status}", label=label, status=_status_line(p))
+    frac = min(max(p.step / p.total_steps, 0.0), 1.0) if p.total_steps else 0.0
+    return frac, t("Training {label}: {pct:.0f}%", label=label, pct=100 * frac)
 
 
 def _status_line(p) -> str:
