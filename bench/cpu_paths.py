@@ -3,6 +3,7 @@
     python bench/cpu_paths.py
     python bench/cpu_paths.py --threads 1 --rounds 8 --json
     python bench/cpu_paths.py --model resnet18 --batch-size 64 --threads 1 --steps 3
+    python bench/cpu_paths.py --model resnet18 --batch-size 64 --threads 1 --layers
 
 ``nets.layers`` gives the models CPU paths of their own: LeNet's one-channel first convolution,
 whose backward runs on a channels-last view, and ResNet-18's and DenseNet's 3x3 convolutions onto
@@ -14,7 +15,11 @@ pooling from pairwise maxima (``MaxPool2d``). This script times fit's step
 models pool with ``nn.MaxPool2d``), in turn, ``--steps`` steps per turn for ``--rounds`` rounds,
 and prints each variant's median step time and its ratio to all-on. On a shared machine, runs
 minutes apart differ by more than these paths change; alternating in one process is what makes
-the comparison fair. Bad arguments: one line on stderr, exit code 2.
+the comparison fair. ``--layers`` instead times, for each distinct convolution of the model
+(kernel larger than 1 x 1), its weight gradient alone on random tensors of its shapes, in the
+trainer's layout and precision: oneDNN's (``convolution_backward``) and the matrix product that
+``Conv2d`` uses on small maps (``_weight_grad_im2col``), alternated, and says which layers take
+that path. Bad arguments: one line on stderr, exit code 2.
 """
 
 from __future__ import annotations
@@ -58,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--steps", type=int, default=20, help="steps per variant per round")
     p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--layers", action="store_true",
+                   help="time each convolution's weight gradient alone, oneDNN's against the "
+                        "matrix product")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
@@ -148,6 +156,77 @@ def run(a: argparse.Namespace) -> dict:
                          for v, t in times.items()]}
 
 
+def run_layers(a: argparse.Namespace) -> dict:
+    from nets.layers import Conv2d, _weight_grad_im2col
+    from nets.models import build_model
+    from nets.train import TrainConfig, acceleration
+
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    config = TrainConfig(model=a.model, device="cpu", resize=a.resize, precision=a.precision,
+                         batch_size=a.batch_size)
+    accel = acceleration(config, torch.device("cpu"))
+    fmt = torch.channels_last if accel.channels_last else torch.contiguous_format
+    dtype = torch.bfloat16 if accel.autocast else torch.float32
+    shapes: dict[tuple, dict] = {}
+
+    def seen(m, inp, out):
+        if min(m.kernel_size) > 1:
+            key = (tuple(inp[0].shape[1:]), tuple(m.weight.shape), m.stride, m.padding)
+            row = shapes.setdefault(key, {"count": 0, "out": tuple(out.shape[2:]),
+                                          "small_map": type(m) is Conv2d and m._small_map(inp[0])})
+            row["count"] += 1
+
+    net = build_model(a.model, num_classes=10)
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            m.register_forward_hook(seen)
+    net(torch.rand(2, 1, a.resize, a.resize))
+    g = torch.Generator().manual_seed(0)
+    rows = []
+    for (inp, wshape, stride, padding), row in shapes.items():
+        def rand(*shape):
+            return torch.randn(*shape, generator=g).to(dtype).contiguous(memory_format=fmt)
+
+        x, w = rand(a.batch_size, *inp), rand(*wshape)
+        dy = rand(a.batch_size, wshape[0], *row["out"])
+        ways = {"onednn": lambda: torch.ops.aten.convolution_backward(
+                    dy, x, w, None, list(stride), list(padding), [1, 1], False, [0, 0], 1,
+                    [False, True, False]),
+                "product": lambda: _weight_grad_im2col(x, dy, w.shape, stride, padding)}
+        times: dict[str, list[float]] = {k: [] for k in ways}
+        for k, fn in ways.items():  # warm-up
+            fn()
+        for _ in range(a.rounds):
+            for k, fn in ways.items():
+                t0 = time.perf_counter()
+                for _ in range(a.steps):
+                    fn()
+                times[k].append((time.perf_counter() - t0) / a.steps * 1e3)
+        rows.append({"input": list(inp), "weight": list(wshape), "stride": list(stride),
+                     "output": list(row["out"]), "count": row["count"],
+                     "small_map": row["small_map"],
+                     **{f"{k}_ms": statistics.median(v) for k, v in times.items()}})
+    return {"model": a.model, "batch_size": a.batch_size, "resize": a.resize,
+            "channels_last": accel.channels_last, "autocast_bf16": accel.autocast,
+            "threads": torch.get_num_threads(), "steps": a.steps, "rounds": a.rounds,
+            "torch": torch.__version__, "layers": rows}
+
+
+def format_layers(r: dict) -> str:
+    lines = [f"{r['model']} on cpu, batch {r['batch_size']}, {r['resize']} px"
+             f"{', channels-last' if r['channels_last'] else ''}"
+             f"{', bf16' if r['autocast_bf16'] else ', float32'}, {r['threads']} thread(s): "
+             "each convolution's weight gradient alone, median ms",
+             "  input -> output (weight, stride) x count: oneDNN, matrix product"]
+    for x in r["layers"]:
+        lines.append(f"  {'x'.join(map(str, x['input']))} -> {'x'.join(map(str, x['output']))} "
+                     f"({'x'.join(map(str, x['weight']))}, stride {x['stride'][0]}) "
+                     f"x{x['count']}: {x['onednn_ms']:.2f}, {x['product_ms']:.2f}"
+                     f"{'  <- Conv2d uses the product' if x['small_map'] else ''}")
+    return "\n".join(lines)
+
+
 def format_result(r: dict) -> str:
     lines = [f"{r['model']} on cpu, batch {r['batch_size']}, {r['resize']} px"
              f"{', channels-last' if r['channels_last'] else ''}"
@@ -160,7 +239,9 @@ def format_result(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_cli("cpu_paths.py", argv, build_parser, check_args, run, format_result)
+    return run_cli("cpu_paths.py", argv, build_parser, check_args,
+                   lambda a: run_layers(a) if a.layers else run(a),
+                   lambda r: format_layers(r) if "layers" in r else format_result(r))
 
 
 if __name__ == "__main__":

@@ -331,9 +331,10 @@ class _SmallMapConv(torch.autograd.Function):
     """``F.conv2d`` whose weight gradient is one matrix product (:func:`_weight_grad_im2col`).
 
     oneDNN's weight gradient is slow when the output map is tiny. For ResNet-18's last stage at
-    96 px (3 x 3 maps, 512 channels, bf16, batch 64, one thread), timed alone, it took 37 ms for a
-    3 x 3 -> 3 x 3 layer and 23 ms for the stride-2 one from 6 x 6, against 4.9 and 2.6 ms as a
-    product of the output's gradient by the input's patches. The whole training step went from
+    96 px (3 x 3 maps, 512 channels, bf16, batch 64, one thread), timed alone, it took 84 ms for a
+    3 x 3 -> 3 x 3 layer and 52 ms for the stride-2 one from 6 x 6, against 10.6 and 5.5 ms as a
+    product of the output's gradient by the input's patches (``python bench/cpu_paths.py --model
+    resnet18 --batch-size 64 --threads 1 --layers``). The whole training step went from
     770 to 528 ms (1.46x; 1.23x to 1.27x in four other runs; at batch 256 on two threads 1.23x to
     1.42x; at 28 px in float32 1.26x; at 96 px in float32 1.06x and 0.98x: ``python
     bench/cpu_paths.py --model resnet18 --batch-size 64 --threads 1``; README, Performance).

@@ -507,6 +507,23 @@ def test_cpu_paths_times_resnets_small_map_convolutions_on_and_off(capsys, monke
     assert taken["all on"] == 8 * 4 and taken["conv off"] == 0  # 8 convs, 3 warm-up + 1 timed
 
 
+def test_cpu_paths_layers_times_each_convolutions_weight_gradient_both_ways(capsys):
+    import cpu_paths
+
+    assert cpu_paths.main(["--model", "resnet18", "--resize", "28", "--batch-size", "2",
+                           "--layers", "--steps", "1", "--rounds", "1", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    rows = r["layers"]
+    assert sum(x["count"] for x in rows) == 17  # the stem and the 16 3x3 convolutions
+    assert all(x["onednn_ms"] > 0 and x["product_ms"] > 0 for x in rows)
+    # the path: onto 2x2 and 1x1 maps with 256 or 512 channels, the last two stages' 8 layers
+    small = [x for x in rows if x["small_map"]]
+    assert sum(x["count"] for x in small) == 8
+    assert all(max(x["output"]) <= 3 and x["weight"][0] >= 128 for x in small)
+    text = cpu_paths.format_layers(r)
+    assert text.count("<- Conv2d uses the product") == len(small) and "1x28x28 -> 14x14" in text
+
+
 def test_step_profile_ranks_a_steps_operators_and_refuses_bad_arguments(capsys):
     import step_profile
 
