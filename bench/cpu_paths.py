@@ -6,9 +6,9 @@
     python bench/cpu_paths.py --model resnet18 --batch-size 64 --threads 1 --layers
 
 ``nets.layers`` gives the models CPU paths of their own: LeNet's one-channel first convolution,
-whose backward runs on a channels-last view, and ResNet-18's and DenseNet's 3x3 convolutions onto
-small maps, whose weight gradient is computed as a convolution (both ``Conv2d``), and LeNet's 2x2
-pooling from pairwise maxima (``MaxPool2d``). This script times fit's step
+whose backward runs on a channels-last view, and ResNet-18's 3x3 convolutions onto small maps,
+whose weight gradient is one matrix product (both ``Conv2d``), and LeNet's 2x2 pooling from
+pairwise maxima (``MaxPool2d``). DenseNet has none (its two variants time the same step). This script times fit's step
 (:class:`nets.step.Step`, eager, as fit sets it up on a CPU: layout and bf16 autocast from
 :func:`nets.train.acceleration`) for ``--model`` with every path on, with each one off
 (``nn.Conv2d``'s / ``nn.MaxPool2d``'s own forward instead), and with both off (LeNet: the other
@@ -48,7 +48,7 @@ VARIANTS = ("all on", "conv off", "pool off", "both off")
 
 
 def variants(model: str) -> tuple[str, ...]:
-    """LeNet has both paths; ResNet-18 and DenseNet only the convolution's."""
+    """LeNet has both paths; the other models at most the convolution's."""
     return VARIANTS if model in LENETS else VARIANTS[:2]
 
 
