@@ -177,3 +177,51 @@ def test_many_large_weights_are_read_on_the_click_not_all_at_once(store, served)
     assert set(buttons) == {small, big}
     assert buttons[big].deferred_file_id and f"lenet-digits-{big}.pt" not in served
     assert not buttons[small].deferred_file_id and f"lenet-digits-{small}.pt" in served
+
+
+# ------------------------------------------------------- the sidebar badge before the first step
+
+
+def test_the_sidebar_badge_says_queued_then_loading_then_the_percentage():
+    """On any page the badge says what this session's run is doing: queued behind another
+    session's run (with its place), then loading its data, then how far it is."""
+    import threading
+
+    from nets.train import Progress
+    from ui.training import job_runner
+
+    at = open_page("explorer")
+    runner, owner = job_runner(), at.session_state["owner"]
+    release_other, loading, loaded, finish = (threading.Event() for _ in range(4))
+    other = runner.submit("someone-else", lambda ctx: release_other.wait(30), label="theirs")
+
+    def mine(ctx):
+        ctx.report(Progress(phase="load", message="digits"))
+        loading.set()
+        loaded.wait(30)
+        ctx.report(Progress(phase="train", step=30, total_steps=120, epoch=1))
+        finish.wait(30)
+
+    job = runner.submit(owner, mine, label="mine", meta={"page": "bn_"})
+
+    def badge() -> list[str]:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return [p.proto.text for p in at.sidebar.get("progress")]
+
+    try:
+        assert badge() == ["Queued: mine, position 1"]
+        release_other.set()
+        assert loading.wait(30)
+        assert badge() == ["Training mine: Loading data: digits"]
+        loaded.set()
+        end = time.monotonic() + 30
+        while (p := job.progress) is None or p.step == 0:
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        assert badge() == ["Training mine: 25%"]
+    finally:
+        for e in (release_other, loaded, finish):
+            e.set()
+        job.wait(timeout=30)
+        other.wait(timeout=30)
