@@ -8,7 +8,7 @@
 ``nets.layers`` gives the models CPU paths of their own: LeNet's one-channel first convolution,
 whose backward runs on a channels-last view, and ResNet-18's 3x3 convolutions onto small maps,
 whose weight gradient is one matrix product (both ``Conv2d``), and LeNet's 2x2 pooling from
-pairwise maxima (``MaxPool2d``). DenseNet has none (its two variants time the same step). This script times fit's step
+pairwise maxima (``MaxPool2d``). DenseNet has none: it times "all on" alone. This script times fit's step
 (:class:`nets.step.Step`, eager, as fit sets it up on a CPU: layout and bf16 autocast from
 :func:`nets.train.acceleration`) for ``--model`` with every path on, with each one off
 (``nn.Conv2d``'s / ``nn.MaxPool2d``'s own forward instead), and with both off (LeNet: the other
@@ -43,13 +43,27 @@ from train_speed import UsageError, _Parser, run_cli  # noqa: E402
 
 # the layers' own forwards, taken before any variant swaps them
 OURS = {"conv": layers.Conv2d.forward, "pool": layers.MaxPool2d.forward}
-LENETS = ("lenet", "lenet-bn-scratch", "lenet-bn")
 VARIANTS = ("all on", "conv off", "pool off", "both off")
 
 
-def variants(model: str) -> tuple[str, ...]:
-    """LeNet has both paths; the other models at most the convolution's."""
-    return VARIANTS if model in LENETS else VARIANTS[:2]
+def variants(net: nn.Module) -> tuple[str, ...]:
+    """The variants that differ for ``net``: each of its layers' own paths off, then both (LeNet:
+    all four; ResNet-18: the convolution's; DenseNet, which has neither: "all on" alone)."""
+    kinds = {type(m) for m in net.modules()}
+    conv, pool = layers.Conv2d in kinds, layers.MaxPool2d in kinds
+    return tuple(v for v, want in zip(VARIANTS, (True, conv, pool, conv and pool)) if want)
+
+
+def _setup(a: argparse.Namespace):
+    """Threads, and the trainer's config, layout and precision for ``a`` on the CPU."""
+    from nets.train import TrainConfig, acceleration
+
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    config = TrainConfig(model=a.model, device="cpu", resize=a.resize, precision=a.precision,
+                         batch_size=a.batch_size)
+    accel = acceleration(config, torch.device("cpu"))
+    return config, accel, torch.channels_last if accel.channels_last else torch.contiguous_format
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,15 +120,10 @@ def _switch(variant: str) -> None:
 def run(a: argparse.Namespace) -> dict:
     from nets.models import build_model
     from nets.step import Step, autocast_context
-    from nets.train import TrainConfig, acceleration, make_optimizer
+    from nets.train import make_optimizer
 
-    if a.threads:
-        torch.set_num_threads(a.threads)
+    config, accel, fmt = _setup(a)
     device = torch.device("cpu")
-    config = TrainConfig(model=a.model, device="cpu", resize=a.resize, precision=a.precision,
-                         batch_size=a.batch_size)
-    accel = acceleration(config, device)
-    fmt = torch.channels_last if accel.channels_last else torch.contiguous_format
     torch.manual_seed(0)
     net = build_model(a.model, num_classes=10).to(memory_format=fmt)
     opt = make_optimizer(net, config, 0.001)
@@ -131,7 +140,7 @@ def run(a: argparse.Namespace) -> dict:
 
     step = Step(net, opt, batch, autocast_context(device, accel.autocast),
                 batch_size=a.batch_size, device=device)
-    times: dict[str, list[float]] = {v: [] for v in variants(a.model)}
+    times: dict[str, list[float]] = {v: [] for v in variants(net)}
     try:
         for v in times:  # warm-up: every variant's kernels and oneDNN primitives
             _switch(v)
@@ -159,14 +168,8 @@ def run(a: argparse.Namespace) -> dict:
 def run_layers(a: argparse.Namespace) -> dict:
     from nets.layers import Conv2d, _weight_grad_im2col
     from nets.models import build_model
-    from nets.train import TrainConfig, acceleration
 
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    config = TrainConfig(model=a.model, device="cpu", resize=a.resize, precision=a.precision,
-                         batch_size=a.batch_size)
-    accel = acceleration(config, torch.device("cpu"))
-    fmt = torch.channels_last if accel.channels_last else torch.contiguous_format
+    _, accel, fmt = _setup(a)
     dtype = torch.bfloat16 if accel.autocast else torch.float32
     shapes: dict[tuple, dict] = {}
 

@@ -114,10 +114,10 @@ def build_chapter_model(model_id: str, num_classes: int = 10) -> nn.Module:
     from nets.layers import Conv2d, MaxPool2d
     from nets.models import build_model
 
+    torch_own = {Conv2d: nn.Conv2d, MaxPool2d: nn.MaxPool2d}  # the same state, torch's own paths
     model = build_model(model_id, num_classes=num_classes)
-    for m in model.modules():  # torch's own layers, as the chapter's: not this project's faster ones
-        if type(m) in (Conv2d, MaxPool2d):
-            m.__class__ = type(m).__bases__[0]
+    for m in model.modules():  # the chapter's layers are torch's, not this project's faster ones
+        m.__class__ = torch_own.get(type(m), type(m))
     return model
 
 

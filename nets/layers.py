@@ -304,9 +304,9 @@ class _OneChannelConv(torch.autograd.Function):
 
 # _SmallMapConv's weight gradient: for a convolution onto a map at most SMALL_MAP pixels a side
 # with at least SMALL_MAP_MIN_CHANNELS output channels (ResNet-18's last stages). Onto 6 x 6 maps
-# as well, ResNet-18's step gained less (1.18x and 1.31x against 1.24x and 1.39x, alternated).
-# DenseNet's convolutions have 32 output channels; made of this Conv2d, its step was 0.98-1.04x,
-# so DenseNet keeps nn.Conv2d.
+# as well, ResNet-18's step gained less (1.18x and 1.31x against 1.24x and 1.39x, alternated in
+# one process by a one-off script). DenseNet's convolutions have 32 output channels; made of this
+# Conv2d, its step was 0.98-1.04x (the same script), so DenseNet keeps nn.Conv2d.
 SMALL_MAP = 3
 SMALL_MAP_MIN_CHANNELS = 128
 

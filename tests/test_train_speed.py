@@ -507,6 +507,16 @@ def test_cpu_paths_times_resnets_small_map_convolutions_on_and_off(capsys, monke
     assert taken["all on"] == 8 * 4 and taken["conv off"] == 0  # 8 convs, 3 warm-up + 1 timed
 
 
+def test_cpu_paths_variants_are_the_paths_a_model_has():
+    import cpu_paths
+
+    from nets.models import build_model
+
+    assert cpu_paths.variants(build_model("lenet-bn")) == cpu_paths.VARIANTS
+    assert cpu_paths.variants(build_model("resnet18")) == ("all on", "conv off")
+    assert cpu_paths.variants(build_model("densenet")) == ("all on",)  # nothing to switch off
+
+
 def test_cpu_paths_layers_times_each_convolutions_weight_gradient_both_ways(capsys):
     import cpu_paths
 

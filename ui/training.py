@@ -408,8 +408,13 @@ def badge_text(label: str, p, queue_position: int | None = None) -> tuple[float,
     if p is None or p.phase in ("load", "download", "compile") or (
             p.phase == "train" and p.step == 0):
         return 0.0, t("Training {label}: {status}", label=label, status=_status_line(p))
-    frac = min(max(p.step / p.total_steps, 0.0), 1.0) if p.total_steps else 0.0
+    frac = _done(p)
     return frac, t("Training {label}: {pct:.0f}%", label=label, pct=100 * frac)
+
+
+def _done(p) -> float:
+    """The share of the run's steps done, 0 to 1 (0 before any report)."""
+    return min(max(p.step / p.total_steps, 0.0), 1.0) if p is not None and p.total_steps else 0.0
 
 
 def _status_line(p) -> str:
@@ -625,9 +630,8 @@ def live(job, prefix: str) -> None:
         if pos:
             st.info(t("Queued: position {n}. Another session is training; yours starts next.",
                       n=pos))
-        frac = (p.step / p.total_steps) if p is not None and p.total_steps else 0.0
         # the run's name leads (the chart's legend names only the curves)
-        st.progress(min(max(frac, 0.0), 1.0), text=f"{job.label} · {_status_line(p)}")
+        st.progress(_done(p), text=f"{job.label} · {_status_line(p)}")
         st.plotly_chart(_live_figure(job, prefix), key=f"{prefix}live")
 
     poll()
